@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point down: executables -> *Kit -> AWS/Git/Archive/GitHub/Terminal -> HTTP -> C shims.
+let package = Package(
+    name: "nuvola-tools",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "devbox", targets: ["devbox"]),
+        .executable(name: "adminctl", targets: ["adminctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; shim.h holds what Swift cannot call directly.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+
+        .target(name: "HTTP", dependencies: ["CCurl"]),
+        .target(name: "Git", dependencies: ["CGit2"]),
+        .target(name: "Archive", dependencies: ["CArchive"]),
+        .target(name: "Terminal"),
+        .target(name: "Host"),
+        .target(name: "AWS", dependencies: ["HTTP", "Host"]),
+
+        .target(name: "DevboxKit", dependencies: ["Git", "Archive", "HTTP", "Host", "Terminal"]),
+        .target(name: "AdminKit", dependencies: ["AWS", "HTTP", "Host", "Terminal"]),
+
+        .executableTarget(name: "devbox", dependencies: [
+            "DevboxKit", "Terminal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "adminctl", dependencies: [
+            "AdminKit", "Terminal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // A bare HTTP fetcher over the HTTP module: the RSS test and Benchmarks/http-download run it
+        // as a separate process so its peak memory is measured alone.
+        .executableTarget(name: "http-probe", dependencies: ["HTTP"], path: "Benchmarks/http-probe"),
+
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], exclude: ["Fixtures"]),
+        .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
+        .testTarget(name: "HostTests", dependencies: ["Host"]),
+        .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS"]),
+        .testTarget(name: "CLITests", dependencies: ["HTTP"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
