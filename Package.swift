@@ -24,28 +24,37 @@ let package = Package(
         .target(name: "Terminal"),
         .target(name: "Host"),
         .target(name: "AWS", dependencies: ["HTTP", "Host"]),
+        // What both tools agree on (versions, tag names, S3 layout); Kits never import each other.
+        .target(name: "Nuvola", dependencies: ["Git", "Archive", "HTTP"]),
 
-        .target(name: "DevboxKit", dependencies: ["Git", "Archive", "HTTP", "Host", "Terminal"]),
-        .target(name: "AdminKit", dependencies: ["AWS", "HTTP", "Host", "Terminal"]),
+        .target(name: "DevboxKit", dependencies: ["Nuvola", "Git", "Archive", "HTTP", "Host", "Terminal"]),
+        .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
+        // ArgumentParser glue both executables share: global options, error reporting, exit codes.
+        .target(name: "CommandSupport", dependencies: [
+            "Terminal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .executableTarget(name: "devbox", dependencies: [
-            "DevboxKit", "Terminal",
+            "DevboxKit", "Nuvola", "CommandSupport", "Terminal", "HTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "adminctl", dependencies: [
-            "AdminKit", "Terminal",
+            "AdminKit", "Nuvola", "CommandSupport", "Terminal", "HTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // A bare HTTP fetcher over the HTTP module: the RSS test and Benchmarks/http-download run it
         // as a separate process so its peak memory is measured alone.
         .executableTarget(name: "http-probe", dependencies: ["HTTP"], path: "Benchmarks/http-probe"),
 
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], exclude: ["Fixtures"]),
+        // Shared by the test targets: the local test server, temporary directories, built products.
+        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["Fixtures"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Host", "TestSupport"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"]),
-        .testTarget(name: "CLITests", dependencies: ["HTTP"]),
+        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "HTTP", "Terminal", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Host", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -64,7 +64,7 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
-    var summary: String {
+    public var summary: String {
         switch kind {
         case .status(let code): "the server answered HTTP \(code)"
         case .cannotResolveHost: "the host name could not be resolved"

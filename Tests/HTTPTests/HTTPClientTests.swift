@@ -1,11 +1,13 @@
 import Foundation
 import HTTP
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("HTTP client against the local test server")
 struct HTTPClientTests {
-    let server = TestServer.shared
+    let server: TestServer
+    init() async { server = await TestServer.shared() }
     let client = HTTPClient(userAgent: "http-tests", environment: [:])
 
     @Test func getReturnsBodyHeadersAndMetrics() async throws {
@@ -122,7 +124,8 @@ struct HTTPClientTests {
 
 @Suite("HTTP statuses and redirects")
 struct HTTPStatusTests {
-    let server = TestServer.shared
+    let server: TestServer
+    init() async { server = await TestServer.shared() }
     let client = HTTPClient(environment: [:])
 
     @Test func errorStatusIsReturnedBySendAndThrownByEnsureSuccess() async throws {
@@ -168,7 +171,8 @@ struct HTTPStatusTests {
 
 @Suite("HTTP failures, timeouts and resume")
 struct HTTPFailureTests {
-    let server = TestServer.shared
+    let server: TestServer
+    init() async { server = await TestServer.shared() }
     let client = HTTPClient(environment: [:])
 
     @Test func connectTimeoutIsClear() async throws {
@@ -211,7 +215,9 @@ struct HTTPFailureTests {
         let started = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // libcurl looks at the flag from its progress callback, at least once a second even on
+        // an idle connection; uncancelled, this transfer would take 1000 s.
+        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func droppedConnectionResumesWithRange() async throws {
@@ -308,7 +314,8 @@ struct HTTPFailureTests {
 
 @Suite("TLS")
 struct HTTPTLSTests {
-    let server = TestServer.shared
+    let server: TestServer
+    init() async { server = await TestServer.shared() }
     let client = HTTPClient(environment: [:])
 
     @Test func untrustedCertificateIsRefused() async throws {

@@ -1,4 +1,6 @@
 import Foundation
+import Host
+import TestSupport
 import Testing
 
 /// 1 GiB each way through `http-probe` (the HTTP module in a process of its own), so the peak
@@ -7,7 +9,8 @@ import Testing
 struct LargeTransferTests {
     static let size = 1 << 30
     static let rssLimitKiB = 48 << 10
-    let server = TestServer.shared
+    let server: TestServer
+    init() async { server = await TestServer.shared() }
 
     struct ProbeResult: Decodable {
         var status: Int
@@ -17,25 +20,19 @@ struct LargeTransferTests {
         var body: String
     }
 
-    func probe(_ arguments: [String]) throws -> ProbeResult {
-        let process = Process()
-        process.executableURL = BuildProducts.executable("http-probe")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "http-probe failed")
-        return try JSONDecoder().decode(ProbeResult.self, from: data)
+    func probe(_ arguments: [String]) async throws -> ProbeResult {
+        let result = try await ChildProcess.run(BuildProducts.executable("http-probe").path, arguments,
+                                                timeout: .seconds(300))
+        try #require(result.status == 0, "http-probe failed: \(result.errorOutput)")
+        return try JSONDecoder().decode(ProbeResult.self, from: Data(result.standardOutput))
     }
 
-    @Test func downloadAndUploadOneGiBWithSmallPeakRSS() throws {
+    @Test func downloadAndUploadOneGiBWithSmallPeakRSS() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = dir.file("1gib.bin")
 
-        let download = try probe(["get", server.url("/bytes/\(Self.size)"), file])
+        let download = try await probe(["get", server.url("/bytes/\(Self.size)"), file])
         #expect(download.status == 200)
         #expect(download.bytes == Int64(Self.size))
         #expect(download.peakRSSKiB < Self.rssLimitKiB, "download peak RSS \(download.peakRSSKiB) KiB")
@@ -44,7 +41,7 @@ struct LargeTransferTests {
 
         // The server checks every uploaded byte against its pattern, so this also proves the
         // downloaded file is exact.
-        let upload = try probe(["put", server.url("/verify"), file])
+        let upload = try await probe(["put", server.url("/verify"), file])
         #expect(upload.status == 200)
         #expect(upload.bytes == Int64(Self.size))
         #expect(upload.peakRSSKiB < Self.rssLimitKiB, "upload peak RSS \(upload.peakRSSKiB) KiB")

@@ -13,6 +13,7 @@ Routes (all accept ?delay=SECONDS before answering):
   GET /status/NNN          that status with a short text body.
   GET /redirect/N          302 to /redirect/N-1; /redirect/0 answers 200 "redirected".
   GET /headers             the request's headers as JSON.
+  GET /_ping               "OK", as a container engine's API answers.
   PUT|POST|PATCH|DELETE /echo  the request body back, with X-Received-Method and -Length.
   PUT|POST /verify         reads the body, answers {"bytes": n, "matches": pattern?}.
   absolute-form requests   answered as a proxy would be: "proxied <url>" (nothing is forwarded).
@@ -130,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
             if left == 0:
                 return self.text(200, "redirected")
             return self.text(302, "moving", {"Location": f"/redirect/{left - 1}"})
+        if path == "/_ping":
+            return self.text(200, "OK")
         if path == "/headers":
             fields = [[name, value] for name, value in self.headers.items()]
             return self.text(200, json.dumps(fields), {"Content-Type": "application/json"})

@@ -1,0 +1,14 @@
+import Foundation
+import Host
+import TestSupport
+
+/// Runs one of the package's executables as a user would, with a controlled environment.
+enum CLI {
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
+                    input: [UInt8]? = nil) async throws -> ProcessResult {
+        var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1", "TERM": "dumb"]
+        env.merge(environment) { _, new in new }
+        return try await ChildProcess.run(BuildProducts.executable(tool).path, arguments, environment: env,
+                                          input: input, timeout: .seconds(60))
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+@Suite struct HelpAndVersionTests {
+    @Test(arguments: ["devbox", "adminctl"])
+    func versionNamesTheToolAndItsLibraries(tool: String) async throws {
+        let result = try await CLI.run(tool, ["--version"])
+        #expect(result.status == 0)
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first == "\(tool) 0.1.0")
+        let libraries = String(lines.last ?? "")
+        #expect(libraries.hasPrefix("libgit2 1."))
+        #expect(libraries.contains(", libcurl 7."))
+        #expect(libraries.contains(", libarchive 3."))
+        #expect(result.errorOutput.isEmpty)
+    }
+
+    @Test func devboxHelp() async throws {
+        let result = try await CLI.run("devbox", ["--help"])
+        #expect(result.status == 0)
+        #expect(result.output == """
+            OVERVIEW: Your Nuvola development machine: the workspace, the app's containers
+            and production data.
+
+            Start with `devbox doctor`: it checks this machine has what devbox needs and
+            says how to fix what is missing.
+
+            Exit status: 0 on success, 1 when the operation failed, 2 for a usage error.
+
+            USAGE: devbox <subcommand>
+
+            OPTIONS:
+              --version               Show the version.
+              -h, --help              Show help information.
+
+            SUBCOMMANDS:
+              doctor                  Check this machine has what devbox needs, and say how
+                                      to fix what is missing.
+
+              See 'devbox help <subcommand>' for detailed help.
+
+            """)
+    }
+
+    @Test func adminctlDoctorHelp() async throws {
+        let result = try await CLI.run("adminctl", ["doctor", "--help"])
+        #expect(result.status == 0)
+        #expect(result.output == """
+            OVERVIEW: Check credentials, region and endpoint, and that STS answers.
+
+            Credentials are looked for as the AWS SDKs do: AWS_ACCESS_KEY_ID and
+            AWS_SECRET_ACCESS_KEY, then the profile named by AWS_PROFILE in
+            ~/.aws/credentials and ~/.aws/config, then EC2 instance metadata. Secrets are
+            never printed.
+
+            AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_STS) points adminctl at another endpoint,
+            such as the local simulated cloud started by `Tests/Fleet/fleet up`.
+
+            Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed.
+
+            USAGE: adminctl doctor [--region <region>] [--json]
+
+            OPTIONS:
+              --region <region>       AWS region (overrides AWS_REGION and the profile).
+              --json                  Print one JSON document on stdout instead of text
+                                      (stable field names, for scripts).
+              --version               Show the version.
+              -h, --help              Show help information.
+
+
+            """)
+    }
+
+    @Test(arguments: ["devbox", "adminctl"])
+    func usageErrorsExitTwoWithUsageOnStderr(tool: String) async throws {
+        let result = try await CLI.run(tool, ["no-such-command"])
+        #expect(result.status == 2)
+        #expect(result.output.isEmpty)
+        #expect(result.errorOutput.contains("Error: Unexpected argument 'no-such-command'"))
+        #expect(result.errorOutput.contains("Usage: \(tool) <subcommand>"))
+    }
+}

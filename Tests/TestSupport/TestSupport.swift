@@ -1,0 +1,89 @@
+import Foundation
+
+/// The Python test server in Fixtures/, started once per test process on loopback.
+/// It exits when our end of its stdin closes, i.e. when the test process ends.
+public final class TestServer: Sendable {
+    /// The server script, also run directly by Benchmarks/http-download.
+    public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/testserver.py").path
+
+    public struct Info: Decodable, Sendable {
+        public var port: Int
+        public var unix: String
+        public var tlsPort: Int
+        public var caBundle: String
+        public var blackholePort: Int
+    }
+
+    public let info: Info
+    private let process: Process
+    private let stdin: Pipe
+
+    /// The one server of this test process, started on first use. Its start blocks (it waits for
+    /// the script's first line), so it runs on a thread of its own, never on the cooperative pool.
+    public static func shared() async -> TestServer {
+        await launcher.server()
+    }
+
+    private static let launcher = Launcher()
+
+    private actor Launcher {
+        private var starting: Task<TestServer, Never>?
+
+        func server() async -> TestServer {
+            if let starting { return await starting.value }
+            let task = Task<TestServer, Never> {
+                await withCheckedContinuation { continuation in
+                    Thread.detachNewThread {
+                        do {
+                            continuation.resume(returning: try TestServer())
+                        } catch {
+                            fatalError("cannot start the test server: \(error)")
+                        }
+                    }
+                }
+            }
+            starting = task
+            return await task.value
+        }
+    }
+
+    private init() throws {
+        let script = URL(fileURLWithPath: TestServer.script)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path]
+        stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        var line = Data()
+        while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line.append(byte)
+        }
+        info = try JSONDecoder().decode(Info.self, from: line)
+    }
+
+    public func url(_ path: String) -> String { "http://127.0.0.1:\(info.port)\(path)" }
+    public func tlsURL(_ path: String) -> String { "https://127.0.0.1:\(info.tlsPort)\(path)" }
+}
+
+/// A fresh temporary directory, removed by the caller with `remove()`.
+public struct TemporaryDirectory: Sendable {
+    public let path: String
+    public init() throws {
+        path = NSTemporaryDirectory() + "http-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    public func file(_ name: String) -> String { path + "/" + name }
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Where `swift build` put the package's executables: beside the test bundle.
+public enum BuildProducts {
+    public static var directory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+    public static func executable(_ name: String) -> URL { directory.appendingPathComponent(name) }
+}
