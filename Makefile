@@ -16,7 +16,7 @@ build: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 
 build-release: deps
-	swift build -c release $(SWIFT_BUILD_FLAGS)
+	swift build -c release --static-swift-stdlib $(SWIFT_BUILD_FLAGS)
 
 ## make test: every test (Swift unit and integration tests, then the Python tests of Tests/Fleet).
 test: build

@@ -27,8 +27,8 @@ enum LibGit2 {
 
 /// The linked libgit2, for `--version` and `doctor`.
 public enum GitLibrary {
+    /// Needs no `git_libgit2_init`, so `--version` stays cheap.
     public static var version: String {
-        _ = LibGit2.initialised
         var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
         git_libgit2_version(&major, &minor, &patch)
         return "\(major).\(minor).\(patch)"

@@ -8,8 +8,8 @@ enum Curl {
     }()
 
     /// The linked libcurl's version and TLS backend, e.g. "7.88.1 (OpenSSL/3.0.15)".
+    /// Needs no `curl_global_init`, so `--version` stays cheap.
     static var versionDescription: String {
-        _ = initialised
         guard let info = curl_shim_version_info()?.pointee else { return "unknown" }
         let version = info.version.map { String(cString: $0) } ?? "unknown"
         let ssl = info.ssl_version.map { String(cString: $0) }

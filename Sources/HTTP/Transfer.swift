@@ -90,9 +90,6 @@ final class Transfer {
                 // A 2xx with an empty body still creates (or truncates) the file.
                 do { try openFile() } catch { return outcome(error: error) }
             }
-            if case .file = sink, fileDescriptor >= 0, isSinkedStatus, fsync(fileDescriptor) != 0 {
-                return outcome(error: localError("fsync", errno: errno))
-            }
             return outcome(error: nil)
         }
         return outcome(error: error(for: code))
