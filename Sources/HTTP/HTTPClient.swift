@@ -96,7 +96,7 @@ public final class HTTPClient: Sendable {
     /// The total length in a `Content-Range: bytes */N` or `bytes a-b/N` header.
     static func completeLength(_ header: String?) -> Int64? {
         guard let header, let slash = header.lastIndex(of: "/") else { return nil }
-        return Int64(header[header.index(after: slash)...].trimmingCharacters(in: " "))
+        return Int64(header[header.index(after: slash)...].trimmingCharacters(in: .whitespaces))
     }
 
     private func perform(_ request: HTTPRequest, into sink: ResponseSink, skipOnFullResponse: Int64,

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The proxy a URL should go through, from the environment variables curl and the AWS SDKs honour.
 ///
 /// `http_proxy` is read in lower case only (an upper-case `HTTP_PROXY` can be set by a CGI
@@ -23,7 +25,7 @@ public struct ProxySettings: Sendable, Equatable {
         allProxy = value("all_proxy", "ALL_PROXY")
         noProxy = (value("no_proxy", "NO_PROXY") ?? "")
             .split(separator: ",")
-            .map { $0.trimmingCharacters(in: " \t") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
     }
 
@@ -62,14 +64,5 @@ public struct ProxySettings: Sendable, Equatable {
             host = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         }
         return (scheme, String(host))
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
     }
 }

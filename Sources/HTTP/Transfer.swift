@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -212,7 +213,7 @@ final class Transfer {
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         } else if let colon = text.firstIndex(of: ":") {
             let name = String(text[..<colon])
-            let value = text[text.index(after: colon)...].trimmingCharacters(in: " \t")
+            let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             headers.add(name, value)
         }
     }

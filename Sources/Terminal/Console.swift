@@ -55,6 +55,15 @@ public struct Console: Sendable {
         out.write(try JSONDocument.encode(value) + "\n")
     }
 
+    /// The command's result: `value` as the JSON document under `--json`, else `text` on stdout.
+    public func present<Value: Encodable>(_ value: Value, text: (ColorPolicy) -> String) throws {
+        if isJSON {
+            try emit(value)
+        } else {
+            print(text(outColors))
+        }
+    }
+
     public func progress(_ label: String, total: Int64?, unit: ProgressUnit = .bytes) -> ProgressBar {
         ProgressBar(label: label, total: total, unit: unit, output: err)
     }

@@ -31,11 +31,7 @@ extension Adminctl {
             let doctor = AdminDoctor(environment: ProcessInfo.processInfo.environment, regionFlag: region,
                                      http: HTTPClient(userAgent: "adminctl/\(ToolVersion.number)"))
             let report = await doctor.run()
-            if console.isJSON {
-                try console.emit(report)
-            } else {
-                console.print(report.render(console.outColors))
-            }
+            try console.present(report, text: report.render)
             if !report.ok { throw ExitCode(1) }
         }
     }

@@ -24,11 +24,7 @@ extension Devbox {
             let environment = ProcessInfo.processInfo.environment
             let doctor = DevboxDoctor(environment: environment, http: HTTPClient(userAgent: "devbox/\(ToolVersion.number)"))
             let report = await doctor.run()
-            if console.isJSON {
-                try console.emit(report)
-            } else {
-                console.print(report.render(console.outColors))
-            }
+            try console.present(report, text: report.render)
             if !report.ok { throw ExitCode(1) }
         }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The INI dialect of `~/.aws/config` and `~/.aws/credentials`: `[section]` headers, `key = value`
 /// lines, `#`/`;` comments, and indented lines nesting under the key above them
 /// (`s3 =` followed by `  addressing_style = path` becomes `s3.addressing_style`).
@@ -10,21 +12,21 @@ public struct ConfigFile: Sendable, Equatable {
         var parent: String?
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let indented = rawLine.first == " " || rawLine.first == "\t"
-            let line = rawLine.trimmingCharacters(in: " \t\r")
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") && line.hasSuffix("]") {
-                let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: " \t")
+                let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
                 current = name
                 parent = nil
                 if sections[name] == nil { sections[name] = [:] }
                 continue
             }
             guard let section = current, let equals = line.firstIndex(of: "=") else { continue }
-            let key = line[..<equals].trimmingCharacters(in: " \t").lowercased()
-            var value = line[line.index(after: equals)...].trimmingCharacters(in: " \t")
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             // Inline comments need whitespace before the marker, as in botocore.
             for marker in [" #", " ;", "\t#", "\t;"] {
-                if let range = value.range(of: marker) { value = value[..<range.lowerBound].trimmingCharacters(in: " \t") }
+                if let range = value.range(of: marker) { value = value[..<range.lowerBound].trimmingCharacters(in: .whitespaces) }
             }
             if indented, let parent {
                 sections[section]?["\(parent).\(key)"] = value
@@ -36,13 +38,4 @@ public struct ConfigFile: Sendable, Equatable {
     }
 
     public subscript(section: String) -> [String: String]? { sections[section] }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
-    }
 }
