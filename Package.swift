@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; shim.h holds what Swift cannot call directly.
@@ -23,7 +24,9 @@ let package = Package(
         .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "Terminal"),
         .target(name: "Host"),
-        .target(name: "AWS", dependencies: ["HTTP", "Host"]),
+        // AWS Signature Version 4, on its own so it depends on nothing but hashing.
+        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
         // What both tools agree on (versions, tag names, S3 layout); Kits never import each other.
         .target(name: "Nuvola", dependencies: ["Git", "Archive", "HTTP"]),
 
@@ -52,7 +55,8 @@ let package = Package(
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "HTTP", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Host", "TestSupport"]),
     ],
