@@ -1,0 +1,1 @@
+"""The local simulated cloud: moto plus what moto lacks (see DESIGN.md, Tests/Fleet/README.md)."""

@@ -1,0 +1,151 @@
+"""The simulator's HTTP server: moto's application behind our middleware.
+
+The middleware answers the control API under /_fleet/ and applies fault injection before
+handing requests to moto. Later layers (SSM Run Command, instance refresh, load balancer)
+plug in here too.
+"""
+import argparse
+import io
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from . import faults
+
+
+class FleetMiddleware:
+    def __init__(self, app, injector, state_dir):
+        self.app = app
+        self.injector = injector
+        self.state_dir = state_dir
+        self.started = time.time()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_fleet/"):
+            return self.control(environ, start_response, path[len("/_fleet/"):])
+        body = b""
+        content_type = environ.get("CONTENT_TYPE", "")
+        if content_type.startswith("application/x-www-form-urlencoded") or content_type.startswith("application/x-amz-json"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+        service, operation = faults.identify(environ, body)
+        drop = None
+        for rule in self.injector.pick(service, operation):
+            if rule.kind == "latency":
+                time.sleep(rule.seconds)
+            elif rule.kind == "throttle":
+                return self.respond(start_response, *faults.throttling_response(service))
+            elif rule.kind in ("error500", "error503"):
+                return self.respond(start_response, *faults.server_error_response(service, int(rule.kind[-3:])))
+            elif rule.kind == "drop":
+                drop = rule
+        if drop is not None:
+            return self.dropping(environ, start_response, drop.after_bytes)
+        return self.app(environ, start_response)
+
+    def respond(self, start_response, status, content_type, body, request_id):
+        data = body.encode()
+        start_response(f"{status} Fault", [("Content-Type", content_type), ("Content-Length", str(len(data))),
+                                           ("x-amzn-RequestId", request_id), ("x-amz-request-id", request_id)])
+        return [data]
+
+    def dropping(self, environ, start_response, after_bytes):
+        """Runs the real request, then cuts the connection after `after_bytes` of its body."""
+        sock = environ.get("werkzeug.socket")
+        if after_bytes <= 0:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            raise ConnectionAbortedError("fleet: dropped before the response")
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        chunks = b"".join(self.app(environ, capture))
+        start_response(captured["status"], captured["headers"])
+
+        def body():
+            yield chunks[:after_bytes]
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            raise ConnectionAbortedError("fleet: dropped mid-response")
+
+        return body()
+
+    def control(self, environ, start_response, route):
+        method = environ["REQUEST_METHOD"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        payload = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        if route == "health":
+            result = {"status": "ok", "uptime": time.time() - self.started, "pid": os.getpid()}
+        elif route == "faults" and method == "POST":
+            result = self.injector.add(payload).describe()
+        elif route == "faults" and method == "DELETE":
+            self.injector.clear()
+            result = {"cleared": True}
+        elif route == "faults":
+            result = self.injector.describe()
+        else:
+            data = json.dumps({"error": f"no route {method} /_fleet/{route}"}).encode()
+            start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
+        data = json.dumps(result).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+class QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints do
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+    def log_error(self, *args, **kwargs):
+        pass
+
+
+def main():
+    parser = argparse.ArgumentParser(description="the simulated cloud's server (started by `fleet up`)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--state", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exit-with", type=int, help="stop when this process (e.g. a test runner) is gone")
+    args = parser.parse_args()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("fleet: the simulator listens on loopback only")
+
+    injector = faults.FaultInjector(seed=args.seed)
+    app = FleetMiddleware(DomainDispatcherApplication(create_backend_app), injector, args.state)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
+    server.daemon_threads = True
+    port = server.server_port
+    os.environ.setdefault("MOTO_PORT", str(port))
+    with open(os.path.join(args.state, "port"), "w") as handle:
+        handle.write(str(port))
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    if args.exit_with:
+        def watch():
+            while True:
+                time.sleep(1)
+                try:
+                    os.kill(args.exit_with, 0)
+                except OSError:
+                    os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
+    print(json.dumps({"port": port, "pid": os.getpid()}), flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

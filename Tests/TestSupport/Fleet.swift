@@ -1,0 +1,98 @@
+import Foundation
+
+/// The local simulated cloud (Tests/Fleet) for integration tests: started with request
+/// authentication on, stopped when the test process exits.
+public final class Fleet: Sendable {
+    /// The `export`s `fleet up` printed: endpoint, region, credentials of the `fleet-admin` user.
+    public let environment: [String: String]
+    public let state: String
+
+    public var endpoint: String { environment["AWS_ENDPOINT_URL"]! }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    public static let command = packageRoot.appendingPathComponent("Tests/Fleet/fleet").path
+
+    /// The one shared simulator of this test process. Tests that inject faults start their own.
+    public static func shared() async throws -> Fleet {
+        try await launcher.fleet()
+    }
+
+    private static let launcher = Launcher()
+
+    private actor Launcher {
+        private var starting: Task<Fleet, any Error>?
+        func fleet() async throws -> Fleet {
+            if let starting { return try await starting.value }
+            let task = Task { try await Fleet.start() }
+            starting = task
+            return try await task.value
+        }
+    }
+
+    /// A simulator of its own (fault injection is per simulator).
+    public static func start(auth: Bool = true) async throws -> Fleet {
+        let state = NSTemporaryDirectory() + "fleet-" + UUID().uuidString
+        let arguments = ["up", "--state", state, "--exit-with", String(getpid())] + (auth ? ["--auth"] : [])
+        let output = try await run(arguments)
+        var environment: [String: String] = [:]
+        for line in output.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { environment[String(pair[0])] = String(pair[1]) }
+        }
+        guard environment["AWS_ENDPOINT_URL"] != nil else { throw FleetError(message: "fleet up printed no endpoint") }
+        return Fleet(environment: environment, state: state)
+    }
+
+    private init(environment: [String: String], state: String) {
+        self.environment = environment
+        self.state = state
+    }
+
+    /// Adds a fault rule (see Tests/Fleet/simulator/faults.py).
+    public func inject(kind: String, service: String = "*", operation: String = "*", count: Int? = nil,
+                       rate: Double? = nil, seconds: Double? = nil, afterBytes: Int? = nil) async throws {
+        var arguments = ["inject", "--state", state, "--kind", kind, "--service", service, "--operation", operation]
+        if let count { arguments += ["--count", String(count)] }
+        if let rate { arguments += ["--rate", String(rate)] }
+        if let seconds { arguments += ["--seconds", String(seconds)] }
+        if let afterBytes { arguments += ["--after-bytes", String(afterBytes)] }
+        _ = try await Self.run(arguments)
+    }
+
+    public func clearFaults() async throws { _ = try await Self.run(["clear", "--state", state]) }
+
+    public func stop() async throws { _ = try await Self.run(["down", "--state", state]) }
+
+    static func run(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: command)
+                process.arguments = arguments
+                let output = Pipe()
+                let errors = Pipe()
+                process.standardOutput = output
+                process.standardError = errors
+                do {
+                    try process.run()
+                    let data = output.fileHandleForReading.readDataToEndOfFile()
+                    let problems = errors.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    guard process.terminationStatus == 0 else {
+                        throw FleetError(message: "fleet \(arguments.first ?? "") failed: "
+                                         + String(decoding: problems.suffix(2000), as: UTF8.self))
+                    }
+                    continuation.resume(returning: String(decoding: data, as: UTF8.self))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
+
+public struct FleetError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
