@@ -98,6 +98,13 @@ public struct TransferProgress: Sendable, Equatable {
     public var downloadTotal: Int64?
     public var uploaded: Int64
     public var uploadTotal: Int64?
+
+    public init(downloaded: Int64, downloadTotal: Int64?, uploaded: Int64, uploadTotal: Int64?) {
+        self.downloaded = downloaded
+        self.downloadTotal = downloadTotal
+        self.uploaded = uploaded
+        self.uploadTotal = uploadTotal
+    }
 }
 
 public typealias ProgressHandler = @Sendable (TransferProgress) -> Void

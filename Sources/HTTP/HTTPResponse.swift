@@ -12,6 +12,8 @@ public struct HTTPMetrics: Sendable, Equatable {
     public var reusedConnection = false
     public var redirects = 0
 
+    public init() {}
+
     public var downloadBytesPerSecond: Double {
         let seconds = total.seconds
         return seconds > 0 ? Double(bytesDownloaded) / seconds : 0
@@ -34,6 +36,14 @@ public struct HTTPResponse: Sendable {
     /// The URL that answered, after redirects (credentials removed).
     public var url: String
     public var metrics: HTTPMetrics
+
+    public init(status: Int, headers: HTTPHeaders, body: [UInt8], url: String, metrics: HTTPMetrics) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.url = url
+        self.metrics = metrics
+    }
 
     public var isSuccess: Bool { (200..<300).contains(status) }
 

@@ -91,10 +91,7 @@ public final class AWSClient: Sendable {
                 }
                 failure = ErrorParser.parse(response, request: request)
             } catch let error as HTTPError {
-                failure = AWSError(service: request.service.displayName, operation: request.operation,
-                                   code: AWSError.connectionFailed,
-                                   message: "\(error.summary) at \(endpoint.url)" + (error.detail.map { " (\($0))" } ?? ""),
-                                   httpStatus: 0)
+                failure = ErrorParser.parse(error, request: request, endpoint: endpoint)
             }
             failure.attempts = attempt
             if ["ExpiredToken", "ExpiredTokenException"].contains(failure.code), !refreshedCredentials, replayable {
@@ -110,9 +107,58 @@ public final class AWSClient: Sendable {
         }
     }
 
+    /// Downloads the response body of `request` to `path`, resuming with `Range` after dropped
+    /// connections and retrying transient AWS errors (continuing the partial file).
+    public func download(_ request: AWSRequest, to path: String, resumeExisting: Bool = false,
+                         progress: ProgressHandler? = nil) async throws -> HTTPResponse {
+        try await withRetries(request) { signed, attempt in
+            try await self.configuration.http.download(signed, to: path, resumeExisting: resumeExisting || attempt > 1,
+                                                       progress: progress)
+        }
+    }
+
+    /// Streams the response body of `request` to `consume`, resuming with `Range` after dropped
+    /// connections so every byte is seen once. Not retried once bytes were delivered.
+    public func stream(_ request: AWSRequest, progress: ProgressHandler? = nil,
+                       into consume: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) async throws -> HTTPResponse {
+        try await withRetries(request, replayable: false) { signed, _ in
+            try await self.configuration.http.stream(signed, progress: progress, into: consume)
+        }
+    }
+
+    /// Runs `transfer` (which throws `HTTPError` for non-2xx answers) with signing and retries.
+    private func withRetries(_ request: AWSRequest, replayable: Bool = true,
+                             _ transfer: (HTTPRequest, Int) async throws -> HTTPResponse) async throws -> HTTPResponse {
+        let endpoint = configuration.endpoint(for: request.service)
+        var attempt = 1
+        var lastRetryCost: Int?
+        while true {
+            try Task.checkCancellation()
+            var failure: AWSError
+            do {
+                let credentials = try await configuration.credentials.credentials()
+                let response = try await transfer(try sign(request, endpoint: endpoint, credentials: credentials), attempt)
+                configuration.retry.recordSuccess(lastRetryCost: lastRetryCost)
+                return response
+            } catch let error as HTTPError {
+                failure = ErrorParser.parse(error, request: request, endpoint: endpoint)
+            }
+            failure.attempts = attempt
+            guard replayable || failure.httpStatus > 0,
+                  let retry = configuration.retry.retry(after: attempt, error: failure) else { throw failure }
+            try await configuration.sleep(retry.delay)
+            lastRetryCost = retry.cost
+            attempt += 1
+        }
+    }
+
     /// The HTTP request for `request`: URL from the endpoint, `Host`, and SigV4 headers.
     func sign(_ request: AWSRequest, endpoint: Endpoint, credentials: Credentials) throws -> HTTPRequest {
-        let (base, host) = Self.split(endpoint.url)
+        var (base, host) = Self.split(endpoint.url)
+        if let prefix = request.hostPrefix, let schemeEnd = base.range(of: "://") {
+            base.insert(contentsOf: prefix, at: schemeEnd.upperBound)
+            host = prefix + host
+        }
         var path = request.path
         if path.isEmpty || !path.hasPrefix("/") { path = "/" + path }
         var url = base + (base.hasSuffix("/") ? String(path.dropFirst()) : path)

@@ -15,6 +15,8 @@ public struct AWSRequest: Sendable {
     public var body: RequestBody
     /// How the error body of this request is laid out.
     public var errorFormat: ErrorFormat
+    /// Prepended to the endpoint's host: S3's virtual-hosted style ("bucket.").
+    public var hostPrefix: String?
 
     public enum ErrorFormat: Sendable {
         /// `<ErrorResponse><Error><Code>`: IAM, STS, AutoScaling, ELBv2, CloudFormation.
@@ -29,7 +31,8 @@ public struct AWSRequest: Sendable {
 
     public init(service: AWSService, operation: String, method: HTTPMethod = .post, path: String = "/",
                 query: [(name: String, value: String)] = [], headers: HTTPHeaders = [:], body: RequestBody = .empty,
-                errorFormat: ErrorFormat) {
+                errorFormat: ErrorFormat, hostPrefix: String? = nil) {
+        self.hostPrefix = hostPrefix
         self.service = service
         self.operation = operation
         self.method = method

@@ -34,6 +34,18 @@ enum ErrorParser {
         return error
     }
 
+    /// A transport failure, or a non-2xx answer the HTTP layer turned into an `HTTPError`.
+    static func parse(_ error: HTTPError, request: AWSRequest, endpoint: Endpoint) -> AWSError {
+        if let status = error.status {
+            let response = HTTPResponse(status: status, headers: error.responseHeaders, body: error.responseBody,
+                                        url: error.url, metrics: HTTPMetrics())
+            return parse(response, request: request)
+        }
+        return AWSError(service: request.service.displayName, operation: request.operation, code: AWSError.connectionFailed,
+                        message: "\(error.summary) at \(endpoint.url)" + (error.detail.map { " (\($0))" } ?? ""),
+                        httpStatus: 0)
+    }
+
     /// What to call an error whose body says nothing (HEAD requests, proxies).
     static func fallbackCode(_ status: Int) -> String {
         switch status {

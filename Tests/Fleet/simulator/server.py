@@ -17,7 +17,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import faults
+from . import auth, faults
 
 
 class FleetMiddleware:
@@ -31,6 +31,9 @@ class FleetMiddleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_fleet/"):
             return self.control(environ, start_response, path[len("/_fleet/"):])
+        if auth.prepare(environ) == "expired":
+            return self.respond(start_response, 403, "application/xml",
+                                "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", "fleet-expired")
         body = b""
         content_type = environ.get("CONTENT_TYPE", "")
         if content_type.startswith("application/x-www-form-urlencoded") or content_type.startswith("application/x-amz-json"):
@@ -125,6 +128,7 @@ def main():
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("fleet: the simulator listens on loopback only")
 
+    auth.install()
     injector = faults.FaultInjector(seed=args.seed)
     app = FleetMiddleware(DomainDispatcherApplication(create_backend_app), injector, args.state)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
