@@ -27,6 +27,15 @@ public struct Paginator<Page: Sendable>: AsyncSequence, Sendable {
 }
 
 extension Paginator {
+    /// The same pages, each transformed.
+    public func map<Other: Sendable>(_ transform: @escaping @Sendable (Page) -> Other) -> Paginator<Other> {
+        let fetch = self.fetch
+        return Paginator<Other> { token in
+            let (page, next) = try await fetch(token)
+            return (transform(page), next)
+        }
+    }
+
     /// Every element of every page, in order.
     public func all<Item>(_ items: @escaping @Sendable (Page) -> [Item]) async throws -> [Item] {
         var result: [Item] = []

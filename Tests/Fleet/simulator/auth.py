@@ -4,7 +4,8 @@ moto 5.2 rebuilds the request from its decoded URI before checking the SigV4 sig
 and query values with non-ASCII or reserved characters ("ü", "+", "&", "/" in a prefix) fail
 with SignatureDoesNotMatch for any correct client (boto3 included), and presigned URLs crash it
 (it expects an Authorization header). Here the signature is checked over the URI exactly as
-sent, and presigned (query-string) requests are verified, expiry included.
+sent, the body's hash is taken over the bytes as sent (not moto's re-encoding of the parsed form),
+and presigned (query-string) requests are verified, expiry included.
 """
 import datetime
 import threading
@@ -13,9 +14,11 @@ import urllib.parse
 current = threading.local()
 
 
-def prepare(environ):
-    """Called by the middleware for each request, on the thread that will handle it."""
+def prepare(environ, body=None):
+    """Called by the middleware for each request, on the thread that will handle it, with the
+    raw form or JSON body when it read one."""
     current.raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    current.raw_body = body
     current.host = environ.get("HTTP_HOST", "")
     current.presigned = None
     query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -49,6 +52,10 @@ def install():
         if raw:
             request.url = raw
             request.params = {}
+        # moto hands over the parsed form, which botocore re-encodes its own way (spaces as "+"):
+        # the signature covers the bytes as sent.
+        if getattr(current, "raw_body", None):
+            request.data = current.raw_body
         return request
 
     def calculate_signature(self):

@@ -31,15 +31,15 @@ class FleetMiddleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_fleet/"):
             return self.control(environ, start_response, path[len("/_fleet/"):])
-        if auth.prepare(environ) == "expired":
-            return self.respond(start_response, 403, "application/xml",
-                                "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", "fleet-expired")
         body = b""
         content_type = environ.get("CONTENT_TYPE", "")
         if content_type.startswith("application/x-www-form-urlencoded") or content_type.startswith("application/x-amz-json"):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
+        if auth.prepare(environ, body) == "expired":
+            return self.respond(start_response, 403, "application/xml",
+                                "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", "fleet-expired")
         service, operation = faults.identify(environ, body)
         drop = None
         for rule in self.injector.pick(service, operation):

@@ -1,0 +1,194 @@
+import Foundation
+
+/// AWS CloudFormation: the shared stack and one stack per developer, created and changed through
+/// change sets so the admin sees what will change before it does.
+public struct CloudFormation: Sendable {
+    let client: AWSClient
+    static let version = "2010-05-15"
+
+    public init(_ client: AWSClient) { self.client = client }
+
+    func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
+        try await client.query(.cloudFormation, action: action, version: Self.version, parameters)
+    }
+
+    public struct Stack: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        /// CREATE_COMPLETE, UPDATE_IN_PROGRESS, ROLLBACK_COMPLETE, ...
+        public var status: String
+        public var statusReason: String?
+        public var outputs: [String: String]
+        public var parameters: [String: String]
+        public var tags: [String: String]
+
+        /// Finished, one way or the other.
+        public var isSettled: Bool { !status.hasSuffix("_IN_PROGRESS") }
+        public var isHealthy: Bool { ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"].contains(status) }
+    }
+
+    static func pairs(_ node: XMLNode, list: String, key: String, value: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for item in node.list(list) { result[item.string(key) ?? ""] = item.string(value) ?? "" }
+        return result
+    }
+
+    static func add(parameters values: [String: String], tags: [String: String], to parameters: inout QueryParameters) {
+        parameters.structures("Parameters", values.sorted { $0.key < $1.key }) { params, prefix, pair in
+            params.set("\(prefix).ParameterKey", pair.key)
+            params.set("\(prefix).ParameterValue", pair.value)
+        }
+        parameters.tags("Tags", tags.isEmpty ? nil : tags)
+    }
+
+    public func describeStacks(name: String? = nil) -> Paginator<[Stack]> {
+        Paginator { token in
+            var parameters = QueryParameters()
+            parameters.set("StackName", name)
+            parameters.set("NextToken", token)
+            let result = try await call("DescribeStacks", parameters)
+            let stacks = result.list("Stacks").map { node in
+                Stack(id: node.string("StackId") ?? "", name: node.string("StackName") ?? "",
+                      status: node.string("StackStatus") ?? "", statusReason: node.string("StackStatusReason"),
+                      outputs: Self.pairs(node, list: "Outputs", key: "OutputKey", value: "OutputValue"),
+                      parameters: Self.pairs(node, list: "Parameters", key: "ParameterKey", value: "ParameterValue"),
+                      tags: Self.pairs(node, list: "Tags", key: "Key", value: "Value"))
+            }
+            return (stacks, result.string("NextToken"))
+        }
+    }
+
+    /// The stack, or nil when it does not exist.
+    public func stack(_ name: String) async throws -> Stack? {
+        do {
+            return try await describeStacks(name: name).all { $0 }.first
+        } catch let error as AWSError where error.code == "ValidationError" && error.message.contains("does not exist") {
+            return nil
+        }
+    }
+
+    @discardableResult
+    public func createStack(name: String, template: String, parameters values: [String: String] = [:],
+                            tags: [String: String] = [:], capabilities: [String] = ["CAPABILITY_NAMED_IAM"]) async throws -> String {
+        var parameters = QueryParameters()
+        parameters.set("StackName", name)
+        parameters.set("TemplateBody", template)
+        parameters.list("Capabilities", capabilities)
+        parameters.set("ClientRequestToken", UUID().uuidString)
+        Self.add(parameters: values, tags: tags, to: &parameters)
+        return try await call("CreateStack", parameters).string("StackId") ?? ""
+    }
+
+    public func updateStack(name: String, template: String, parameters values: [String: String] = [:],
+                            capabilities: [String] = ["CAPABILITY_NAMED_IAM"]) async throws {
+        var parameters = QueryParameters()
+        parameters.set("StackName", name)
+        parameters.set("TemplateBody", template)
+        parameters.list("Capabilities", capabilities)
+        Self.add(parameters: values, tags: [:], to: &parameters)
+        _ = try await call("UpdateStack", parameters)
+    }
+
+    public func deleteStack(_ name: String) async throws {
+        var parameters = QueryParameters()
+        parameters.set("StackName", name)
+        _ = try await call("DeleteStack", parameters)
+    }
+
+    public struct Event: Sendable, Equatable {
+        public var id: String
+        public var logicalID: String
+        public var resourceType: String
+        public var status: String
+        public var reason: String?
+        public var timestamp: Date?
+    }
+
+    /// Newest first, as AWS returns them.
+    public func describeStackEvents(_ name: String) -> Paginator<[Event]> {
+        Paginator { token in
+            var parameters = QueryParameters()
+            parameters.set("StackName", name)
+            parameters.set("NextToken", token)
+            let result = try await call("DescribeStackEvents", parameters)
+            let events = result.list("StackEvents").map {
+                Event(id: $0.string("EventId") ?? "", logicalID: $0.string("LogicalResourceId") ?? "",
+                      resourceType: $0.string("ResourceType") ?? "", status: $0.string("ResourceStatus") ?? "",
+                      reason: $0.string("ResourceStatusReason"), timestamp: $0.date("Timestamp"))
+            }
+            return (events, result.string("NextToken"))
+        }
+    }
+
+    public struct ChangeSet: Sendable, Equatable {
+        public struct Change: Sendable, Equatable {
+            /// Add, Modify, Remove.
+            public var action: String
+            public var logicalID: String
+            public var resourceType: String
+            public var replacement: String?
+        }
+        public var id: String
+        public var status: String
+        public var statusReason: String?
+        public var executionStatus: String?
+        public var changes: [Change]
+    }
+
+    /// Creates a change set (`CREATE` for a new stack, `UPDATE` otherwise); returns its id.
+    public func createChangeSet(stack: String, name: String, template: String, parameters values: [String: String] = [:],
+                                tags: [String: String] = [:], type: String = "UPDATE",
+                                capabilities: [String] = ["CAPABILITY_NAMED_IAM"]) async throws -> String {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        parameters.set("ChangeSetName", name)
+        parameters.set("TemplateBody", template)
+        parameters.set("ChangeSetType", type)
+        parameters.list("Capabilities", capabilities)
+        Self.add(parameters: values, tags: tags, to: &parameters)
+        return try await call("CreateChangeSet", parameters).string("Id") ?? ""
+    }
+
+    public func describeChangeSet(stack: String, name: String) async throws -> ChangeSet {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        parameters.set("ChangeSetName", name)
+        let result = try await call("DescribeChangeSet", parameters)
+        return ChangeSet(id: result.string("ChangeSetId") ?? "", status: result.string("Status") ?? "",
+                         statusReason: result.string("StatusReason"), executionStatus: result.string("ExecutionStatus"),
+                         changes: result.list("Changes").map {
+                             ChangeSet.Change(action: $0["ResourceChange", "Action"]?.text ?? "",
+                                              logicalID: $0["ResourceChange", "LogicalResourceId"]?.text ?? "",
+                                              resourceType: $0["ResourceChange", "ResourceType"]?.text ?? "",
+                                              replacement: $0["ResourceChange", "Replacement"]?.text)
+                         })
+    }
+
+    public func executeChangeSet(stack: String, name: String) async throws {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        parameters.set("ChangeSetName", name)
+        _ = try await call("ExecuteChangeSet", parameters)
+    }
+
+    public func deleteChangeSet(stack: String, name: String) async throws {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        parameters.set("ChangeSetName", name)
+        _ = try await call("DeleteChangeSet", parameters)
+    }
+
+    /// Polls until the stack settles; returns it (check `isHealthy`).
+    public func waitUntilSettled(_ name: String, every interval: Duration = .seconds(2),
+                                 timeout: Duration = .seconds(1800)) async throws -> Stack {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let stack = try await stack(name), stack.isSettled { return stack }
+            guard ContinuousClock.now < deadline else {
+                throw AWSError(service: "CloudFormation", operation: "DescribeStacks", code: "WaiterTimeout",
+                               message: "stack \(name) did not settle within \(timeout)", httpStatus: 0)
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,288 @@
+import Foundation
+
+/// AWS Systems Manager: Run Command (the fleet fan-out), instance inventory, Parameter Store
+/// (release pointers, secrets as SecureString) and documents.
+public struct SSM: Sendable {
+    let client: AWSClient
+    static let prefix = "AmazonSSM"
+
+    public init(_ client: AWSClient) { self.client = client }
+
+    func call<Input: Encodable, Output: Decodable>(_ operation: String, _ input: Input,
+                                                   _ output: Output.Type = Output.self) async throws -> Output {
+        try await client.json(.ssm, targetPrefix: Self.prefix, operation: operation, input, as: output)
+    }
+
+    // MARK: Run Command
+
+    public struct Target: Codable, Sendable, Equatable {
+        public var Key: String
+        public var Values: [String]
+        public init(key: String, values: [String]) {
+            Key = key
+            Values = values
+        }
+        /// Instances carrying tag `name` with one of `values`.
+        public static func tag(_ name: String, _ values: [String]) -> Target { Target(key: "tag:\(name)", values: values) }
+    }
+
+    public struct SendCommandInput: Encodable, Sendable {
+        public var DocumentName: String
+        public var InstanceIds: [String]?
+        public var Targets: [Target]?
+        public var Parameters: [String: [String]]?
+        public var Comment: String?
+        public var TimeoutSeconds: Int?
+        public var MaxConcurrency: String?
+        public var MaxErrors: String?
+        public var OutputS3BucketName: String?
+        public var OutputS3KeyPrefix: String?
+
+        public init(documentName: String = "AWS-RunShellScript", instanceIDs: [String]? = nil, targets: [Target]? = nil,
+                    parameters: [String: [String]]? = nil, comment: String? = nil, timeoutSeconds: Int? = nil,
+                    maxConcurrency: String? = nil, maxErrors: String? = nil, outputS3Bucket: String? = nil,
+                    outputS3KeyPrefix: String? = nil) {
+            DocumentName = documentName
+            InstanceIds = instanceIDs
+            Targets = targets
+            Parameters = parameters
+            Comment = comment
+            TimeoutSeconds = timeoutSeconds
+            MaxConcurrency = maxConcurrency
+            MaxErrors = maxErrors
+            OutputS3BucketName = outputS3Bucket
+            OutputS3KeyPrefix = outputS3KeyPrefix
+        }
+
+        /// `AWS-RunShellScript` with these lines.
+        public static func shell(_ commands: [String], instanceIDs: [String]? = nil, targets: [Target]? = nil,
+                                 workingDirectory: String? = nil, executionTimeout: Int? = nil) -> SendCommandInput {
+            var parameters = ["commands": commands]
+            if let workingDirectory { parameters["workingDirectory"] = [workingDirectory] }
+            if let executionTimeout { parameters["executionTimeout"] = [String(executionTimeout)] }
+            return SendCommandInput(instanceIDs: instanceIDs, targets: targets, parameters: parameters)
+        }
+    }
+
+    public struct Command: Decodable, Sendable {
+        public var CommandId: String
+        public var DocumentName: String?
+        public var Status: String?
+        public var StatusDetails: String?
+        public var TargetCount: Int?
+        public var CompletedCount: Int?
+        public var ErrorCount: Int?
+        public var DeliveryTimedOutCount: Int?
+        public var RequestedDateTime: Date?
+        public var Comment: String?
+        public var InstanceIds: [String]?
+    }
+
+    public func sendCommand(_ input: SendCommandInput) async throws -> Command {
+        struct Output: Decodable { var Command: Command }
+        return try await call("SendCommand", input, Output.self).Command
+    }
+
+    public struct PluginResult: Decodable, Sendable {
+        public var Name: String?
+        public var Status: String?
+        public var StatusDetails: String?
+        public var ResponseCode: Int?
+        public var Output: String?
+        public var OutputS3BucketName: String?
+        public var OutputS3KeyPrefix: String?
+        public var ResponseStartDateTime: Date?
+        public var ResponseFinishDateTime: Date?
+    }
+
+    public struct Invocation: Decodable, Sendable {
+        public var CommandId: String
+        public var InstanceId: String
+        public var InstanceName: String?
+        public var Status: String?
+        public var StatusDetails: String?
+        public var RequestedDateTime: Date?
+        public var CommandPlugins: [PluginResult]?
+    }
+
+    /// Every instance's invocation of a command, page by page; `details` adds plugin output.
+    public func listCommandInvocations(commandID: String? = nil, instanceID: String? = nil, details: Bool = false,
+                                       pageSize: Int? = nil) -> Paginator<[Invocation]> {
+        struct Input: Encodable {
+            var CommandId: String?
+            var InstanceId: String?
+            var Details: Bool
+            var MaxResults: Int?
+            var NextToken: String?
+        }
+        struct Output: Decodable {
+            var CommandInvocations: [Invocation]?
+            var NextToken: String?
+        }
+        return Paginator { token in
+            let output = try await call("ListCommandInvocations", Input(CommandId: commandID, InstanceId: instanceID,
+                                                                         Details: details, MaxResults: pageSize,
+                                                                         NextToken: token), Output.self)
+            return (output.CommandInvocations ?? [], output.NextToken)
+        }
+    }
+
+    public struct InvocationResult: Decodable, Sendable {
+        public var CommandId: String
+        public var InstanceId: String
+        public var Status: String
+        public var StatusDetails: String?
+        public var ResponseCode: Int?
+        public var StandardOutputContent: String?
+        public var StandardErrorContent: String?
+        public var StandardOutputUrl: String?
+        public var ExecutionStartDateTime: String?
+        public var ExecutionEndDateTime: String?
+    }
+
+    /// One instance's result. AWS answers `InvocationDoesNotExist` for a moment after SendCommand.
+    public func getCommandInvocation(commandID: String, instanceID: String) async throws -> InvocationResult {
+        struct Input: Encodable { var CommandId: String; var InstanceId: String }
+        return try await call("GetCommandInvocation", Input(CommandId: commandID, InstanceId: instanceID))
+    }
+
+    public func listCommands(commandID: String? = nil, pageSize: Int? = nil) -> Paginator<[Command]> {
+        struct Input: Encodable { var CommandId: String?; var MaxResults: Int?; var NextToken: String? }
+        struct Output: Decodable { var Commands: [Command]?; var NextToken: String? }
+        return Paginator { token in
+            let output = try await call("ListCommands", Input(CommandId: commandID, MaxResults: pageSize, NextToken: token),
+                                        Output.self)
+            return (output.Commands ?? [], output.NextToken)
+        }
+    }
+
+    public func cancelCommand(_ commandID: String, instanceIDs: [String]? = nil) async throws {
+        struct Input: Encodable { var CommandId: String; var InstanceIds: [String]? }
+        _ = try await call("CancelCommand", Input(CommandId: commandID, InstanceIds: instanceIDs), Empty.self)
+    }
+
+    public struct InstanceInformation: Decodable, Sendable {
+        public var InstanceId: String
+        public var PingStatus: String?
+        public var LastPingDateTime: Date?
+        public var AgentVersion: String?
+        public var PlatformType: String?
+        public var PlatformName: String?
+        public var ComputerName: String?
+        public var IPAddress: String?
+    }
+
+    public struct InstanceInformationFilter: Encodable, Sendable {
+        public var Key: String
+        public var Values: [String]
+        public init(key: String, values: [String]) {
+            Key = key
+            Values = values
+        }
+    }
+
+    /// Instances whose agent has registered, with their ping status.
+    public func describeInstanceInformation(filters: [InstanceInformationFilter]? = nil,
+                                            pageSize: Int? = nil) -> Paginator<[InstanceInformation]> {
+        struct Input: Encodable { var Filters: [InstanceInformationFilter]?; var MaxResults: Int?; var NextToken: String? }
+        struct Output: Decodable { var InstanceInformationList: [InstanceInformation]?; var NextToken: String? }
+        return Paginator { token in
+            let output = try await call("DescribeInstanceInformation",
+                                        Input(Filters: filters, MaxResults: pageSize, NextToken: token), Output.self)
+            return (output.InstanceInformationList ?? [], output.NextToken)
+        }
+    }
+
+    // MARK: Parameter Store
+
+    public struct Parameter: Decodable, Sendable, Equatable {
+        public var Name: String
+        public var `Type`: String?
+        public var Value: String?
+        public var Version: Int?
+        public var LastModifiedDate: Date?
+    }
+
+    /// Creates or (with `overwrite`) replaces a parameter; SecureString values are encrypted at rest.
+    @discardableResult
+    public func putParameter(name: String, value: String, type: String = "String", overwrite: Bool = true,
+                             description: String? = nil) async throws -> Int {
+        struct Input: Encodable {
+            var Name: String
+            var Value: String
+            var `Type`: String
+            var Overwrite: Bool
+            var Description: String?
+        }
+        struct Output: Decodable { var Version: Int? }
+        return try await call("PutParameter", Input(Name: name, Value: value, Type: type, Overwrite: overwrite,
+                                                    Description: description), Output.self).Version ?? 0
+    }
+
+    /// The parameter, decrypted when it is a SecureString and `decrypt` is set; nil when missing.
+    public func getParameter(_ name: String, decrypt: Bool = true) async throws -> Parameter? {
+        struct Input: Encodable { var Name: String; var WithDecryption: Bool }
+        struct Output: Decodable { var Parameter: Parameter }
+        do {
+            return try await call("GetParameter", Input(Name: name, WithDecryption: decrypt), Output.self).Parameter
+        } catch let error as AWSError where error.code == "ParameterNotFound" {
+            return nil
+        }
+    }
+
+    public func getParametersByPath(_ path: String, recursive: Bool = true, decrypt: Bool = true,
+                                    pageSize: Int? = nil) -> Paginator<[Parameter]> {
+        struct Input: Encodable {
+            var Path: String
+            var Recursive: Bool
+            var WithDecryption: Bool
+            var MaxResults: Int?
+            var NextToken: String?
+        }
+        struct Output: Decodable { var Parameters: [Parameter]?; var NextToken: String? }
+        return Paginator { token in
+            let output = try await call("GetParametersByPath", Input(Path: path, Recursive: recursive, WithDecryption: decrypt,
+                                                                     MaxResults: pageSize, NextToken: token), Output.self)
+            return (output.Parameters ?? [], output.NextToken)
+        }
+    }
+
+    public func deleteParameter(_ name: String) async throws {
+        struct Input: Encodable { var Name: String }
+        _ = try await call("DeleteParameter", Input(Name: name), Empty.self)
+    }
+
+    // MARK: Documents
+
+    public struct Document: Decodable, Sendable {
+        public var Name: String
+        public var DocumentType: String?
+        public var Status: String?
+        public var DocumentVersion: String?
+    }
+
+    /// Creates a Command document (our own fleet operations, in addition to AWS-RunShellScript).
+    @discardableResult
+    public func createDocument(name: String, content: String, format: String = "JSON",
+                               type: String = "Command") async throws -> Document {
+        struct Input: Encodable { var Name: String; var Content: String; var DocumentFormat: String; var DocumentType: String }
+        struct Output: Decodable { var DocumentDescription: Document }
+        return try await call("CreateDocument", Input(Name: name, Content: content, DocumentFormat: format,
+                                                      DocumentType: type), Output.self).DocumentDescription
+    }
+
+    public func describeDocument(_ name: String) async throws -> Document? {
+        struct Input: Encodable { var Name: String }
+        struct Output: Decodable { var Document: Document }
+        do {
+            return try await call("DescribeDocument", Input(Name: name), Output.self).Document
+        } catch let error as AWSError where error.code == "InvalidDocument" {
+            return nil
+        }
+    }
+
+    public func deleteDocument(_ name: String) async throws {
+        struct Input: Encodable { var Name: String }
+        _ = try await call("DeleteDocument", Input(Name: name), Empty.self)
+    }
+}
