@@ -1,0 +1,47 @@
+import Foundation
+
+/// A Python fixture server: started with `python3 SCRIPT ARGS`, it prints one JSON line with its
+/// ports, and exits when our end of its stdin closes (with the test process at the latest).
+public final class PythonServer: Sendable {
+    public let info: [String: String]
+    private let process: Process
+    private let stdin: Pipe
+
+    public var port: Int { Int(info["port"] ?? "") ?? 0 }
+    public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    /// Starts the script on a thread of its own (its start blocks on the first line).
+    public static func start(_ script: String, _ arguments: [String] = []) async throws -> PythonServer {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    continuation.resume(returning: try PythonServer(script: script, arguments: arguments))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private init(script: String, arguments: [String]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + arguments
+        stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        var line = Data()
+        while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line.append(byte)
+        }
+        let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
+        info = object.mapValues { "\($0)" }
+    }
+
+    /// Stops the server now (closing its stdin).
+    public func stop() {
+        try? stdin.fileHandleForWriting.close()
+    }
+}
