@@ -8,11 +8,16 @@ import Nuvola
 extension Adminctl {
     struct Doctor: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check credentials, region and endpoint, and that STS answers.",
+            abstract: "Check credentials, region, endpoint and clock, and ask STS whose identity they carry.",
             discussion: """
                 Credentials are looked for as the AWS SDKs do: AWS_ACCESS_KEY_ID and \
                 AWS_SECRET_ACCESS_KEY, then the profile named by AWS_PROFILE in ~/.aws/credentials \
-                and ~/.aws/config, then EC2 instance metadata. Secrets are never printed.
+                and ~/.aws/config (static keys, credential_process, or role_arn assumed through \
+                STS), then EC2 instance metadata (IMDSv2). Secrets are never printed.
+
+                The last check calls STS GetCallerIdentity: --json reports the caller's arn and \
+                account. A bad signature, unknown key, expired token, clock skew or unreachable \
+                endpoint is explained with the step that fixes it.
 
                 AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_STS) points adminctl at another endpoint, \
                 such as the local simulated cloud started by `Tests/Fleet/fleet up`.

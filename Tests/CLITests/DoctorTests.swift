@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Testing
 import TestSupport
 
@@ -106,86 +107,140 @@ struct Sandbox {
     }
 }
 
-@Suite struct AdminctlDoctorCLITests {
-    static let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+struct AdminDoctorReport: Decodable {
+    var checks: [DoctorReport.Check]
+    var ok: Bool
+    var arn: String?
+    var account: String?
+    subscript(name: String) -> DoctorReport.Check? { checks.first { $0.name == name } }
+}
 
-    @Test func everythingConfiguredPassesAndNeverShowsTheSecret() async throws {
-        let box = try Sandbox()
-        defer { box.root.remove() }
-        let server = await TestServer.shared()
-        let environment = box.environment.merging([
-            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": Self.secret,
-            "AWS_REGION": "eu-west-3", "AWS_ENDPOINT_URL": server.url(""),
-        ]) { _, new in new }
-        let result = try await CLI.run("adminctl", ["doctor", "--json"], environment: environment)
-        #expect(result.status == 0)
-        let report = try DoctorReport.parse(result.output)
-        #expect(report.ok)
-        #expect(report["credentials"]?.detail == "access key AKIA…MPLE from the environment")
-        #expect(report["region"]?.detail == "eu-west-3 (from environment variable AWS_REGION)")
-        #expect(report["endpoint"]?.detail == "\(server.url("")) (from environment variable AWS_ENDPOINT_URL)")
-        #expect(report["sts"]?.status == "ok")
-        #expect(!result.output.contains(Self.secret) && !result.errorOutput.contains(Self.secret))
-        #expect(!result.output.contains("AKIAIOSFODNN7EXAMPLE"))
+@Suite struct AdminctlDoctorCLITests {
+    /// A sandbox HOME, no instance metadata (nothing may leave loopback), and the fleet's settings.
+    func environment(_ box: Sandbox, _ fleet: Fleet?, _ extra: [String: String] = [:]) -> [String: String] {
+        var environment = box.environment
+        environment["AWS_EC2_METADATA_DISABLED"] = "true"
+        if let fleet {
+            for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+                environment[key] = fleet.environment[key]
+            }
+        }
+        return environment.merging(extra) { _, new in new }
     }
 
-    @Test func profileFilesSupplyCredentialsAndRegion() async throws {
+    func doctor(_ environment: [String: String], _ arguments: [String] = ["--json"]) async throws -> (ProcessResult, AdminDoctorReport?) {
+        let result = try await CLI.run("adminctl", ["doctor"] + arguments, environment: environment)
+        return (result, try? JSONDecoder().decode(AdminDoctorReport.self, from: Data(result.output.utf8)))
+    }
+
+    @Test func healthySetupShowsTheIdentityAndNeverTheSecret() async throws {
+        let fleet = try await Fleet.shared()
         let box = try Sandbox()
         defer { box.root.remove() }
-        try box.write("[dev]\naws_access_key_id = AKIADEVPROFILE0001\naws_secret_access_key = \(Self.secret)\n",
-                      to: box.home + "/.aws/credentials")
-        try box.write("[profile dev]\nregion = eu-west-3\n", to: box.home + "/.aws/config")
-        let server = await TestServer.shared()
-        let environment = box.environment.merging([
-            "AWS_PROFILE": "dev", "AWS_ENDPOINT_URL_STS": server.url(""),
-        ]) { _, new in new }
-        let result = try await CLI.run("adminctl", ["doctor"], environment: environment)
+        let (result, parsed) = try await doctor(environment(box, fleet))
+        let report = try #require(parsed)
         #expect(result.status == 0)
-        #expect(result.output.contains("✔ credentials  access key AKIA…0001 from profile dev"))
-        #expect(result.output.contains("✔ region       eu-west-3 (from profile dev)"))
-        #expect(result.output.contains("(from environment variable AWS_ENDPOINT_URL_STS)"))
-        #expect(result.output.hasSuffix("All 4 checks passed.\n"))
-        #expect(!result.output.contains(Self.secret))
+        #expect(report.ok)
+        #expect(report.arn == "arn:aws:iam::123456789012:user/fleet-admin")
+        #expect(report.account == "123456789012")
+        #expect(report.checks.map(\.name) == ["credentials", "region", "endpoint", "clock", "identity"])
+        #expect(report["credentials"]?.detail.hasSuffix("from environment variable AWS_ACCESS_KEY_ID") == true)
+        #expect(report["clock"]?.status == "ok")
+        let secret = fleet.environment["AWS_SECRET_ACCESS_KEY"]!
+        #expect(!result.output.contains(secret) && !result.errorOutput.contains(secret))
+
+        let (text, _) = try await doctor(environment(box, fleet), [])
+        #expect(text.output.contains("✔ identity     arn:aws:iam::123456789012:user/fleet-admin (account 123456789012)"))
+        #expect(text.output.hasSuffix("All 5 checks passed.\n"))
+    }
+
+    @Test func wrongSecretAndUnknownKeyAreExplained() async throws {
+        let fleet = try await Fleet.shared()
+        let box = try Sandbox()
+        defer { box.root.remove() }
+        let (bad, badReport) = try await doctor(environment(box, fleet, ["AWS_SECRET_ACCESS_KEY": "not-it"]))
+        #expect(bad.status == 1)
+        let identity = try #require(badReport?["identity"])
+        #expect(identity.status == "failed")
+        #expect(identity.detail.hasPrefix("STS rejected the signature: the secret key is wrong. SignatureDoesNotMatch (HTTP 403): "))
+        #expect(identity.fix?.contains("Check AWS_SECRET_ACCESS_KEY") == true)
+        #expect(!bad.output.contains("not-it"))
+
+        let (_, unknown) = try await doctor(environment(box, fleet, ["AWS_ACCESS_KEY_ID": "AKIANOBODYKNOWS00000"]))
+        #expect(unknown?["identity"]?.detail.hasPrefix("STS does not know this access key. InvalidClientTokenId") == true)
+    }
+
+    @Test func expiredTokenAndClockSkewAreExplained() async throws {
+        let fleet = try await Fleet.start()
+        defer { Task { try? await fleet.stop() } }
+        let box = try Sandbox()
+        defer { box.root.remove() }
+        // Twice: the client fetches fresh credentials once after ExpiredToken and tries again.
+        try await fleet.inject(kind: "aws-error", service: "sts", operation: "GetCallerIdentity", count: 2,
+                               code: "ExpiredToken", status: 403, message: "The security token included in the request is expired")
+        let (expired, expiredReport) = try await doctor(environment(box, fleet))
+        #expect(expired.status == 1)
+        let expiredDetail = expiredReport?["identity"]?.detail ?? ""
+        #expect(expiredDetail.hasPrefix("The session token has expired. ExpiredToken (HTTP 403): The security token included in the request is expired"))
+        #expect(expiredReport?["identity"]?.fix?.contains("Get fresh ones") == true)
+
+        try await fleet.setClock(offset: 1800)
+        let (skewed, skewReport) = try await doctor(environment(box, fleet))
+        #expect(skewed.status == 1)
+        #expect(skewReport?["clock"]?.status == "failed")
+        #expect(skewReport?["clock"]?.detail.hasPrefix("this machine's clock is 30m0") == true)
+        #expect(skewReport?["identity"]?.detail.hasPrefix("STS says this machine's clock is wrong. RequestTimeTooSkewed (HTTP 403)") == true)
+        #expect(skewReport?["identity"]?.fix?.contains("timedatectl set-ntp true") == true)
     }
 
     @Test func unreachableEndpointFailsWithAFix() async throws {
         let box = try Sandbox()
         defer { box.root.remove() }
-        let environment = box.environment.merging([
+        let (result, report) = try await doctor(environment(box, nil, [
             "AWS_REGION": "eu-west-3", "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        ]) { _, new in new }
-        let result = try await CLI.run("adminctl", ["doctor", "--json"], environment: environment)
+            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "x",
+        ]))
         #expect(result.status == 1)
-        let report = try DoctorReport.parse(result.output)
-        #expect(report["credentials"]?.status == "warning")
-        #expect(report["sts"]?.status == "failed")
-        #expect(report["sts"]?.detail.hasPrefix("STS endpoint http://127.0.0.1:9 is unreachable: could not connect") == true)
-        #expect(report["sts"]?.fix == "start the endpoint (for the simulated cloud: Tests/Fleet/fleet up) or fix environment variable AWS_ENDPOINT_URL")
+        let identity = try #require(report?["identity"])
+        #expect(identity.detail == "The STS endpoint http://127.0.0.1:9 cannot be reached: could not connect (curl: Failed to connect to 127.0.0.1 port 9 after 0 ms: Couldn't connect to server)."
+                || identity.detail.hasPrefix("The STS endpoint http://127.0.0.1:9 cannot be reached: could not connect"))
+        #expect(identity.fix == "start the endpoint (for the simulated cloud: Tests/Fleet/fleet up) or fix environment variable AWS_ENDPOINT_URL")
     }
 
-    @Test func missingProfileAndRegionAreFailuresAndNothingIsSent() async throws {
+    @Test func profileFilesSupplyCredentialsAndRegion() async throws {
+        let fleet = try await Fleet.shared()
         let box = try Sandbox()
         defer { box.root.remove() }
-        let result = try await CLI.run("adminctl", ["doctor", "--json"],
-                                       environment: box.environment.merging(["AWS_PROFILE": "nope"]) { _, new in new })
-        #expect(result.status == 1)
-        let report = try DoctorReport.parse(result.output)
-        #expect(report["credentials"]?.status == "failed")
-        #expect(report["credentials"]?.fix == "check AWS_PROFILE, or create it with `aws configure --profile nope`")
-        #expect(report["region"]?.status == "failed")
-        #expect(report["sts"]?.detail == "not contacted: no region and no AWS_ENDPOINT_URL")
-        #expect(report["endpoint"] == nil)
+        try box.write("[dev]\naws_access_key_id = \(fleet.environment["AWS_ACCESS_KEY_ID"]!)\naws_secret_access_key = \(fleet.environment["AWS_SECRET_ACCESS_KEY"]!)\n",
+                      to: box.home + "/.aws/credentials")
+        try box.write("[profile dev]\nregion = eu-west-3\n", to: box.home + "/.aws/config")
+        let (result, report) = try await doctor(environment(box, nil, ["AWS_PROFILE": "dev", "AWS_ENDPOINT_URL_STS": fleet.endpoint]))
+        #expect(result.status == 0)
+        #expect(report?["credentials"]?.detail.hasSuffix("from profile dev") == true)
+        #expect(report?["region"]?.detail == "eu-west-3 (from profile dev)")
+        #expect(report?["endpoint"]?.detail == "\(fleet.endpoint) (from environment variable AWS_ENDPOINT_URL_STS)")
+    }
+
+    @Test func missingProfileOrRegionStopsBeforeAnythingIsSent() async throws {
+        let box = try Sandbox()
+        defer { box.root.remove() }
+        let (noRegion, regionReport) = try await doctor(environment(box, nil))
+        #expect(noRegion.status == 1)
+        #expect(regionReport?.checks.map(\.name) == ["region"])
+        #expect(regionReport?["region"]?.detail.hasPrefix("No AWS region configured") == true)
+
+        let (missing, profileReport) = try await doctor(environment(box, nil, ["AWS_PROFILE": "nope", "AWS_REGION": "eu-west-3"]))
+        #expect(missing.status == 1)
+        #expect(profileReport?["credentials"]?.status == "failed")
+        #expect(profileReport?["credentials"]?.detail.hasPrefix("Profile nope (from AWS_PROFILE) is not in") == true)
+        #expect(profileReport?.arn == nil)
     }
 
     @Test func regionFlagWins() async throws {
+        let fleet = try await Fleet.shared()
         let box = try Sandbox()
         defer { box.root.remove() }
-        let server = await TestServer.shared()
-        let environment = box.environment.merging([
-            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": server.url(""),
-        ]) { _, new in new }
-        let result = try await CLI.run("adminctl", ["doctor", "--region", "eu-west-3", "--json"], environment: environment)
-        let report = try DoctorReport.parse(result.output)
-        #expect(report["region"]?.detail == "eu-west-3 (from command-line flag)")
+        let (_, report) = try await doctor(environment(box, fleet, ["AWS_REGION": "us-east-1"]), ["--region", "eu-west-3", "--json"])
+        #expect(report?["region"]?.detail == "eu-west-3 (from command-line flag)")
     }
 }

@@ -47,12 +47,18 @@ import Testing
         let result = try await CLI.run("adminctl", ["doctor", "--help"])
         #expect(result.status == 0)
         #expect(result.output == """
-            OVERVIEW: Check credentials, region and endpoint, and that STS answers.
+            OVERVIEW: Check credentials, region, endpoint and clock, and ask STS whose
+            identity they carry.
 
             Credentials are looked for as the AWS SDKs do: AWS_ACCESS_KEY_ID and
             AWS_SECRET_ACCESS_KEY, then the profile named by AWS_PROFILE in
-            ~/.aws/credentials and ~/.aws/config, then EC2 instance metadata. Secrets are
+            ~/.aws/credentials and ~/.aws/config (static keys, credential_process, or
+            role_arn assumed through STS), then EC2 instance metadata (IMDSv2). Secrets are
             never printed.
+
+            The last check calls STS GetCallerIdentity: --json reports the caller's arn and
+            account. A bad signature, unknown key, expired token, clock skew or unreachable
+            endpoint is explained with the step that fixes it.
 
             AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_STS) points adminctl at another endpoint,
             such as the local simulated cloud started by `Tests/Fleet/fleet up`.

@@ -51,13 +51,22 @@ public final class Fleet: Sendable {
 
     /// Adds a fault rule (see Tests/Fleet/simulator/faults.py).
     public func inject(kind: String, service: String = "*", operation: String = "*", count: Int? = nil,
-                       rate: Double? = nil, seconds: Double? = nil, afterBytes: Int? = nil) async throws {
+                       rate: Double? = nil, seconds: Double? = nil, afterBytes: Int? = nil, code: String? = nil,
+                       status: Int? = nil, message: String? = nil) async throws {
         var arguments = ["inject", "--state", state, "--kind", kind, "--service", service, "--operation", operation]
+        if let code { arguments += ["--code", code] }
+        if let status { arguments += ["--status", String(status)] }
+        if let message { arguments += ["--message", message] }
         if let count { arguments += ["--count", String(count)] }
         if let rate { arguments += ["--rate", String(rate)] }
         if let seconds { arguments += ["--seconds", String(seconds)] }
         if let afterBytes { arguments += ["--after-bytes", String(afterBytes)] }
         _ = try await Self.run(arguments)
+    }
+
+    /// Makes the simulated cloud's clock run `offset` seconds ahead of this machine's.
+    public func setClock(offset: Double) async throws {
+        _ = try await Self.run(["clock", "--state", state, "--offset", String(offset)])
     }
 
     public func clearFaults() async throws { _ = try await Self.run(["clear", "--state", state]) }

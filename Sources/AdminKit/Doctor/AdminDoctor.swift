@@ -3,11 +3,33 @@ import Foundation
 import HTTP
 import Terminal
 
-/// `adminctl doctor`: credentials, region, endpoint and a reachable STS, each explained.
+/// What `adminctl doctor` found: the checks, and whose identity the credentials carry.
+public struct AdminDoctorReport: Sendable, Encodable {
+    public var checks: [Check]
+    public var ok: Bool { !checks.contains { $0.status == .failed } }
+    public var arn: String?
+    public var account: String?
+
+    enum CodingKeys: String, CodingKey { case checks, ok, arn, account }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(checks, forKey: .checks)
+        try container.encode(ok, forKey: .ok)
+        try container.encode(arn, forKey: .arn)
+        try container.encode(account, forKey: .account)
+    }
+
+    public func render(_ policy: ColorPolicy) -> String { Checklist(checks).render(policy) }
+}
+
+/// `adminctl doctor`: resolves credentials, region and endpoint as every adminctl command will,
+/// then asks STS who they belong to. Each failure gets one paragraph: what, why, and the fix.
 public struct AdminDoctor: Sendable {
     public var environment: [String: String]
     public var regionFlag: String?
     public var http: HTTPClient
+    /// Seconds since 1970, for comparing with the endpoint's clock.
+    public var now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
     public init(environment: [String: String], regionFlag: String?, http: HTTPClient) {
         self.environment = environment
@@ -15,71 +37,105 @@ public struct AdminDoctor: Sendable {
         self.http = http
     }
 
-    public func run() async -> Checklist {
+    public func run() async -> AdminDoctorReport {
+        var report = AdminDoctorReport(checks: [])
         let shared = SharedConfig.load(environment: environment)
-        var checks = [credentials(shared)]
-        let region = Region.resolve(flag: regionFlag, environment: environment, shared: shared)
-        if let region {
-            checks.append(Check("region", .ok, "\(region.name) (from \(region.source))"))
-        } else {
-            checks.append(Check("region", .failed, "no region configured",
-                                fix: "export AWS_REGION=eu-west-3, pass --region, or set region in your profile"))
-        }
-        let endpoint = Endpoint.resolve(.sts, region: region?.name ?? "us-east-1", environment: environment, shared: shared)
-        if region == nil && !endpoint.isCustom {
-            // Without a region the public endpoint is a guess; do not send anything to it.
-            checks.append(Check("sts", .failed, "not contacted: no region and no AWS_ENDPOINT_URL",
-                                fix: "set a region (or AWS_ENDPOINT_URL for the simulated cloud) and run again"))
-            return Checklist(checks)
-        }
-        checks.append(Check("endpoint", .ok, "\(endpoint.url) (from \(endpoint.source))"))
-        checks.append(await reachability(endpoint))
-        return Checklist(checks)
-    }
-
-    func credentials(_ shared: SharedConfig) -> Check {
-        if let found = Credentials.fromEnvironment(environment) {
-            return Check("credentials", .ok, "access key \(found.maskedAccessKeyID) from the environment"
-                         + (found.sessionToken != nil ? " (with session token)" : ""))
-        }
-        let profile = SharedConfig.profileName(environment: environment)
-        if let found = Credentials.fromProfile(profile, shared: shared) {
-            return Check("credentials", .ok, "access key \(found.maskedAccessKeyID) from profile \(profile)")
-        }
-        if let settings = shared.profile(profile) {
-            if let role = settings["role_arn"] {
-                return Check("credentials", .ok, "profile \(profile) assumes \(role)")
-            }
-            if settings["credential_process"] != nil {
-                return Check("credentials", .ok, "profile \(profile) runs a credential_process")
-            }
-        }
-        if environment["AWS_PROFILE"] != nil {
-            return Check("credentials", .failed, "profile \(profile) not found in \(shared.configPath) or \(shared.credentialsPath)",
-                         fix: "check AWS_PROFILE, or create it with `aws configure --profile \(profile)`")
-        }
-        return Check("credentials", .warning, "none in the environment or profile \(profile); instance metadata (IMDSv2) will be tried",
-                     fix: "on the admin machine this is normal; elsewhere export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or set AWS_PROFILE")
-    }
-
-    func reachability(_ endpoint: Endpoint) async -> Check {
-        var request = HTTPRequest(method: .post, url: endpoint.url + "/",
-                                  headers: ["Content-Type": "application/x-www-form-urlencoded"],
-                                  body: .string("Action=GetCallerIdentity&Version=2011-06-15"),
-                                  timeouts: HTTPTimeouts(connect: .seconds(5), total: .seconds(10)))
-        request.caBundlePath = environment["AWS_CA_BUNDLE"]
+        let configuration: AWSConfiguration
         do {
-            let response = try await http.send(request)
-            let millis = Int(response.metrics.total.seconds * 1000)
-            return Check("sts", .ok, "STS endpoint answered HTTP \(response.status) in \(millis) ms")
-        } catch let error as HTTPError {
-            return Check("sts", .failed, "STS endpoint \(endpoint.url) is unreachable: \(error.summary)"
-                         + (error.detail.map { " (\($0))" } ?? ""),
-                         fix: endpoint.isCustom
-                            ? "start the endpoint (for the simulated cloud: Tests/Fleet/fleet up) or fix \(endpoint.source)"
-                            : "check network access to AWS, proxy variables (https_proxy) and the region")
+            configuration = try await AWSConfiguration.resolve(regionFlag: regionFlag, environment: environment, http: http)
         } catch {
-            return Check("sts", .failed, "STS endpoint \(endpoint.url) is unreachable: \(error)")
+            report.checks.append(Check("region", .failed, "\(error)",
+                                       fix: "export AWS_REGION=eu-west-3, pass --region, or set region in your profile"))
+            return report
         }
+
+        let credentials: Credentials
+        do {
+            credentials = try await configuration.credentials.credentials()
+            var detail = "access key \(credentials.maskedAccessKeyID) from \(credentials.source)"
+            if credentials.sessionToken != nil { detail += ", temporary" }
+            if let expiration = credentials.expiration {
+                detail += ", expires in \(Format.duration(expiration.timeIntervalSince(Date(timeIntervalSince1970: now()))))"
+            }
+            report.checks.append(Check("credentials", .ok, detail))
+        } catch {
+            report.checks.append(Check("credentials", .failed, "\(error)",
+                                       fix: "export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or attach an instance profile"))
+            return report
+        }
+        report.checks.append(Check("region", .ok, "\(configuration.region.name) (from \(configuration.region.source))"))
+        let endpoint = Endpoint.resolve(.sts, region: configuration.region.name, environment: environment, shared: shared)
+        report.checks.append(Check("endpoint", .ok, "\(endpoint.url) (from \(endpoint.source))"))
+
+        // One unsigned request first: it tells "cannot reach" apart from "refused", and its Date
+        // header shows whether this machine's clock is off (AWS refuses signatures past 15 min).
+        var probe = HTTPRequest(method: .get, url: endpoint.url + "/", timeouts: HTTPTimeouts(connect: .seconds(5), total: .seconds(10)))
+        probe.caBundlePath = environment["AWS_CA_BUNDLE"]
+        do {
+            let response = try await http.send(probe)
+            report.checks.append(clockCheck(serverDate: response.headers["Date"]))
+        } catch let error as HTTPError {
+            report.checks.append(Check("identity", .failed,
+                                       "The STS endpoint \(endpoint.url) cannot be reached: \(error.summary)"
+                                       + (error.detail.map { " (\($0))" } ?? "") + ".",
+                                       fix: endpoint.isCustom
+                                          ? "start the endpoint (for the simulated cloud: Tests/Fleet/fleet up) or fix \(endpoint.source)"
+                                          : "check network access to AWS, proxy variables (https_proxy) and the region"))
+            return report
+        } catch {
+            report.checks.append(Check("identity", .failed, "\(error)"))
+            return report
+        }
+
+        do {
+            let identity = try await STS(AWSClient(configuration)).getCallerIdentity()
+            report.arn = identity.arn
+            report.account = identity.account
+            report.checks.append(Check("identity", .ok, "\(identity.arn) (account \(identity.account))"))
+        } catch let error as AWSError {
+            report.checks.append(Check("identity", .failed, explain(error), fix: error.hint))
+        } catch {
+            report.checks.append(Check("identity", .failed, "\(error)"))
+        }
+        return report
+    }
+
+    /// One paragraph: what STS said, in the admin's terms.
+    func explain(_ error: AWSError) -> String {
+        let what: String = switch error.code {
+        case "SignatureDoesNotMatch", "IncompleteSignature": "STS rejected the signature: the secret key is wrong."
+        case "InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId", "AuthFailure":
+            "STS does not know this access key."
+        case "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired": "The session token has expired."
+        case "RequestTimeTooSkewed", "RequestExpired", "SignatureExpired": "STS says this machine's clock is wrong."
+        case AWSError.connectionFailed: "STS did not answer."
+        default: "STS refused GetCallerIdentity."
+        }
+        var text = "\(what) \(error.code)"
+        if error.httpStatus > 0 { text += " (HTTP \(error.httpStatus))" }
+        if !error.message.isEmpty { text += ": \(error.message)" }
+        if let id = error.requestID { text += " [request id \(id)]" }
+        return text
+    }
+
+    func clockCheck(serverDate: String?) -> Check {
+        guard let serverDate, let date = Self.httpDate(serverDate) else {
+            return Check("clock", .warning, "the endpoint sent no Date header; clock not compared")
+        }
+        let skew = date.timeIntervalSince1970 - now()
+        let text = abs(skew) < 1 ? "in step with the endpoint" : "\(Format.duration(abs(skew))) \(skew > 0 ? "behind" : "ahead of") the endpoint"
+        if abs(skew) > 300 {
+            return Check("clock", abs(skew) > 900 ? .failed : .warning, "this machine's clock is \(text)",
+                         fix: "sync it: timedatectl set-ntp true (or chronyc makestep); AWS refuses signatures more than 15 min off")
+        }
+        return Check("clock", .ok, "this machine's clock is \(text)")
+    }
+
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
     }
 }

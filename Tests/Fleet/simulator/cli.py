@@ -6,6 +6,7 @@
   fleet inject --kind K [--service S] [--operation O] [--count N | --rate R] [--seconds S] [--after-bytes B]
   fleet clear                                   remove every injected fault
   fleet faults                                  list injected faults (JSON)
+  fleet clock --offset S                        the cloud's clock runs S seconds ahead (clock-skew tests)
 
 With --auth, moto checks every request's SigV4 signature (INITIAL_NO_AUTH_ACTION_COUNT=0) and
 the printed credentials are those of an IAM user `fleet-admin` allowed everything.
@@ -146,7 +147,14 @@ def inject(args):
         rule["seconds"] = args.seconds
     if args.after_bytes is not None:
         rule["after_bytes"] = args.after_bytes
+    for name in ("code", "status", "message"):
+        if getattr(args, name) is not None:
+            rule[name] = getattr(args, name)
     print(json.dumps(call(endpoint(state_dir(args)) + "/_fleet/faults", "POST", rule)))
+
+
+def clock(args):
+    print(json.dumps(call(endpoint(state_dir(args)) + "/_fleet/clock", "POST", {"offset": args.offset})))
 
 
 def clear(args):
@@ -161,7 +169,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="fleet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, handler in [("up", up), ("down", down), ("env", env), ("inject", inject), ("clear", clear),
-                          ("faults", list_faults)]:
+                          ("faults", list_faults), ("clock", clock)]:
         command = commands.add_parser(name)
         command.add_argument("--state", default=os.environ.get("FLEET_STATE", DEFAULT_STATE))
         command.set_defaults(handler=handler)
@@ -170,8 +178,15 @@ def main(argv=None):
             command.add_argument("--auth", action="store_true", help="check SigV4 signatures of every request")
             command.add_argument("--seed", type=int, default=0, help="seed for rate-based faults")
             command.add_argument("--exit-with", type=int, help="stop the simulator when this pid exits (tests)")
+        if name == "clock":
+            command.add_argument("--offset", type=float, required=True,
+                                 help="seconds the cloud's clock runs ahead of this machine's (negative: behind)")
         if name == "inject":
-            command.add_argument("--kind", required=True, choices=["throttle", "error500", "error503", "latency", "drop"])
+            command.add_argument("--kind", required=True,
+                                 choices=["throttle", "error500", "error503", "aws-error", "latency", "drop"])
+            command.add_argument("--code", help="aws-error: the AWS error code")
+            command.add_argument("--status", type=int, help="aws-error: the HTTP status (400)")
+            command.add_argument("--message", help="aws-error: the message")
             command.add_argument("--service", default="*")
             command.add_argument("--operation", default="*")
             command.add_argument("--count", type=int)

@@ -5,6 +5,8 @@ applies to its next `count` matches (or to a `rate` fraction of them). Kinds:
   throttle   HTTP 400 with the service's throttling code (Throttling, ThrottlingException,
              RequestLimitExceeded for EC2, SlowDown 503 for S3)
   error500 / error503   an InternalError / ServiceUnavailable answer
+  aws-error  any AWS error: `code`, `status` (default 400) and `message`, in the service's format
+             (ExpiredToken, RequestTimeTooSkewed, AccessDenied, ...)
   latency    sleeps `seconds` before handing the request on
   drop       closes the connection after part of the real response body (or before any byte)
 """
@@ -66,7 +68,9 @@ class Rule:
         self.rate = spec.get("rate")            # or to this fraction of matches
         self.seconds = float(spec.get("seconds", 0))
         self.after_bytes = int(spec.get("after_bytes", 0))
-        self.status = spec.get("status")
+        self.status = int(spec.get("status") or 400)
+        self.code = spec.get("code", "InternalError")
+        self.message = spec.get("message", "")
         self.hits = 0
 
     def matches(self, service, operation):
@@ -141,11 +145,18 @@ def throttling_response(service):
 
 
 def server_error_response(service, status):
-    request_id = "fleet-" + "%08x" % random.getrandbits(32)
     code = "InternalError" if status == 500 else "ServiceUnavailable"
     message = "We encountered an internal error. Please try again." if status == 500 else "Service is unavailable."
     if service in JSON_SERVICES:
         code = "InternalServerError" if status == 500 else "ServiceUnavailableException"
+    return error_response(service, status, code, message)
+
+
+def error_response(service, status, code, message):
+    """An AWS error as `service` formats it: JSON for SSM, <Error> for S3, EC2's <Response>, else query."""
+    request_id = "fleet-" + "%08x" % random.getrandbits(32)
+    message = message.replace("&", "&amp;").replace("<", "&lt;")
+    if service in JSON_SERVICES:
         return status, "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message}), request_id
     if service == "s3":
         body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
@@ -154,6 +165,7 @@ def server_error_response(service, status):
         body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
                 f"<RequestID>{request_id}</RequestID></Response>")
         return status, "text/xml", body, request_id
-    body = (f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+    kind = "Receiver" if status >= 500 else "Sender"
+    body = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>")
     return status, "text/xml", body, request_id

@@ -5,6 +5,7 @@ handing requests to moto. Later layers (SSM Run Command, instance refresh, load 
 plug in here too.
 """
 import argparse
+import datetime
 import io
 import json
 import os
@@ -41,6 +42,9 @@ class FleetMiddleware:
             return self.respond(start_response, 403, "application/xml",
                                 "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", "fleet-expired")
         service, operation = faults.identify(environ, body)
+        skew = self.skewed(environ)
+        if skew:
+            return self.respond(start_response, *faults.error_response(service, 403, "RequestTimeTooSkewed", skew))
         drop = None
         for rule in self.injector.pick(service, operation):
             if rule.kind == "latency":
@@ -49,11 +53,30 @@ class FleetMiddleware:
                 return self.respond(start_response, *faults.throttling_response(service))
             elif rule.kind in ("error500", "error503"):
                 return self.respond(start_response, *faults.server_error_response(service, int(rule.kind[-3:])))
+            elif rule.kind == "aws-error":
+                return self.respond(start_response, *faults.error_response(service, rule.status, rule.code, rule.message))
             elif rule.kind == "drop":
                 drop = rule
         if drop is not None:
             return self.dropping(environ, start_response, drop.after_bytes)
         return self.app(environ, start_response)
+
+    def skewed(self, environ):
+        """Like AWS, refuse a signed request whose X-Amz-Date is more than 15 minutes from our
+        clock (which `fleet clock --offset` can move to play a machine whose clock is wrong)."""
+        stamp = environ.get("HTTP_X_AMZ_DATE")
+        if not stamp or not CLOCK["offset"]:
+            return None
+        try:
+            sent = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+        except ValueError:
+            return None
+        now = time.time() + CLOCK["offset"]
+        if abs(now - sent) <= 900:
+            return None
+        server = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        return (f"The difference between the request time and the current time is too large. "
+                f"Request time {stamp}, server time {server}.")
 
     def respond(self, start_response, status, content_type, body, request_id):
         data = body.encode()
@@ -98,6 +121,9 @@ class FleetMiddleware:
             result = {"cleared": True}
         elif route == "faults":
             result = self.injector.describe()
+        elif route == "clock" and method == "POST":
+            CLOCK["offset"] = float(payload.get("offset", 0))
+            result = {"offset": CLOCK["offset"]}
         else:
             data = json.dumps({"error": f"no route {method} /_fleet/{route}"}).encode()
             start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
@@ -107,8 +133,15 @@ class FleetMiddleware:
         return [data]
 
 
+# Seconds the simulated cloud's clock is ahead of the machine's (`fleet clock --offset`).
+CLOCK = {"offset": 0.0}
+
+
 class QuietHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints do
+
+    def date_time_string(self, timestamp=None):
+        return super().date_time_string((timestamp or time.time()) + CLOCK["offset"])
 
     def log_request(self, *args, **kwargs):
         pass
