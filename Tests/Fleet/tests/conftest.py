@@ -1,0 +1,51 @@
+"""Starts a simulator per test module with `fleet up --auth`, and gives tests boto3 clients."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import boto3
+import pytest
+from botocore.config import Config
+
+FLEET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fleet")
+
+
+class Simulator:
+    def __init__(self, state):
+        self.state = state
+        output = subprocess.run([FLEET, "up", "--auth", "--state", state, "--exit-with", str(os.getpid())],
+                                check=True, capture_output=True, text=True).stdout
+        self.env = {}
+        for line in output.splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            self.env[key] = value
+        self.endpoint = self.env["AWS_ENDPOINT_URL"]
+
+    def client(self, service, secret=None, max_attempts=3, **extra):
+        return boto3.client(
+            service, endpoint_url=self.endpoint, region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=secret or self.env["AWS_SECRET_ACCESS_KEY"],
+            config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}, **extra))
+
+    def fleet(self, *arguments):
+        return subprocess.run([FLEET, *arguments, "--state", self.state], check=True, capture_output=True, text=True).stdout
+
+    def stop(self):
+        subprocess.run([FLEET, "down", "--state", self.state], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    with tempfile.TemporaryDirectory(prefix="fleet-pytest-") as state:
+        sim = Simulator(state)
+        yield sim
+        sim.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_faults(request):
+    yield
+    if "simulator" in request.fixturenames:
+        request.getfixturevalue("simulator").fleet("clear")
