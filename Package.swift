@@ -48,6 +48,7 @@ let package = Package(
         // A bare HTTP fetcher over the HTTP module: the RSS test and Benchmarks/http-download run it
         // as a separate process so its peak memory is measured alone.
         .executableTarget(name: "http-probe", dependencies: ["HTTP"], path: "Benchmarks/http-probe"),
+        .executableTarget(name: "aws-probe", dependencies: ["AWS", "HTTP"], path: "Benchmarks/aws-probe"),
 
         // Shared by the test targets: the local test server, temporary directories, built products.
         .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["Fixtures"]),

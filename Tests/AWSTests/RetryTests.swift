@@ -111,6 +111,49 @@ struct RetryFaultTests {
         #expect(error?.attempts == 3)
     }
 
+    @Test func failedMultipartUploadIsAbortedOrResumed() async throws {
+        let fleet = try await Fleet.start()
+        defer { Task { try? await fleet.stop() } }
+        let s3 = S3(fleet.client(retry: RetryStrategy(maxAttempts: 1)))
+        let bucket = unique("multipart")
+        try await s3.createBucket(bucket)
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let source = dir.file("dump.bin")
+        let bytes = (0..<(16 << 20) + 999).map { UInt8(truncatingIfNeeded: $0 &* 13 ^ $0 >> 11) }
+        try Data(bytes).write(to: URL(fileURLWithPath: source))
+
+        // Every part fails: the upload is aborted, nothing is left to bill.
+        try await fleet.inject(kind: "error500", service: "s3", operation: "UploadPart", count: 100)
+        await #expect(throws: AWSError.self) {
+            try await s3.upload(file: source, bucket: bucket, key: "dump.bin", partSize: 5 << 20, concurrency: 2)
+        }
+        #expect(try await s3.listMultipartUploads(bucket: bucket).isEmpty)
+        try await fleet.clearFaults()
+
+        // Kept on failure, then resumed: parts already there (same size and CRC-32) are not sent again.
+        try await fleet.inject(kind: "error500", service: "s3", operation: "UploadPart", count: 100)
+        let interrupted = await #expect(throws: S3UploadInterrupted.self) {
+            try await s3.upload(file: source, bucket: bucket, key: "dump.bin", partSize: 5 << 20, keepOnFailure: true)
+        }
+        try await fleet.clearFaults()
+        let uploadID = try #require(interrupted?.uploadID)
+        let first = try FileDigest.crc32Base64(path: source, offset: 0, length: 5 << 20)
+        _ = try await s3.uploadPart(bucket: bucket, key: "dump.bin", uploadID: uploadID, number: 1,
+                                    body: .file(path: source, offset: 0, length: 5 << 20), crc32: first)
+        try await fleet.inject(kind: "error500", service: "s3", operation: "UploadPart", count: 1)
+        // One injected failure left: with part 1 skipped, the resume must still send parts 2-4
+        // and so meets it; a second resume finishes.
+        _ = try? await s3.upload(file: source, bucket: bucket, key: "dump.bin", partSize: 5 << 20, concurrency: 1,
+                                 resuming: uploadID, keepOnFailure: true)
+        try await s3.upload(file: source, bucket: bucket, key: "dump.bin", partSize: 5 << 20, concurrency: 1,
+                            resuming: uploadID, keepOnFailure: true)
+        let back = dir.file("back.bin")
+        try await s3.download(bucket: bucket, key: "dump.bin", to: back)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: back)) == Data(bytes))
+        #expect(try await s3.listMultipartUploads(bucket: bucket).isEmpty)
+    }
+
     @Test func nonTransientErrorsAreNotRetried() async throws {
         let fleet = try await Fleet.shared()
         let recorder = SleepRecorder()

@@ -38,3 +38,29 @@ import Testing
         #expect(throws: XMLParseError.self) { try XMLNode.parse(text) }
     }
 }
+
+@Suite struct CRC32Tests {
+    @Test func knownVectors() {
+        var check = CRC32()
+        check.update(Array("123456789".utf8))
+        #expect(check.value == 0xCBF4_3926)
+        #expect(check.base64 == "y/Q5Jg==")
+        #expect(CRC32().value == 0)
+        var split = CRC32()
+        split.update(Array("1234".utf8))
+        split.update(Array("56789".utf8))
+        #expect(split.value == 0xCBF4_3926)
+    }
+
+    @Test func matchesByteAtATimeReference() {
+        let bytes = (0..<10_007).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        var reference: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            reference ^= UInt32(byte)
+            for _ in 0..<8 { reference = reference & 1 == 1 ? (reference >> 1) ^ 0xEDB8_8320 : reference >> 1 }
+        }
+        var fast = CRC32()
+        fast.update(bytes)
+        #expect(fast.value == ~reference)
+    }
+}

@@ -180,14 +180,20 @@ public struct S3: Sendable {
         if let uploadID {
             upload = uploadID
         } else {
-            upload = try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
+            upload = try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
+                                                     checksummed: true)
         }
         let partCount = Int((size + part - 1) / part)
-        var done: [Int: String] = [:]
+        var done: [Int: Part] = [:]
         if uploadID != nil {
             for existing in try await listParts(bucket: bucket, key: key, uploadID: upload) {
-                let expected = existing.number == partCount ? size - Int64(partCount - 1) * part : part
-                if existing.size == expected { done[existing.number] = existing.eTag }
+                let offset = Int64(existing.number - 1) * part
+                let expected = existing.number == partCount ? size - offset : part
+                // A part counts only if its size and checksum match the file as it is now.
+                if existing.size == expected, let crc = existing.crc32,
+                   crc == (try FileDigest.crc32Base64(path: path, offset: offset, length: expected)) {
+                    done[existing.number] = existing
+                }
             }
         }
         let sent = TransferTally(total: size, already: done.keys.reduce(Int64(0)) { total, number in
@@ -195,28 +201,29 @@ public struct S3: Sendable {
         }, progress: progress)
         do {
             let missing = (1...partCount).filter { done[$0] == nil }
-            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            try await withThrowingTaskGroup(of: (Int, Part).self) { group in
                 var next = missing.makeIterator()
                 func enqueue() {
                     guard let number = next.next() else { return }
                     let offset = Int64(number - 1) * part
                     let length = min(part, size - offset)
                     group.addTask {
+                        let crc = try FileDigest.crc32Base64(path: path, offset: offset, length: length)
                         let eTag = try await self.uploadPart(bucket: bucket, key: key, uploadID: upload, number: number,
                                                              body: .file(path: path, offset: offset, length: length),
-                                                             progress: sent.handler(for: number))
+                                                             crc32: crc, progress: sent.handler(for: number))
                         sent.finish(number, bytes: length)
-                        return (number, eTag)
+                        return (number, Part(number: number, eTag: eTag, size: length, crc32: crc))
                     }
                 }
                 for _ in 0..<max(1, concurrency) { enqueue() }
-                while let (number, eTag) = try await group.next() {
-                    done[number] = eTag
+                while let (number, finished) = try await group.next() {
+                    done[number] = finished
                     enqueue()
                 }
             }
             return try await completeMultipartUpload(bucket: bucket, key: key, uploadID: upload,
-                                                     parts: done.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                                                     parts: done.sorted { $0.key < $1.key }.map(\.value))
         } catch {
             if keepOnFailure {
                 throw S3UploadInterrupted(uploadID: upload, underlying: error)
@@ -226,9 +233,11 @@ public struct S3: Sendable {
         }
     }
 
+    /// Starts a multipart upload; `checksummed` uploads carry a CRC-32 per part that S3 verifies.
     public func createMultipartUpload(bucket: String, key: String, contentType: String? = nil,
-                                      metadata: [String: String] = [:]) async throws -> String {
+                                      metadata: [String: String] = [:], checksummed: Bool = false) async throws -> String {
         var create = request("CreateMultipartUpload", .post, bucket: bucket, key: key, query: [("uploads", "")])
+        if checksummed { create.headers.set("x-amz-checksum-algorithm", "CRC32") }
         if let contentType { create.headers.set("Content-Type", contentType) }
         for (name, value) in metadata { create.headers.set("x-amz-meta-\(name)", value) }
         let response = try await client.send(create)
@@ -240,9 +249,10 @@ public struct S3: Sendable {
     }
 
     public func uploadPart(bucket: String, key: String, uploadID: String, number: Int, body: RequestBody,
-                           progress: ProgressHandler? = nil) async throws -> String {
-        let put = request("UploadPart", .put, bucket: bucket, key: key,
+                           crc32: String? = nil, progress: ProgressHandler? = nil) async throws -> String {
+        var put = request("UploadPart", .put, bucket: bucket, key: key,
                           query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body)
+        if let crc32 { put.headers.set("x-amz-checksum-crc32", crc32) }
         let response = try await client.send(put, progress: progress)
         return response.headers["ETag"] ?? ""
     }
@@ -251,6 +261,15 @@ public struct S3: Sendable {
         public var number: Int
         public var eTag: String
         public var size: Int64
+        /// Base64 CRC-32 for checksummed uploads.
+        public var crc32: String?
+
+        public init(number: Int, eTag: String, size: Int64, crc32: String? = nil) {
+            self.number = number
+            self.eTag = eTag
+            self.size = size
+            self.crc32 = crc32
+        }
     }
 
     public func listParts(bucket: String, key: String, uploadID: String) async throws -> [Part] {
@@ -262,7 +281,8 @@ public struct S3: Sendable {
             let response = try await client.send(request("ListParts", .get, bucket: bucket, key: key, query: query))
             let root = try XMLNode.parse(response.body)
             parts += root.children("Part").map {
-                Part(number: $0.int("PartNumber") ?? 0, eTag: $0.string("ETag") ?? "", size: Int64($0.string("Size") ?? "") ?? 0)
+                Part(number: $0.int("PartNumber") ?? 0, eTag: $0.string("ETag") ?? "", size: Int64($0.string("Size") ?? "") ?? 0,
+                     crc32: $0.string("ChecksumCRC32"))
             }
             marker = root.bool("IsTruncated") == true ? root.string("NextPartNumberMarker") : nil
         } while marker != nil
@@ -270,10 +290,12 @@ public struct S3: Sendable {
     }
 
     @discardableResult
-    public func completeMultipartUpload(bucket: String, key: String, uploadID: String,
-                                        parts: [(number: Int, eTag: String)]) async throws -> String {
+    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [Part]) async throws -> String {
         let xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-            + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(Self.escape($0.eTag))</ETag></Part>" }.joined()
+            + parts.map { part in
+                "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escape(part.eTag))</ETag>"
+                    + (part.crc32.map { "<ChecksumCRC32>\($0)</ChecksumCRC32>" } ?? "") + "</Part>"
+            }.joined()
             + "</CompleteMultipartUpload>"
         let response = try await client.send(request("CompleteMultipartUpload", .post, bucket: bucket, key: key,
                                                      query: [("uploadId", uploadID)], body: .string(xml)))
