@@ -35,8 +35,9 @@ demo: build-release
 	@scripts/demo $(RELEASE_BIN)
 
 benchmarks: build-release
-	Benchmarks/startup
-	Benchmarks/http-download
+	.venv/bin/python Benchmarks/startup
+	.venv/bin/python Benchmarks/http-download
+	.venv/bin/python Benchmarks/aws
 
 ## Re-resolve the pinned Python set from Tests/Fleet/requirements.top.txt.
 requirements:
