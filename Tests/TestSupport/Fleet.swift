@@ -69,6 +69,17 @@ public final class Fleet: Sendable {
         _ = try await Self.run(["clock", "--state", state, "--offset", String(offset)])
     }
 
+    /// Takes an instance's agent offline (or back), or delays delivery to it.
+    public func setAgent(_ instanceID: String, online: Bool? = nil, delay: Double? = nil) async throws {
+        var arguments = ["agent", "--state", state, "--instance", instanceID]
+        if let online { arguments.append(online ? "--online" : "--offline") }
+        if let delay { arguments += ["--delay", String(delay)] }
+        _ = try await Self.run(arguments)
+    }
+
+    /// The root directory of an instance's simulated filesystem.
+    public func root(of instanceID: String) -> String { "\(state)/instances/\(instanceID)/root" }
+
     public func clearFaults() async throws { _ = try await Self.run(["clear", "--state", state]) }
 
     public func stop() async throws { _ = try await Self.run(["down", "--state", state]) }
@@ -103,5 +114,6 @@ public final class Fleet: Sendable {
 
 public struct FleetError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

@@ -80,3 +80,45 @@ def install():
 
     access_control.IAMRequestBase._create_aws_request = create_aws_request
     access_control.IAMRequestBase._calculate_signature = calculate_signature
+
+
+class AuthError(Exception):
+    def __init__(self, code, message, status):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def authenticate(environ, body, operation):
+    """For requests the simulator answers itself: check the signature and permission exactly as
+    moto does for its own (when authentication is on). Returns the region of the credential scope."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMRequest
+
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    scope = authorization.partition("Credential=")[2].partition(",")[0].split("/")
+    region = scope[2] if len(scope) > 2 else "us-east-1"
+    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        ActionAuthenticatorMixin.request_count += 1
+        return region
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers["-".join(part.capitalize() for part in key[5:].split("_"))] = value
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    if environ.get("CONTENT_LENGTH"):
+        headers["Content-Length"] = environ["CONTENT_LENGTH"]
+    try:
+        request = IAMRequest(account_id="123456789012", method=environ["REQUEST_METHOD"], path=current.raw_uri or "/",
+                             data={}, body=body, headers=headers, action=operation)
+        request.check_signature()
+        request.check_action_permitted("*")
+    except Exception as error:
+        code = getattr(error, "code", None) or getattr(error, "error_type", None) or type(error).__name__
+        message = getattr(error, "message", None) or getattr(error, "description", None) or str(error)
+        status = getattr(error, "code", 403) if isinstance(getattr(error, "code", None), int) else 403
+        if hasattr(error, "error_type"):
+            code = error.error_type
+        raise AuthError(code, message, status if isinstance(status, int) else 403) from None
+    return region

@@ -7,6 +7,8 @@
   fleet clear                                   remove every injected fault
   fleet faults                                  list injected faults (JSON)
   fleet clock --offset S                        the cloud's clock runs S seconds ahead (clock-skew tests)
+  fleet agents                                  every instance's agent: root directory, online or not
+  fleet agent --instance ID [--offline|--online] [--delay S]   take an agent offline or make it slow
 
 With --auth, moto checks every request's SigV4 signature (INITIAL_NO_AUTH_ACTION_COUNT=0) and
 the printed credentials are those of an IAM user `fleet-admin` allowed everything.
@@ -153,6 +155,21 @@ def inject(args):
     print(json.dumps(call(endpoint(state_dir(args)) + "/_fleet/faults", "POST", rule)))
 
 
+def agent(args):
+    payload = {"instance": args.instance}
+    if args.offline:
+        payload["online"] = False
+    if args.online:
+        payload["online"] = True
+    if args.delay is not None:
+        payload["delay"] = args.delay
+    print(json.dumps(call(endpoint(state_dir(args)) + "/_fleet/agents", "POST", payload)))
+
+
+def agents(args):
+    print(json.dumps(call(endpoint(state_dir(args)) + "/_fleet/agents"), indent=2))
+
+
 def clock(args):
     print(json.dumps(call(endpoint(state_dir(args)) + "/_fleet/clock", "POST", {"offset": args.offset})))
 
@@ -169,7 +186,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="fleet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, handler in [("up", up), ("down", down), ("env", env), ("inject", inject), ("clear", clear),
-                          ("faults", list_faults), ("clock", clock)]:
+                          ("faults", list_faults), ("clock", clock), ("agent", agent), ("agents", agents)]:
         command = commands.add_parser(name)
         command.add_argument("--state", default=os.environ.get("FLEET_STATE", DEFAULT_STATE))
         command.set_defaults(handler=handler)
@@ -178,6 +195,11 @@ def main(argv=None):
             command.add_argument("--auth", action="store_true", help="check SigV4 signatures of every request")
             command.add_argument("--seed", type=int, default=0, help="seed for rate-based faults")
             command.add_argument("--exit-with", type=int, help="stop the simulator when this pid exits (tests)")
+        if name == "agent":
+            command.add_argument("--instance", required=True)
+            command.add_argument("--offline", action="store_true", help="the agent stops answering")
+            command.add_argument("--online", action="store_true")
+            command.add_argument("--delay", type=float, help="seconds before each command reaches the agent")
         if name == "clock":
             command.add_argument("--offset", type=float, required=True,
                                  help="seconds the cloud's clock runs ahead of this machine's (negative: behind)")

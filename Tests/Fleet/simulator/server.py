@@ -18,7 +18,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, faults
+from . import auth, faults, runcommand
 
 
 class FleetMiddleware:
@@ -27,6 +27,7 @@ class FleetMiddleware:
         self.injector = injector
         self.state_dir = state_dir
         self.started = time.time()
+        self.run_command = runcommand.RunCommand(state_dir)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -59,7 +60,24 @@ class FleetMiddleware:
                 drop = rule
         if drop is not None:
             return self.dropping(environ, start_response, drop.after_bytes)
+        if service == "ssm" and operation in runcommand.RunCommand.OPERATIONS:
+            return self.ssm(environ, start_response, operation, body)
         return self.app(environ, start_response)
+
+    def ssm(self, environ, start_response, operation, body):
+        """Run Command operations, answered by the simulator itself (moto does not run anything)."""
+        try:
+            region = auth.authenticate(environ, body, operation)
+            result = self.run_command.handle(operation, json.loads(body or b"{}"), region)
+            data = json.dumps(result).encode()
+            request_id = "fleet-ssm-" + str(time.time_ns())
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data))),
+                                      ("x-amzn-RequestId", request_id)])
+            return [data]
+        except runcommand.SSMError as error:
+            return self.respond(start_response, *faults.error_response("ssm", error.status, error.code, error.message))
+        except auth.AuthError as error:
+            return self.respond(start_response, *faults.error_response("ssm", error.status, error.code, error.message))
 
     def skewed(self, environ):
         """Like AWS, refuse a signed request whose X-Amz-Date is more than 15 minutes from our
@@ -121,6 +139,13 @@ class FleetMiddleware:
             result = {"cleared": True}
         elif route == "faults":
             result = self.injector.describe()
+        elif route == "agents" and method == "POST":
+            try:
+                result = self.run_command.set_agent(payload["instance"], payload.get("online"), payload.get("delay"))
+            except runcommand.SSMError as error:
+                result = {"error": error.message}
+        elif route == "agents":
+            result = self.run_command.describe_agents()
         elif route == "clock" and method == "POST":
             CLOCK["offset"] = float(payload.get("offset", 0))
             result = {"offset": CLOCK["offset"]}
@@ -161,6 +186,8 @@ def main():
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("fleet: the simulator listens on loopback only")
 
+    # Whoever started us (a test runner) may have blocked signals; `fleet down` needs SIGTERM.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     auth.install()
     injector = faults.FaultInjector(seed=args.seed)
     app = FleetMiddleware(DomainDispatcherApplication(create_backend_app), injector, args.state)
