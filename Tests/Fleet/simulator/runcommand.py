@@ -183,6 +183,7 @@ class RunCommand:
         self.order = []
         self.lock = threading.RLock()
         self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agent")
+        self.regions = {"eu-west-3"}
 
     # --- instances and agents ------------------------------------------------------------------
     def ec2_instances(self, region):
@@ -192,6 +193,7 @@ class RunCommand:
 
     def sync_agents(self, region):
         """Every running instance has an agent and a root directory; others are offline."""
+        self.regions.add(region)
         instances = self.ec2_instances(region)
         with self.lock:
             for instance in instances:
@@ -209,6 +211,9 @@ class RunCommand:
         return running and not agent.forced_offline
 
     def set_agent(self, instance_id, online=None, delay=None):
+        if instance_id not in self.agents:
+            for region in self.regions:
+                self.sync_agents(region)
         with self.lock:
             agent = self.agents.get(instance_id)
             if agent is None:
