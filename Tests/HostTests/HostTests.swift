@@ -28,7 +28,7 @@ import Testing
         let error = await #expect(throws: ChildProcessError.self) {
             try await ChildProcess.run("sleep", ["30"], timeout: .milliseconds(300))
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(15))  // 0.3 s, plus room for a loaded machine
         #expect(error?.description.contains("time limit") == true)
     }
 
