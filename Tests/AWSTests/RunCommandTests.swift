@@ -90,3 +90,70 @@ struct RunCommandTests {
         try await ec2.terminateInstances(instances)
     }
 }
+
+@Suite("AutoScaling instance refresh against the simulator")
+struct InstanceRefreshTests {
+    func settle(_ scaling: AutoScaling, _ group: String, _ id: String) async throws -> AutoScaling.InstanceRefresh {
+        for _ in 0..<300 {
+            if let refresh = try await scaling.describeInstanceRefreshes(group: group, ids: [id]).first,
+               !["Pending", "InProgress", "Cancelling", "RollbackInProgress"].contains(refresh.status) {
+                return refresh
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw FleetError(message: "refresh \(id) did not settle")
+    }
+
+    @Test func refreshReplacesEveryInstanceAndRollsBackABadRelease() async throws {
+        let fleet = try await Fleet.shared()
+        let ec2 = EC2(fleet.client())
+        let scaling = AutoScaling(fleet.client())
+        let template = try await ec2.createLaunchTemplate(name: unique("prod"), data: .init(imageID: "ami-12c6146b",
+                                                                                         userData: "echo r1 > release"))
+        let group = unique("prod-asg")
+        var settings = AutoScaling.GroupSettings(minSize: 4, maxSize: 8, desiredCapacity: 4, launchTemplateID: template.id)
+        settings.launchTemplateVersion = "1"
+        settings.availabilityZones = ["eu-west-3a", "eu-west-3b"]
+        try await scaling.createGroup(name: group, settings)
+        let before = Set(try #require(try await scaling.group(group)).instances.map(\.id))
+
+        let good = try await ec2.createLaunchTemplateVersion(templateID: template.id, data: .init(imageID: "ami-12c6146b",
+                                                                                                  userData: "echo r2 > release"))
+        let id = try await scaling.startInstanceRefresh(group: group, preferences: .init(minHealthyPercentage: 75),
+                                                        launchTemplateID: template.id, launchTemplateVersion: String(good))
+        let done = try await settle(scaling, group, id)
+        #expect(done.status == "Successful")
+        #expect(done.percentageComplete == 100)
+        let after = try #require(try await scaling.group(group))
+        #expect(after.instances.count == 4)
+        #expect(Set(after.instances.map(\.id)).isDisjoint(with: before))
+        for member in after.instances {
+            #expect(try String(contentsOfFile: fleet.root(of: member.id) + "/release", encoding: .utf8) == "r2\n")
+        }
+
+        let bad = try await ec2.createLaunchTemplateVersion(templateID: template.id, data: .init(imageID: "ami-12c6146b",
+                                                                                                 userData: "exit 1"))
+        let failing = try await scaling.startInstanceRefresh(group: group, preferences: .init(minHealthyPercentage: 75, autoRollback: true),
+                                                             launchTemplateID: template.id, launchTemplateVersion: String(bad))
+        let rolledBack = try await settle(scaling, group, failing)
+        #expect(rolledBack.status == "RollbackSuccessful")
+        let kept = try #require(try await scaling.group(group))
+        #expect(Set(kept.instances.map(\.id)) == Set(after.instances.map(\.id)))
+        #expect(kept.launchTemplateVersion == String(good))
+
+        // Cancel and roll back on request, and the errors when nothing is running.
+        let slow = try await ec2.createLaunchTemplateVersion(templateID: template.id, data: .init(imageID: "ami-12c6146b",
+                                                                                                  userData: "sleep 2; echo r3 > release"))
+        let cancelled = try await scaling.startInstanceRefresh(group: group, preferences: .init(minHealthyPercentage: 75),
+                                                               launchTemplateID: template.id, launchTemplateVersion: String(slow))
+        try await scaling.cancelInstanceRefresh(group: group)
+        #expect(try await settle(scaling, group, cancelled).status == "Cancelled")
+        let rolling = try await scaling.startInstanceRefresh(group: group, preferences: .init(minHealthyPercentage: 75),
+                                                             launchTemplateID: template.id, launchTemplateVersion: String(slow))
+        try await scaling.rollbackInstanceRefresh(group: group)
+        #expect(try await settle(scaling, group, rolling).status.hasPrefix("Rollback"))
+        let error = await #expect(throws: AWSError.self) { try await scaling.cancelInstanceRefresh(group: group) }
+        #expect(error?.code == "ActiveInstanceRefreshNotFound")
+        try await scaling.deleteGroup(group)
+    }
+}

@@ -205,6 +205,26 @@ class RunCommand:
                 agent.instance = instance
         return instances
 
+    def boot(self, instance, region):
+        """Runs the instance's user data once, as cloud-init would, in its root; returns the exit
+        status (0 also when there is none). Output goes to <root>/var/log/cloud-init-output.log."""
+        from .refresh import decode_user_data
+        self.sync_agents(region)
+        agent = self.agents[instance.id]
+        script = decode_user_data(getattr(instance, "user_data", None))
+        if not script:
+            return 0
+        log_dir = os.path.join(agent.root, "var", "log")
+        os.makedirs(log_dir, exist_ok=True)
+        environment = {"HOME": agent.root, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+                       "FLEET_INSTANCE_ID": agent.instance_id, "FLEET_INSTANCE_ROOT": agent.root}
+        with open(os.path.join(log_dir, "cloud-init-output.log"), "ab") as log:
+            try:
+                return subprocess.run(["bash", "-c", script], cwd=agent.root, env=environment, stdout=log,
+                                      stderr=subprocess.STDOUT, timeout=600, preexec_fn=reset_signals).returncode
+            except subprocess.TimeoutExpired:
+                return -1
+
     def is_online(self, agent):
         state = getattr(getattr(agent, "instance", None), "_state", None)
         running = state is not None and state.name == "running"

@@ -18,7 +18,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, faults, runcommand
+from . import auth, faults, refresh, runcommand
 
 
 class FleetMiddleware:
@@ -28,6 +28,7 @@ class FleetMiddleware:
         self.state_dir = state_dir
         self.started = time.time()
         self.run_command = runcommand.RunCommand(state_dir)
+        self.refresher = refresh.InstanceRefresher(self.run_command)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -62,7 +63,21 @@ class FleetMiddleware:
             return self.dropping(environ, start_response, drop.after_bytes)
         if service == "ssm" and operation in runcommand.RunCommand.OPERATIONS:
             return self.ssm(environ, start_response, operation, body)
+        if service == "autoscaling" and operation in refresh.InstanceRefresher.OPERATIONS:
+            return self.autoscaling(environ, start_response, operation, body)
         return self.app(environ, start_response)
+
+    def autoscaling(self, environ, start_response, operation, body):
+        """Instance refresh, answered by the simulator itself (moto has none)."""
+        try:
+            region = auth.authenticate(environ, body, operation)
+            data = self.refresher.handle(operation, body, region).encode()
+            start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+            return [data]
+        except refresh.RefreshError as error:
+            return self.respond(start_response, *faults.error_response("autoscaling", error.status, error.code, error.message))
+        except auth.AuthError as error:
+            return self.respond(start_response, *faults.error_response("autoscaling", error.status, error.code, error.message))
 
     def ssm(self, environ, start_response, operation, body):
         """Run Command operations, answered by the simulator itself (moto does not run anything)."""
@@ -189,6 +204,7 @@ def main():
     # Whoever started us (a test runner) may have blocked signals; `fleet down` needs SIGTERM.
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     auth.install()
+    refresh.install()
     injector = faults.FaultInjector(seed=args.seed)
     app = FleetMiddleware(DomainDispatcherApplication(create_backend_app), injector, args.state)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
