@@ -49,8 +49,16 @@ struct ServiceTests {
         #expect(!command.CommandId.isEmpty)
         let listed = try await ssm.listCommands(commandID: command.CommandId).all { $0 }
         #expect(listed.map(\.CommandId) == [command.CommandId])
-        let result = try await ssm.getCommandInvocation(commandID: command.CommandId, instanceID: instance.id)
-        #expect(result.InstanceId == instance.id)
+        // Like AWS, the simulator does not know the invocation for a moment after SendCommand.
+        var result: SSM.InvocationResult?
+        for _ in 0..<50 where result?.Status != "Success" {
+            do {
+                result = try await ssm.getCommandInvocation(commandID: command.CommandId, instanceID: instance.id)
+            } catch let error as AWSError where error.code == "InvocationDoesNotExist" {}
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(result?.InstanceId == instance.id)
+        #expect(result?.StandardOutputContent == "hello\n")
         try await ec2.terminateInstances([instance.id])
     }
 
