@@ -39,6 +39,10 @@ struct S3Tests {
         let missing = await #expect(throws: AWSError.self) { try await s3.getObject(bucket: bucket, key: "gone") }
         #expect(missing?.code == "NoSuchKey")
         #expect(missing?.description.hasPrefix("S3 GetObject failed: NoSuchKey (HTTP 404)") == true)
+
+        try await s3.deleteObject(bucket: bucket, key: "copy/of it")
+        try await s3.deleteBucket(bucket)
+        #expect(try await !s3.bucketExists(bucket))
     }
 
     @Test func listingPaginatesAcrossPages() async throws {

@@ -272,6 +272,13 @@ struct ServiceTests {
         #expect(updated.parameters["Release"] == "r2")
         #expect(try await SSM(Fleet.shared().client()).getParameter("/\(name)/release")?.Value == "r2")
 
+        try await cloudFormation.updateStack(name: name, template: template, parameters: ["Release": "r3"])
+        let third = try await cloudFormation.waitUntilSettled(name, every: .milliseconds(200))
+        #expect(third.parameters["Release"] == "r3")
+        try await cloudFormation.createChangeSet(stack: name, name: "abandoned", template: template, parameters: ["Release": "r4"])
+        try await cloudFormation.deleteChangeSet(stack: name, name: "abandoned")
+        await #expect(throws: AWSError.self) { try await cloudFormation.describeChangeSet(stack: name, name: "abandoned") }
+
         try await cloudFormation.deleteStack(name)
         #expect(try await cloudFormation.stack(name).map { $0.status == "DELETE_COMPLETE" } ?? true)
         #expect(try await cloudFormation.stack(unique("never-made")) == nil)
