@@ -7,6 +7,7 @@
   fleet clear                                   remove every injected fault
   fleet faults                                  list injected faults (JSON)
   fleet clock --offset S                        the cloud's clock runs S seconds ahead (clock-skew tests)
+  fleet status [--json]                         instances (tags, state, agent, root, web port), load balancers' URLs
   fleet agents                                  every instance's agent: root directory, online or not
   fleet agent --instance ID [--offline|--online] [--delay S]   take an agent offline or make it slow
 
@@ -155,6 +156,19 @@ def inject(args):
     print(json.dumps(call(endpoint(state_dir(args)) + "/_fleet/faults", "POST", rule)))
 
 
+def status(args):
+    result = call(endpoint(state_dir(args)) + "/_fleet/status")
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{'INSTANCE':<21} {'STATE':<11} {'AGENT':<15} {'WEB':<6} TAGS")
+    for item in result["instances"]:
+        tags = ",".join(f"{key}={value}" for key, value in sorted(item["tags"].items()))
+        print(f"{item['id']:<21} {item['state']:<11} {item['agent']:<15} {str(item['webPort'] or '-'):<6} {tags}")
+    for balancer in result["loadBalancers"]:
+        print(f"load balancer {balancer['name']}: {balancer['url']}")
+
+
 def agent(args):
     payload = {"instance": args.instance}
     if args.offline:
@@ -186,7 +200,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="fleet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, handler in [("up", up), ("down", down), ("env", env), ("inject", inject), ("clear", clear),
-                          ("faults", list_faults), ("clock", clock), ("agent", agent), ("agents", agents)]:
+                          ("faults", list_faults), ("clock", clock), ("agent", agent), ("agents", agents), ("status", status)]:
         command = commands.add_parser(name)
         command.add_argument("--state", default=os.environ.get("FLEET_STATE", DEFAULT_STATE))
         command.set_defaults(handler=handler)
@@ -195,6 +209,8 @@ def main(argv=None):
             command.add_argument("--auth", action="store_true", help="check SigV4 signatures of every request")
             command.add_argument("--seed", type=int, default=0, help="seed for rate-based faults")
             command.add_argument("--exit-with", type=int, help="stop the simulator when this pid exits (tests)")
+        if name == "status":
+            command.add_argument("--json", action="store_true")
         if name == "agent":
             command.add_argument("--instance", required=True)
             command.add_argument("--offline", action="store_true", help="the agent stops answering")

@@ -18,7 +18,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, faults, refresh, runcommand
+from . import auth, faults, refresh, runcommand, web
 
 
 class FleetMiddleware:
@@ -29,6 +29,7 @@ class FleetMiddleware:
         self.started = time.time()
         self.run_command = runcommand.RunCommand(state_dir)
         self.refresher = refresh.InstanceRefresher(self.run_command)
+        self.web = web.Web(state_dir, self.run_command)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -63,6 +64,15 @@ class FleetMiddleware:
             return self.dropping(environ, start_response, drop.after_bytes)
         if service == "ssm" and operation in runcommand.RunCommand.OPERATIONS:
             return self.ssm(environ, start_response, operation, body)
+        if service == "elasticloadbalancing" and operation == "DescribeTargetHealth":
+            try:
+                region = auth.authenticate(environ, body, operation)
+                data = self.web.describe_target_health(body, region).encode()
+                start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+                return [data]
+            except (web.WebError, auth.AuthError) as error:
+                return self.respond(start_response, *faults.error_response("elasticloadbalancing", error.status,
+                                                                            error.code, error.message))
         if service == "autoscaling" and operation in refresh.InstanceRefresher.OPERATIONS:
             return self.autoscaling(environ, start_response, operation, body)
         return self.app(environ, start_response)
@@ -93,6 +103,20 @@ class FleetMiddleware:
             return self.respond(start_response, *faults.error_response("ssm", error.status, error.code, error.message))
         except auth.AuthError as error:
             return self.respond(start_response, *faults.error_response("ssm", error.status, error.code, error.message))
+
+    def status(self):
+        """Every instance (id, tags, state, agent, root, web port) and load balancer (local URL)."""
+        serving = self.web.describe()
+        instances = []
+        for region in sorted(self.run_command.regions):
+            for instance in self.run_command.sync_agents(region):
+                agent = self.run_command.agents.get(instance.id)
+                instances.append({
+                    "id": instance.id, "region": region, "state": instance._state.name,
+                    "tags": {tag["key"]: tag["value"] for tag in instance.get_tags()},
+                    "agent": "Online" if agent and self.run_command.is_online(agent) else "ConnectionLost",
+                    "root": agent.root if agent else None, "webPort": serving["instances"].get(instance.id)})
+        return {"instances": instances, "loadBalancers": serving["loadBalancers"]}
 
     def skewed(self, environ):
         """Like AWS, refuse a signed request whose X-Amz-Date is more than 15 minutes from our
@@ -154,6 +178,8 @@ class FleetMiddleware:
             result = {"cleared": True}
         elif route == "faults":
             result = self.injector.describe()
+        elif route == "status":
+            result = self.status()
         elif route == "agents" and method == "POST":
             try:
                 result = self.run_command.set_agent(payload["instance"], payload.get("online"), payload.get("delay"))
@@ -213,7 +239,11 @@ def main():
     os.environ.setdefault("MOTO_PORT", str(port))
     with open(os.path.join(args.state, "port"), "w") as handle:
         handle.write(str(port))
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    def stop(*_):
+        app.web.stop()
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
     if args.exit_with:
         def watch():
             while True:
@@ -221,6 +251,8 @@ def main():
                 try:
                     os.kill(args.exit_with, 0)
                 except OSError:
+                    # Take the web servers and load balancers along.
+                    app.web.stop()
                     os._exit(0)
         threading.Thread(target=watch, daemon=True).start()
     print(json.dumps({"port": port, "pid": os.getpid()}), flush=True)

@@ -1,0 +1,74 @@
+"""Instances serve their `current` release; haproxy plays the ALB, following registration and health."""
+import json
+import os
+import time
+import urllib.request
+
+
+def serve_release(simulator, instance, release, healthy=True):
+    root = os.path.join(simulator.state, "instances", instance, "root", "srv", "app")
+    public = os.path.join(root, "releases", release, "public")
+    os.makedirs(public, exist_ok=True)
+    with open(os.path.join(public, "index.php"), "w") as handle:
+        handle.write(f"<?php echo '{release} ' . getenv('FLEET_INSTANCE_ID');")
+    with open(os.path.join(public, "health.php"), "w") as handle:
+        handle.write("<?php echo 'ok';" if healthy else "<?php http_response_code(503); echo 'database down';")
+    link = os.path.join(root, "current")
+    if os.path.islink(link):
+        os.remove(link)
+    os.symlink(os.path.join("releases", release), link)
+
+
+def status(simulator):
+    return json.loads(simulator.fleet("status", "--json"))
+
+
+def states(elb, group):
+    return {item["Target"]["Id"]: item["TargetHealth"]["State"]
+            for item in elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]}
+
+
+def wait_for(predicate, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not reached")
+
+
+def test_load_balancer_follows_registration_health_and_draining(simulator):
+    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+    instances = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3)["Instances"]]
+    serve_release(simulator, instances[0], "r1")
+    serve_release(simulator, instances[1], "r1")
+    serve_release(simulator, instances[2], "r1", healthy=False)
+    balancer = elb.create_load_balancer(Name="web-alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    group = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc,
+                                    HealthCheckPath="/health.php")["TargetGroups"][0]["TargetGroupArn"]
+    elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
+                        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+    elb.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "3"}])
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance} for instance in instances])
+
+    health = wait_for(lambda: (lambda s: s if set(s.values()) == {"healthy", "unhealthy"} else None)(states(elb, group)))
+    assert health == {instances[0]: "healthy", instances[1]: "healthy", instances[2]: "unhealthy"}
+    url = next(item["url"] for item in status(simulator)["loadBalancers"] if item["name"] == "web-alb")
+    answers = {urllib.request.urlopen(url).read().decode() for _ in range(8)}
+    assert answers == {f"r1 {instances[0]}", f"r1 {instances[1]}"}       # never the unhealthy one
+
+    serve_release(simulator, instances[0], "r2")                           # switching `current` switches releases
+    assert urllib.request.urlopen(url).read().decode() in {f"r2 {instances[0]}", f"r1 {instances[1]}"}
+
+    elb.deregister_targets(TargetGroupArn=group, Targets=[{"Id": instances[1]}])
+    assert wait_for(lambda: states(elb, group).get(instances[1]) == "draining")
+    answers = {urllib.request.urlopen(url).read().decode() for _ in range(6)}
+    assert answers == {f"r2 {instances[0]}"}                               # a draining target gets no new requests
+    assert wait_for(lambda: instances[1] not in states(elb, group))          # gone after the delay
+
+    listed = {item["id"]: item for item in status(simulator)["instances"]}
+    assert listed[instances[0]]["webPort"] and listed[instances[0]]["agent"] == "Online"
