@@ -38,6 +38,7 @@ benchmarks: build-release
 	.venv/bin/python Benchmarks/startup
 	.venv/bin/python Benchmarks/http-download
 	.venv/bin/python Benchmarks/aws
+	.venv/bin/python Benchmarks/fleet-fanout
 
 ## Re-resolve the pinned Python set from Tests/Fleet/requirements.top.txt.
 requirements:

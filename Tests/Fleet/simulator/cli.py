@@ -9,7 +9,8 @@
   fleet clock --offset S                        the cloud's clock runs S seconds ahead (clock-skew tests)
   fleet status [--json]                         instances (tags, state, agent, root, web port), load balancers' URLs
   fleet agents                                  every instance's agent: root directory, online or not
-  fleet agent --instance ID [--offline|--online] [--delay S]   take an agent offline or make it slow
+  fleet agent --instance ID [--offline|--online] [--delay S] [--hang|--no-hang]
+                                                take an agent offline, make it slow, or make its commands hang
 
 With --auth, moto checks every request's SigV4 signature (INITIAL_NO_AUTH_ACTION_COUNT=0) and
 the printed credentials are those of an IAM user `fleet-admin` allowed everything.
@@ -177,6 +178,8 @@ def agent(args):
         payload["online"] = True
     if args.delay is not None:
         payload["delay"] = args.delay
+    if args.hang or args.no_hang:
+        payload["hang"] = bool(args.hang)
     print(json.dumps(call(endpoint(state_dir(args)) + "/_fleet/agents", "POST", payload)))
 
 
@@ -216,6 +219,8 @@ def main(argv=None):
             command.add_argument("--offline", action="store_true", help="the agent stops answering")
             command.add_argument("--online", action="store_true")
             command.add_argument("--delay", type=float, help="seconds before each command reaches the agent")
+            command.add_argument("--hang", action="store_true", help="commands start but never finish")
+            command.add_argument("--no-hang", action="store_true")
         if name == "clock":
             command.add_argument("--offset", type=float, required=True,
                                  help="seconds the cloud's clock runs ahead of this machine's (negative: behind)")

@@ -56,6 +56,7 @@ class Agent:
         self.root = root
         self.forced_offline = False
         self.delivery_delay = 0.0
+        self.hang = False  # commands start but never finish (until cancelled or timed out)
         self.registered = now()
 
 
@@ -230,7 +231,7 @@ class RunCommand:
         running = state is not None and state.name == "running"
         return running and not agent.forced_offline
 
-    def set_agent(self, instance_id, online=None, delay=None):
+    def set_agent(self, instance_id, online=None, delay=None, hang=None):
         if instance_id not in self.agents:
             for region in self.regions:
                 self.sync_agents(region)
@@ -242,7 +243,10 @@ class RunCommand:
                 agent.forced_offline = not online
             if delay is not None:
                 agent.delivery_delay = float(delay)
-            return {"instance": instance_id, "online": not agent.forced_offline, "delay": agent.delivery_delay}
+            if hang is not None:
+                agent.hang = bool(hang)
+            return {"instance": instance_id, "online": not agent.forced_offline, "delay": agent.delivery_delay,
+                    "hang": agent.hang}
 
     def describe_agents(self):
         with self.lock:
@@ -389,7 +393,8 @@ class RunCommand:
                        "FLEET_INSTANCE_ID": agent.instance_id, "FLEET_INSTANCE_ROOT": agent.root,
                        "AWS_SSM_INSTANCE_ID": agent.instance_id, "AWS_SSM_REGION_NAME": command.region}
         invocation.started = now()
-        process = subprocess.Popen(["bash", "-c", command.script], cwd=workdir, env=environment,
+        script = "exec sleep 2147483647" if agent.hang else command.script
+        process = subprocess.Popen(["bash", "-c", script], cwd=workdir, env=environment,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                                    preexec_fn=reset_signals)
         invocation.process = process

@@ -182,7 +182,8 @@ class FleetMiddleware:
             result = self.status()
         elif route == "agents" and method == "POST":
             try:
-                result = self.run_command.set_agent(payload["instance"], payload.get("online"), payload.get("delay"))
+                result = self.run_command.set_agent(payload["instance"], payload.get("online"), payload.get("delay"),
+                                                    payload.get("hang"))
             except runcommand.SSMError as error:
                 result = {"error": error.message}
         elif route == "agents":

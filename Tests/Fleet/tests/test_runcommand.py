@@ -132,3 +132,55 @@ def test_run_command_checks_signatures(simulator):
     with pytest.raises(Exception) as failure:
         simulator.client("ssm", secret="wrong", max_attempts=1).list_commands()
     assert failure.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_hanging_commands_time_out_or_are_cancelled(simulator):
+    [instance] = launch(simulator, 1, {"Role": "hangs"})
+    ssm = simulator.client("ssm")
+    ssm.describe_instance_information()
+    simulator.fleet("agent", "--instance", instance, "--hang")
+    try:
+        command = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance],
+                                   Parameters={"commands": ["echo quick"], "executionTimeout": ["1"]})["Command"]
+        [item] = wait(ssm, command["CommandId"], 1)
+        assert (item["Status"], item["StatusDetails"]) == ("TimedOut", "Execution Timed Out")
+        stuck = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance],
+                                 Parameters={"commands": ["echo quick"]})["Command"]
+        time.sleep(0.8)
+        ssm.cancel_command(CommandId=stuck["CommandId"])
+        [cancelled] = wait(ssm, stuck["CommandId"], 1)
+        assert cancelled["Status"] == "Cancelled"
+    finally:
+        simulator.fleet("agent", "--instance", instance, "--no-hang")
+
+
+def test_instance_refresh_keeps_min_healthy_in_service(simulator):
+    import base64
+    ec2, scaling = simulator.client("ec2"), simulator.client("autoscaling")
+    template = ec2.create_launch_template(LaunchTemplateName="refresh", LaunchTemplateData={
+        "ImageId": "ami-12c6146b", "UserData": base64.b64encode(b"echo v1 > release").decode()})["LaunchTemplate"]["LaunchTemplateId"]
+    scaling.create_auto_scaling_group(AutoScalingGroupName="refresh", MinSize=4, MaxSize=8, DesiredCapacity=4,
+                                      LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+                                      AvailabilityZones=["eu-west-3a", "eu-west-3b"])
+    original = {item["InstanceId"] for item in scaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=["refresh"])["AutoScalingGroups"][0]["Instances"]}
+    ec2.create_launch_template_version(LaunchTemplateId=template, LaunchTemplateData={
+        "ImageId": "ami-12c6146b", "UserData": base64.b64encode(b"sleep 0.3; echo v2 > release").decode()})
+    refresh = scaling.start_instance_refresh(AutoScalingGroupName="refresh", Preferences={"MinHealthyPercentage": 50},
+                                             DesiredConfiguration={"LaunchTemplate": {"LaunchTemplateId": template, "Version": "2"}})
+    lowest, status = 4, None
+    for _ in range(300):
+        group = scaling.describe_auto_scaling_groups(AutoScalingGroupNames=["refresh"])["AutoScalingGroups"][0]
+        lowest = min(lowest, sum(1 for item in group["Instances"] if item["LifecycleState"] == "InService"))
+        status = scaling.describe_instance_refreshes(AutoScalingGroupName="refresh",
+                                                     InstanceRefreshIds=[refresh["InstanceRefreshId"]])["InstanceRefreshes"][0]
+        if status["Status"] not in ("Pending", "InProgress"):
+            break
+        time.sleep(0.05)
+    assert status["Status"] == "Successful"
+    assert lowest >= 2                                  # 50 % of 4 stayed in service throughout
+    final = scaling.describe_auto_scaling_groups(AutoScalingGroupNames=["refresh"])["AutoScalingGroups"][0]["Instances"]
+    assert len(final) == 4 and not ({item["InstanceId"] for item in final} & original)
+    for item in final:
+        with open(os.path.join(agent_root(simulator, item["InstanceId"]), "release")) as handle:
+            assert handle.read() == "v2\n"
