@@ -4,6 +4,8 @@ import Foundation
 /// ports, and exits when our end of its stdin closes (with the test process at the latest).
 public final class PythonServer: Sendable {
     public let info: [String: String]
+    /// The JSON line the script printed, as it came.
+    public let line: Data
     private let process: Process
     private let stdin: Pipe
 
@@ -36,6 +38,7 @@ public final class PythonServer: Sendable {
         while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
             line.append(byte)
         }
+        self.line = line
         let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
         info = object.mapValues { "\($0)" }
     }

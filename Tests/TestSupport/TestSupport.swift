@@ -16,11 +16,9 @@ public final class TestServer: Sendable {
     }
 
     public let info: Info
-    private let process: Process
-    private let stdin: Pipe
+    private let server: PythonServer
 
-    /// The one server of this test process, started on first use. Its start blocks (it waits for
-    /// the script's first line), so it runs on a thread of its own, never on the cooperative pool.
+    /// The one server of this test process, started on first use.
     public static func shared() async -> TestServer {
         await launcher.server()
     }
@@ -33,14 +31,11 @@ public final class TestServer: Sendable {
         func server() async -> TestServer {
             if let starting { return await starting.value }
             let task = Task<TestServer, Never> {
-                await withCheckedContinuation { continuation in
-                    Thread.detachNewThread {
-                        do {
-                            continuation.resume(returning: try TestServer())
-                        } catch {
-                            fatalError("cannot start the test server: \(error)")
-                        }
-                    }
+                do {
+                    let server = try await PythonServer.start(TestServer.script)
+                    return try TestServer(server)
+                } catch {
+                    fatalError("cannot start the test server: \(error)")
                 }
             }
             starting = task
@@ -48,21 +43,9 @@ public final class TestServer: Sendable {
         }
     }
 
-    private init() throws {
-        let script = URL(fileURLWithPath: TestServer.script)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path]
-        stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        var line = Data()
-        while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line.append(byte)
-        }
-        info = try JSONDecoder().decode(Info.self, from: line)
+    private init(_ server: PythonServer) throws {
+        self.server = server
+        info = try JSONDecoder().decode(Info.self, from: server.line)
     }
 
     public func url(_ path: String) -> String { "http://127.0.0.1:\(info.port)\(path)" }

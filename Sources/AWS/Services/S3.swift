@@ -406,8 +406,8 @@ enum HTTPRangeTotal {
 }
 
 /// HTTP dates ("Sun, 06 Nov 1994 08:49:37 GMT").
-enum HTTPDate {
-    static func parse(_ text: String) -> Date? {
+public enum HTTPDate {
+    public static func parse(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

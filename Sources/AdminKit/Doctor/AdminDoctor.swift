@@ -119,7 +119,7 @@ public struct AdminDoctor: Sendable {
     }
 
     func clockCheck(serverDate: String?) -> Check {
-        guard let serverDate, let date = Self.httpDate(serverDate) else {
+        guard let serverDate, let date = HTTPDate.parse(serverDate) else {
             return Check("clock", .warning, "the endpoint sent no Date header; clock not compared")
         }
         let skew = date.timeIntervalSince1970 - now()
@@ -129,13 +129,5 @@ public struct AdminDoctor: Sendable {
                          fix: "sync it: timedatectl set-ntp true (or chronyc makestep); AWS refuses signatures more than 15 min off")
         }
         return Check("clock", .ok, "this machine's clock is \(text)")
-    }
-
-    static func httpDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text)
     }
 }
