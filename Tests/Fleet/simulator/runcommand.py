@@ -185,6 +185,7 @@ class RunCommand:
         self.lock = threading.RLock()
         self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agent")
         self.regions = {"eu-west-3"}
+        self.boots = {}  # instance id -> (threading.Event, [exit status])
 
     # --- instances and agents ------------------------------------------------------------------
     def ec2_instances(self, region):
@@ -203,12 +204,31 @@ class RunCommand:
                     root = os.path.join(self.state_dir, "instances", instance.id, "root")
                     os.makedirs(root, exist_ok=True)
                     agent = self.agents[instance.id] = Agent(instance.id, root)
+                    if getattr(instance, "autoscaling_group", None) is not None and instance._state.name == "running":
+                        # An instance an Auto Scaling group launched boots like any: its user data runs.
+                        self.pool.submit(self.boot, instance, region)
                 agent.instance = instance
         return instances
 
     def boot(self, instance, region):
         """Runs the instance's user data once, as cloud-init would, in its root; returns the exit
-        status (0 also when there is none). Output goes to <root>/var/log/cloud-init-output.log."""
+        status (0 also when there is none). Output goes to <root>/var/log/cloud-init-output.log.
+        Callers racing for the same instance wait for the one run."""
+        with self.lock:
+            entry = self.boots.get(instance.id)
+            first = entry is None
+            if first:
+                entry = self.boots[instance.id] = (threading.Event(), [0])
+        if not first:
+            entry[0].wait(timeout=650)
+            return entry[1][0]
+        try:
+            entry[1][0] = self.run_user_data(instance, region)
+        finally:
+            entry[0].set()
+        return entry[1][0]
+
+    def run_user_data(self, instance, region):
         from .refresh import decode_user_data
         self.sync_agents(region)
         agent = self.agents[instance.id]

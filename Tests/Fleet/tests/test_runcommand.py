@@ -184,3 +184,26 @@ def test_instance_refresh_keeps_min_healthy_in_service(simulator):
     for item in final:
         with open(os.path.join(agent_root(simulator, item["InstanceId"]), "release")) as handle:
             assert handle.read() == "v2\n"
+
+
+def test_instances_the_group_launches_run_their_user_data(simulator):
+    import base64
+    ec2, scaling = simulator.client("ec2"), simulator.client("autoscaling")
+    template = ec2.create_launch_template(LaunchTemplateName="boots", LaunchTemplateData={
+        "ImageId": "ami-12c6146b",
+        "UserData": base64.b64encode(b"mkdir -p srv && echo installed $FLEET_INSTANCE_ID > srv/boot").decode()})
+    scaling.create_auto_scaling_group(AutoScalingGroupName="boots", MinSize=1, MaxSize=4, DesiredCapacity=1,
+                                      LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"],
+                                                      "Version": "1"}, AvailabilityZones=["eu-west-3a"])
+    scaling.set_desired_capacity(AutoScalingGroupName="boots", DesiredCapacity=3)   # a scale-out
+    members = [item["InstanceId"] for item in scaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=["boots"])["AutoScalingGroups"][0]["Instances"]]
+    assert len(members) == 3
+    simulator.client("ssm").describe_instance_information()                         # agents register
+    deadline = time.time() + 15
+    for instance in members:
+        path = os.path.join(agent_root(simulator, instance), "srv", "boot")
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.1)
+        with open(path) as handle:
+            assert handle.read() == f"installed {instance}\n"
