@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "HTTP", "Terminal", "TestSupport"]),
