@@ -1,0 +1,267 @@
+import CGit2
+import Foundation
+import Synchronization
+
+/// How far a clone or fetch has come.
+public struct GitProgress: Sendable, Equatable {
+    public var receivedObjects: Int
+    public var totalObjects: Int
+    public var indexedObjects: Int
+    public var receivedBytes: Int64
+}
+
+/// Credentials offered when a remote asks for them.
+public enum GitCredentials: Sendable {
+    case none
+    /// HTTPS: a user name and a token (or password).
+    case userPassword(username: String, password: String)
+    /// SSH through the running ssh-agent.
+    case sshAgent(username: String?)
+}
+
+/// A changed file in the working tree or index.
+public struct GitFileStatus: Sendable, Equatable {
+    public var path: String
+    public var isUntracked: Bool
+
+    public init(path: String, isUntracked: Bool) {
+        self.path = path
+        self.isUntracked = isUntracked
+    }
+}
+
+/// A git repository on disk (libgit2). Blocking network work runs off the cooperative pool.
+public final class Repository {
+    let handle: OpaquePointer
+
+    private init(handle: OpaquePointer) { self.handle = handle }
+
+    deinit { git_repository_free(handle) }
+
+    /// Opens the repository at `path` (its working tree or .git directory).
+    public static func open(_ path: String) throws(GitError) -> Repository {
+        _ = LibGit2.initialised
+        var handle: OpaquePointer?
+        try check(git_repository_open(&handle, path), "git_repository_open(\(path))")
+        return Repository(handle: handle!)
+    }
+
+    /// Clones `url` into `path`, checking out `branch` (the remote's default when nil).
+    /// Cancelling the task stops the transfer; a failed clone leaves no directory behind.
+    public static func clone(url: String, to path: String, branch: String? = nil, credentials: GitCredentials = .none,
+                             progress: (@Sendable (GitProgress) -> Void)? = nil) async throws {
+        _ = LibGit2.initialised
+        let context = RemoteContext(credentials: credentials, progress: progress)
+        let existed = FileManager.default.fileExists(atPath: path)
+        try await context.run {
+            var options = git_clone_options()
+            try check(git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION)), "git_clone_options_init")
+            context.install(into: &options.fetch_opts.callbacks)
+            var repository: OpaquePointer?
+            let code: Int32 = if let branch {
+                branch.withCString { name in
+                    options.checkout_branch = name
+                    return git_clone(&repository, url, path, &options)
+                }
+            } else {
+                git_clone(&repository, url, path, &options)
+            }
+            git_repository_free(repository)
+            try context.check(code, "git_clone(\(url))")
+        } cleanup: {
+            if !existed { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
+
+    /// Fetches `remote` (refspecs as configured), updating remote-tracking branches.
+    public func fetch(remote name: String = "origin", credentials: GitCredentials = .none,
+                      progress: (@Sendable (GitProgress) -> Void)? = nil) async throws {
+        var remote: OpaquePointer?
+        try check(git_remote_lookup(&remote, handle, name), "git_remote_lookup(\(name))")
+        defer { git_remote_free(remote) }
+        let context = RemoteContext(credentials: credentials, progress: progress)
+        let box = UncheckedBox(remote)
+        try await context.run {
+            var options = git_fetch_options()
+            try check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "git_fetch_options_init")
+            context.install(into: &options.callbacks)
+            try context.check(git_remote_fetch(box.value, nil, &options, nil), "git_remote_fetch(\(name))")
+        } cleanup: {}
+    }
+
+    /// The working tree's path, nil for a bare repository.
+    public var workingDirectory: String? {
+        git_repository_workdir(handle).map { String(cString: $0) }
+    }
+
+    /// The URL of a remote, nil when there is no such remote.
+    public func remoteURL(_ name: String = "origin") throws(GitError) -> String? {
+        var remote: OpaquePointer?
+        do {
+            try check(git_remote_lookup(&remote, handle, name), "git_remote_lookup(\(name))")
+        } catch where error.isNotFound {
+            return nil
+        }
+        defer { git_remote_free(remote) }
+        return git_remote_url(remote).map { String(cString: $0) }
+    }
+
+    /// The checked-out branch's short name; nil when HEAD is detached or unborn.
+    public func currentBranch() throws(GitError) -> String? {
+        var head: OpaquePointer?
+        let code = git_repository_head(&head, handle)
+        if code == GIT_EUNBORNBRANCH.rawValue || code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "git_repository_head")
+        defer { git_reference_free(head) }
+        guard git_reference_is_branch(head) == 1 else { return nil }
+        return git_reference_shorthand(head).map { String(cString: $0) }
+    }
+
+    /// The commit id a reference ("HEAD", "origin/new_features", a branch) points to.
+    public func commitID(of spec: String) throws(GitError) -> String {
+        var object: OpaquePointer?
+        try check(git_revparse_single(&object, handle, spec), "git_revparse_single(\(spec))")
+        defer { git_object_free(object) }
+        return Self.hex(git_object_id(object))
+    }
+
+    /// How many commits `local` has that `upstream` lacks, and the other way round.
+    public func aheadBehind(_ local: String, _ upstream: String) throws(GitError) -> (ahead: Int, behind: Int) {
+        var localID = git_oid()
+        var upstreamID = git_oid()
+        try check(git_oid_fromstr(&localID, try commitID(of: local)), "git_oid_fromstr")
+        try check(git_oid_fromstr(&upstreamID, try commitID(of: upstream)), "git_oid_fromstr")
+        var ahead = 0, behind = 0
+        try check(git_graph_ahead_behind(&ahead, &behind, handle, &localID, &upstreamID), "git_graph_ahead_behind")
+        return (ahead, behind)
+    }
+
+    /// Modified, staged and untracked files (ignored ones excluded).
+    public func status() throws(GitError) -> [GitFileStatus] {
+        var options = git_status_options()
+        try check(git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "git_status_options_init")
+        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
+        var list: OpaquePointer?
+        try check(git_status_list_new(&list, handle, &options), "git_status_list_new")
+        defer { git_status_list_free(list) }
+        var result: [GitFileStatus] = []
+        for index in 0..<git_status_list_entrycount(list) {
+            guard let entry = git_status_byindex(list, index)?.pointee else { continue }
+            let delta = entry.index_to_workdir ?? entry.head_to_index
+            guard let path = delta?.pointee.new_file.path ?? delta?.pointee.old_file.path else { continue }
+            result.append(GitFileStatus(path: String(cString: path),
+                                        isUntracked: entry.status.rawValue & GIT_STATUS_WT_NEW.rawValue != 0))
+        }
+        return result
+    }
+
+    static func hex(_ id: UnsafePointer<git_oid>?) -> String {
+        guard let id else { return "" }
+        var buffer = [CChar](repeating: 0, count: Int(GIT_OID_HEXSZ) + 1)
+        git_oid_tostr(&buffer, buffer.count, id)
+        return String(cString: buffer)
+    }
+}
+
+@available(*, unavailable)
+extension Repository: Sendable {}
+
+/// A value handed to the worker thread that owns it while the call lasts.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// What libgit2's remote callbacks need: credentials (offered once: a second request means they
+/// were refused), progress, and the cancellation flag.
+final class RemoteContext: @unchecked Sendable {
+    let credentials: GitCredentials
+    let progress: (@Sendable (GitProgress) -> Void)?
+    private let cancelled = Atomic<Bool>(false)
+    private let state = Mutex<(attempts: Int, refused: Bool)>((0, false))
+
+    init(credentials: GitCredentials, progress: (@Sendable (GitProgress) -> Void)?) {
+        self.credentials = credentials
+        self.progress = progress
+    }
+
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+
+    func install(into callbacks: inout git_remote_callbacks) {
+        callbacks.payload = Unmanaged.passUnretained(self).toOpaque()
+        callbacks.credentials = credentialCallback
+        callbacks.transfer_progress = progressCallback
+    }
+
+    /// Runs `body` on a thread of its own; cancellation of the task aborts the transfer.
+    func run(_ body: @escaping @Sendable () throws -> Void, cleanup: @escaping @Sendable () -> Void) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                Thread.detachNewThread {
+                    do {
+                        try body()
+                        continuation.resume()
+                    } catch {
+                        cleanup()
+                        continuation.resume(throwing: self.isCancelled ? CancellationError() : error)
+                    }
+                }
+            }
+        } onCancel: {
+            self.cancelled.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// Like `check`, but says "refused" when the remote turned our credentials down.
+    func check(_ code: Int32, _ function: String) throws(GitError) {
+        guard code < 0 else { return }
+        let refused = state.withLock { $0.refused }
+        if refused || code == GIT_EAUTH.rawValue {
+            var error = GitError(function: function, code: code, message: "authentication failed")
+            if case .none = credentials {
+                error.message = "the remote asks for credentials and none were given"
+            } else {
+                error.message = "the remote refused the credentials"
+            }
+            throw error
+        }
+        try Git.check(code, function)
+    }
+
+    func nextCredentialAttempt() -> Int {
+        state.withLock { state in
+            state.attempts += 1
+            if state.attempts > 1 { state.refused = true }
+            return state.attempts
+        }
+    }
+}
+
+private func credentialCallback(_ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>?, _ url: UnsafePointer<CChar>?,
+                                _ usernameFromURL: UnsafePointer<CChar>?, _ allowed: UInt32,
+                                _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    let context = Unmanaged<RemoteContext>.fromOpaque(payload!).takeUnretainedValue()
+    // libgit2 asks again after a refusal; offering the same secret forever would loop.
+    guard context.nextCredentialAttempt() == 1 else { return GIT_EAUTH.rawValue }
+    switch context.credentials {
+    case .none:
+        return GIT_PASSTHROUGH.rawValue
+    case .userPassword(let username, let password):
+        guard allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0 else { return GIT_PASSTHROUGH.rawValue }
+        return git_credential_userpass_plaintext_new(out, username, password)
+    case .sshAgent(let username):
+        guard allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 else { return GIT_PASSTHROUGH.rawValue }
+        let name = username ?? usernameFromURL.map { String(cString: $0) } ?? "git"
+        return git_credential_ssh_key_from_agent(out, name)
+    }
+}
+
+private func progressCallback(_ stats: UnsafePointer<git_indexer_progress>?, _ payload: UnsafeMutableRawPointer?) -> Int32 {
+    let context = Unmanaged<RemoteContext>.fromOpaque(payload!).takeUnretainedValue()
+    if context.isCancelled { return -1 }
+    if let stats = stats?.pointee, let progress = context.progress {
+        progress(GitProgress(receivedObjects: Int(stats.received_objects), totalObjects: Int(stats.total_objects),
+                             indexedObjects: Int(stats.indexed_objects), receivedBytes: Int64(stats.received_bytes)))
+    }
+    return 0
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Git
+import Host
+import Synchronization
+import Testing
+import TestSupport
+
+/// A bare "origin" with `main` and `new_features`, built with the git CLI.
+struct Origin {
+    let directory: TemporaryDirectory
+    var bare: String { directory.file("origin.git") }
+    var seed: String { directory.file("seed") }
+
+    init() async throws {
+        directory = try TemporaryDirectory()
+        try await git(["init", "--quiet", "--bare", "--initial-branch=main", bare])
+        try await git(["init", "--quiet", "--initial-branch=main", seed])
+        try await commit("README.md", "Nuvola\n", "first")
+        try await git(["-C", seed, "checkout", "--quiet", "-b", "new_features"])
+        try await commit("feature.txt", "feature\n", "a feature")
+        try await git(["-C", seed, "checkout", "--quiet", "main"])
+        try await git(["-C", seed, "remote", "add", "origin", bare])
+        try await git(["-C", seed, "push", "--quiet", "origin", "main", "new_features"])
+    }
+
+    func commit(_ file: String, _ content: String, _ message: String) async throws {
+        try content.write(toFile: seed + "/" + file, atomically: true, encoding: .utf8)
+        try await git(["-C", seed, "add", file])
+        try await git(["-C", seed, "-c", "user.name=Seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", message])
+    }
+
+    @discardableResult
+    func git(_ arguments: [String]) async throws -> String {
+        let result = try await ChildProcess.run("git", arguments, environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path,
+                                                                              "GIT_CONFIG_NOSYSTEM": "1"])
+        try #require(result.succeeded, "git \(arguments.joined(separator: " ")): \(result.errorOutput)")
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+@Suite struct RepositoryTests {
+    @Test func cloneReportsProgressAndChecksOutTheDefaultBranch() async throws {
+        let origin = try await Origin()
+        defer { origin.directory.remove() }
+        let target = origin.directory.file("work")
+        let reports = Mutex<[GitProgress]>([])
+        // file:// goes through the transport (a bare path is copied locally, without progress).
+        try await Repository.clone(url: "file://" + origin.bare, to: target) { progress in reports.withLock { $0.append(progress) } }
+        let repository = try Repository.open(target)
+        #expect(try repository.currentBranch() == "main")
+        #expect(try repository.remoteURL() == "file://" + origin.bare)
+        #expect(try repository.remoteURL("upstream") == nil)
+        #expect(try repository.commitID(of: "HEAD") == (try await origin.git(["-C", origin.bare, "rev-parse", "main"])))
+        #expect(repository.workingDirectory == target + "/")
+        let last = try #require(reports.withLock { $0.last })
+        #expect(last.receivedObjects == last.totalObjects && last.totalObjects > 0)
+    }
+
+    @Test func cloneOfANamedBranch() async throws {
+        let origin = try await Origin()
+        defer { origin.directory.remove() }
+        let target = origin.directory.file("work")
+        try await Repository.clone(url: origin.bare, to: target, branch: "new_features")
+        let repository = try Repository.open(target)
+        #expect(try repository.currentBranch() == "new_features")
+        #expect(FileManager.default.fileExists(atPath: target + "/feature.txt"))
+    }
+
+    @Test func failedCloneLeavesNothingBehind() async throws {
+        let origin = try await Origin()
+        defer { origin.directory.remove() }
+        let target = origin.directory.file("work")
+        let error = await #expect(throws: GitError.self) {
+            try await Repository.clone(url: origin.directory.file("missing.git"), to: target)
+        }
+        #expect(error?.description.hasPrefix("git_clone(") == true)
+        #expect(!FileManager.default.fileExists(atPath: target))
+        await #expect(throws: GitError.self) {
+            try await Repository.clone(url: origin.bare, to: origin.directory.file("work2"), branch: "no-such-branch")
+        }
+        #expect(!FileManager.default.fileExists(atPath: origin.directory.file("work2")))
+    }
+
+    @Test func fetchThenAheadBehindAndStatus() async throws {
+        let origin = try await Origin()
+        defer { origin.directory.remove() }
+        let target = origin.directory.file("work")
+        try await Repository.clone(url: origin.bare, to: target)
+        try await origin.commit("upstream.txt", "new upstream work\n", "upstream moved")
+        try await origin.git(["-C", origin.seed, "push", "--quiet", "origin", "main"])
+
+        let repository = try Repository.open(target)
+        #expect(try repository.aheadBehind("HEAD", "origin/main") == (0, 0))
+        try await repository.fetch()
+        #expect(try repository.aheadBehind("HEAD", "origin/main") == (0, 1))
+        #expect(try repository.aheadBehind("origin/new_features", "origin/main") == (1, 1))
+
+        #expect(try repository.status().isEmpty)
+        try "changed\n".write(toFile: target + "/README.md", atomically: true, encoding: .utf8)
+        try "new\n".write(toFile: target + "/notes.txt", atomically: true, encoding: .utf8)
+        let status = try repository.status().sorted { $0.path < $1.path }
+        #expect(status == [GitFileStatus(path: "README.md", isUntracked: false), GitFileStatus(path: "notes.txt", isUntracked: true)])
+    }
+
+    @Test func openingANonRepositoryIsClear() {
+        let error = #expect(throws: GitError.self) { try Repository.open("/nonexistent/repo") }
+        #expect(error?.isNotFound == true)
+        #expect(error?.description.contains("git_repository_open(/nonexistent/repo) failed") == true)
+    }
+}
