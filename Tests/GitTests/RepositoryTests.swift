@@ -108,3 +108,38 @@ struct Origin {
         #expect(error?.description.contains("git_repository_open(/nonexistent/repo) failed") == true)
     }
 }
+
+@Suite("Clone over smart HTTP with basic auth (git http-backend)")
+struct HTTPCredentialsTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/git_http.py").path
+    static let token = "ghp_s3cret-token-value"
+
+    @Test func tokenCredentialsAreOfferedOnceAndRefusalsAreClear() async throws {
+        let origin = try await Origin()
+        defer { origin.directory.remove() }
+        let server = try await PythonServer.start(Self.script, [origin.directory.path, "ada"], firstLine: Self.token)
+        defer { server.stop() }
+        let url = server.url("/origin.git")
+
+        try await Repository.clone(url: url, to: origin.directory.file("ok"), credentials: .userPassword(username: "ada", password: Self.token))
+        #expect(try Repository.open(origin.directory.file("ok")).currentBranch() == "main")
+
+        let refused = await #expect(throws: GitError.self) {
+            try await Repository.clone(url: url, to: origin.directory.file("bad"), credentials: .userPassword(username: "ada", password: "wrong"))
+        }
+        #expect(refused?.message == "the remote refused the credentials")
+        #expect(refused?.description.contains("wrong") == false)
+        #expect(!FileManager.default.fileExists(atPath: origin.directory.file("bad")))
+
+        let none = await #expect(throws: GitError.self) {
+            try await Repository.clone(url: url, to: origin.directory.file("none"))
+        }
+        #expect(none?.message == "the remote asks for credentials and none were given")
+
+        let repository = try Repository.open(origin.directory.file("ok"))
+        try await origin.commit("later.txt", "later\n", "later")
+        try await origin.git(["-C", origin.seed, "push", "--quiet", "origin", "main"])
+        try await repository.fetch(credentials: .userPassword(username: "ada", password: Self.token))
+        #expect(try repository.aheadBehind("HEAD", "origin/main") == (0, 1))
+    }
+}

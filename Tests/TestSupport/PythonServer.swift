@@ -13,11 +13,12 @@ public final class PythonServer: Sendable {
     public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
     /// Starts the script on a thread of its own (its start blocks on the first line).
-    public static func start(_ script: String, _ arguments: [String] = []) async throws -> PythonServer {
+    /// `firstLine`, when given, is written to the script's stdin first: how secrets reach it (never argv).
+    public static func start(_ script: String, _ arguments: [String] = [], firstLine: String? = nil) async throws -> PythonServer {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 do {
-                    continuation.resume(returning: try PythonServer(script: script, arguments: arguments))
+                    continuation.resume(returning: try PythonServer(script: script, arguments: arguments, firstLine: firstLine))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -25,7 +26,7 @@ public final class PythonServer: Sendable {
         }
     }
 
-    private init(script: String, arguments: [String]) throws {
+    private init(script: String, arguments: [String], firstLine: String?) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script] + arguments
@@ -34,6 +35,7 @@ public final class PythonServer: Sendable {
         process.standardInput = stdin
         process.standardOutput = stdout
         try process.run()
+        if let firstLine { try stdin.fileHandleForWriting.write(contentsOf: Data((firstLine + "\n").utf8)) }
         var line = Data()
         while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
             line.append(byte)
