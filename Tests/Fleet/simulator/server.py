@@ -246,12 +246,20 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     if args.exit_with:
+        def started(pid):
+            """The process's start time: a pid can be reused, this pair cannot."""
+            try:
+                with open(f"/proc/{pid}/stat") as handle:
+                    return handle.read().rsplit(")", 1)[1].split()[19]
+            except OSError:
+                return None
+
+        birth = started(args.exit_with)
+
         def watch():
             while True:
                 time.sleep(1)
-                try:
-                    os.kill(args.exit_with, 0)
-                except OSError:
+                if birth is None or started(args.exit_with) != birth:
                     # Take the web servers and load balancers along.
                     app.web.stop()
                     os._exit(0)

@@ -223,6 +223,18 @@ class Web:
         log = open(balancer.config_path + ".log", "ab")
         balancer.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         balancer.config = config
+        # Until the new process listens and the old one has let go, both take connections: wait, so
+        # that what DescribeTargetHealth says (it waits on our lock) is what the balancer does.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", balancer.port), timeout=0.2):
+                    pass
+                if old is None or old.poll() is not None:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.02)
 
     def stats(self, balancer):
         """haproxy's view of each server: name -> status ("UP", "DOWN", "no check", ...)."""
@@ -249,6 +261,10 @@ class Web:
 
     # --- DescribeTargetHealth ------------------------------------------------------------------
     def describe_target_health(self, body, region):
+        with self.lock:
+            return self._describe_target_health(body, region)
+
+    def _describe_target_health(self, body, region):
         params = {key: values[0] for key, values in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
         arn = params.get("TargetGroupArn", "")
         backend = self.elbv2(region)

@@ -67,7 +67,8 @@ def test_load_balancer_follows_registration_health_and_draining(simulator):
     elb.deregister_targets(TargetGroupArn=group, Targets=[{"Id": instances[1]}])
     assert wait_for(lambda: states(elb, group).get(instances[1]) == "draining")
     answers = {urllib.request.urlopen(url).read().decode() for _ in range(6)}
-    assert answers == {f"r2 {instances[0]}"}                               # a draining target gets no new requests
+    config = open(os.path.join(simulator.state, "lb-web-alb.cfg")).read()
+    assert answers == {f"r2 {instances[0]}"}, config                       # a draining target gets no new requests
     assert wait_for(lambda: instances[1] not in states(elb, group))          # gone after the delay
 
     listed = {item["id"]: item for item in status(simulator)["instances"]}
