@@ -1,4 +1,5 @@
 import Foundation
+import Host
 
 /// The local simulated cloud (Tests/Fleet) for integration tests: started with request
 /// authentication on, stopped when the test process exits.
@@ -85,30 +86,11 @@ public final class Fleet: Sendable {
     public func stop() async throws { _ = try await Self.run(["down", "--state", state]) }
 
     static func run(_ arguments: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: command)
-                process.arguments = arguments
-                let output = Pipe()
-                let errors = Pipe()
-                process.standardOutput = output
-                process.standardError = errors
-                do {
-                    try process.run()
-                    let data = output.fileHandleForReading.readDataToEndOfFile()
-                    let problems = errors.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    guard process.terminationStatus == 0 else {
-                        throw FleetError(message: "fleet \(arguments.first ?? "") failed: "
-                                         + String(decoding: problems.suffix(2000), as: UTF8.self))
-                    }
-                    continuation.resume(returning: String(decoding: data, as: UTF8.self))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
+        let result = try await ChildProcess.run(command, arguments, timeout: .seconds(120))
+        guard result.succeeded else {
+            throw FleetError(message: "fleet \(arguments.first ?? "") failed: \(result.errorOutput.suffix(2000))")
         }
+        return result.output
     }
 }
 

@@ -154,11 +154,7 @@ public final class AWSClient: Sendable {
 
     /// The HTTP request for `request`: URL from the endpoint, `Host`, and SigV4 headers.
     func sign(_ request: AWSRequest, endpoint: Endpoint, credentials: Credentials) throws -> HTTPRequest {
-        var (base, host) = Self.split(endpoint.url)
-        if let prefix = request.hostPrefix, let schemeEnd = base.range(of: "://") {
-            base.insert(contentsOf: prefix, at: schemeEnd.upperBound)
-            host = prefix + host
-        }
+        let (base, host) = Self.address(of: request, at: endpoint)
         var path = request.path
         if path.isEmpty || !path.hasPrefix("/") { path = "/" + path }
         var url = base + (base.hasSuffix("/") ? String(path.dropFirst()) : path)
@@ -183,6 +179,17 @@ public final class AWSClient: Sendable {
         }
         return HTTPRequest(method: request.method, url: url, headers: headers, body: request.body,
                            timeouts: configuration.timeouts, caBundlePath: configuration.environment["AWS_CA_BUNDLE"])
+    }
+
+    /// The base URL and `Host` header for `request` at `endpoint`, with its host prefix applied
+    /// (S3's virtual-hosted "bucket.").
+    static func address(of request: AWSRequest, at endpoint: Endpoint) -> (base: String, host: String) {
+        var (base, host) = split(endpoint.url)
+        if let prefix = request.hostPrefix, let schemeEnd = base.range(of: "://") {
+            base.insert(contentsOf: prefix, at: schemeEnd.upperBound)
+            host = prefix + host
+        }
+        return (base, host)
     }
 
     /// "https://host:port/base" -> ("https://host:port/base", "host:port"); default ports dropped from Host.

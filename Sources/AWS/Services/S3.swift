@@ -146,11 +146,7 @@ public struct S3: Sendable {
         let credentials = try await client.configuration.credentials.credentials()
         let endpoint = client.configuration.endpoint(for: .s3)
         let base = request("GetObject", method, bucket: bucket, key: key)
-        var (url, host) = AWSClient.split(endpoint.url)
-        if let prefix = base.hostPrefix, let schemeEnd = url.range(of: "://") {
-            url.insert(contentsOf: prefix, at: schemeEnd.upperBound)
-            host = prefix + host
-        }
+        let (url, host) = AWSClient.address(of: base, at: endpoint)
         let signer = SigV4Signer(service: "s3", region: client.region)
         let signing = SigningRequest(method: method.rawValue, path: base.path, headers: [("host", host)],
                                      payloadHash: SigV4Signer.unsignedPayload)
