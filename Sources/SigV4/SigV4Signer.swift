@@ -272,25 +272,23 @@ public enum Hex {
 }
 
 /// Derived signing keys, valid for one day, region and service. A process signs with one or two
-/// secrets, so the cache stays tiny.
+/// secrets, so the cache stays tiny; an entry answers only for the secret it was derived from.
 final class SigningKeyCache: Sendable {
     static let shared = SigningKeyCache()
     private struct Entry: @unchecked Sendable {
-        var secretDigest: [UInt8]
+        var secret: String
         var key: SymmetricKey
     }
     private let entries = Mutex<[String: Entry]>([:])
 
     func key(for scope: String, secret: String) -> SymmetricKey? {
-        let digest = Array(SHA256.hash(data: Array(secret.utf8)))
-        return entries.withLock { $0[scope].flatMap { $0.secretDigest == digest ? $0.key : nil } }
+        entries.withLock { $0[scope].flatMap { $0.secret == secret ? $0.key : nil } }
     }
 
     func store(_ key: SymmetricKey, for scope: String, secret: String) {
-        let entry = Entry(secretDigest: Array(SHA256.hash(data: Array(secret.utf8))), key: key)
         entries.withLock { entries in
             if entries.count > 64 { entries.removeAll() }
-            entries[scope] = entry
+            entries[scope] = Entry(secret: secret, key: key)
         }
     }
 }

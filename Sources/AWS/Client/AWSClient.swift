@@ -72,38 +72,10 @@ public final class AWSClient: Sendable {
     /// `AWSError` naming the service, operation, code, message and request id.
     public func send(_ request: AWSRequest, into sink: ResponseSink = .memory,
                      progress: ProgressHandler? = nil) async throws -> HTTPResponse {
-        let endpoint = configuration.endpoint(for: request.service)
         var replayable = request.isReplayable
         if case .stream = sink { replayable = false }
-        var attempt = 1
-        var lastRetryCost: Int?
-        var refreshedCredentials = false
-        while true {
-            try Task.checkCancellation()
-            var failure: AWSError
-            do {
-                let credentials = try await configuration.credentials.credentials()
-                let signed = try sign(request, endpoint: endpoint, credentials: credentials)
-                let response = try await configuration.http.send(signed, into: sink, progress: progress)
-                if response.status < 400 {
-                    configuration.retry.recordSuccess(lastRetryCost: lastRetryCost)
-                    return response
-                }
-                failure = ErrorParser.parse(response, request: request)
-            } catch let error as HTTPError {
-                failure = ErrorParser.parse(error, request: request, endpoint: endpoint)
-            }
-            failure.attempts = attempt
-            if ["ExpiredToken", "ExpiredTokenException"].contains(failure.code), !refreshedCredentials, replayable {
-                // Temporary credentials ran out between our check and AWS's: fetch new ones once.
-                refreshedCredentials = true
-                _ = try await configuration.credentials.credentials(forceRefresh: true)
-                continue
-            }
-            guard replayable, let retry = configuration.retry.retry(after: attempt, error: failure) else { throw failure }
-            try await configuration.sleep(retry.delay)
-            lastRetryCost = retry.cost
-            attempt += 1
+        return try await withRetries(request, mayRetry: { _ in replayable }) { signed, _ in
+            try await self.configuration.http.send(signed, into: sink, progress: progress)
         }
     }
 
@@ -111,7 +83,7 @@ public final class AWSClient: Sendable {
     /// connections and retrying transient AWS errors (continuing the partial file).
     public func download(_ request: AWSRequest, to path: String, resumeExisting: Bool = false,
                          progress: ProgressHandler? = nil) async throws -> HTTPResponse {
-        try await withRetries(request) { signed, attempt in
+        try await withRetries(request, mayRetry: { _ in true }) { signed, attempt in
             try await self.configuration.http.download(signed, to: path, resumeExisting: resumeExisting || attempt > 1,
                                                        progress: progress)
         }
@@ -121,31 +93,44 @@ public final class AWSClient: Sendable {
     /// connections so every byte is seen once. Not retried once bytes were delivered.
     public func stream(_ request: AWSRequest, progress: ProgressHandler? = nil,
                        into consume: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) async throws -> HTTPResponse {
-        try await withRetries(request, replayable: false) { signed, _ in
+        // An HTTP error answer delivered nothing to `consume`; a broken transfer may have.
+        try await withRetries(request, mayRetry: { $0.httpStatus > 0 }) { signed, _ in
             try await self.configuration.http.stream(signed, progress: progress, into: consume)
         }
     }
 
-    /// Runs `transfer` (which throws `HTTPError` for non-2xx answers) with signing and retries.
-    private func withRetries(_ request: AWSRequest, replayable: Bool = true,
+    /// Signs and runs `transfer` until it succeeds, retrying failures the retry strategy deems
+    /// transient when `mayRetry` allows, and fetching fresh credentials once after ExpiredToken.
+    /// `transfer` may answer a non-2xx response or throw `HTTPError` for it.
+    private func withRetries(_ request: AWSRequest, mayRetry: (AWSError) -> Bool,
                              _ transfer: (HTTPRequest, Int) async throws -> HTTPResponse) async throws -> HTTPResponse {
         let endpoint = configuration.endpoint(for: request.service)
         var attempt = 1
         var lastRetryCost: Int?
+        var refreshedCredentials = false
         while true {
             try Task.checkCancellation()
             var failure: AWSError
             do {
                 let credentials = try await configuration.credentials.credentials()
                 let response = try await transfer(try sign(request, endpoint: endpoint, credentials: credentials), attempt)
-                configuration.retry.recordSuccess(lastRetryCost: lastRetryCost)
-                return response
+                if response.status < 400 {
+                    configuration.retry.recordSuccess(lastRetryCost: lastRetryCost)
+                    return response
+                }
+                failure = ErrorParser.parse(response, request: request)
             } catch let error as HTTPError {
                 failure = ErrorParser.parse(error, request: request, endpoint: endpoint)
             }
             failure.attempts = attempt
-            guard replayable || failure.httpStatus > 0,
-                  let retry = configuration.retry.retry(after: attempt, error: failure) else { throw failure }
+            let retryable = mayRetry(failure)
+            if ["ExpiredToken", "ExpiredTokenException"].contains(failure.code), !refreshedCredentials, retryable {
+                // Temporary credentials ran out between our check and AWS's: fetch new ones once.
+                refreshedCredentials = true
+                _ = try await configuration.credentials.credentials(forceRefresh: true)
+                continue
+            }
+            guard retryable, let retry = configuration.retry.retry(after: attempt, error: failure) else { throw failure }
             try await configuration.sleep(retry.delay)
             lastRetryCost = retry.cost
             attempt += 1

@@ -35,10 +35,15 @@ public struct ProfileCredentialsProvider: CredentialsProvider {
     public func credentials(forceRefresh: Bool) async throws -> Credentials {
         if let roleARN = settings["role_arn"] {
             let source: any CredentialsProvider
-            if let sourceProfile = settings["source_profile"] {
+            if let sourceProfile = settings["source_profile"], sourceProfile == name {
+                // A profile that names itself as source_profile uses its own static keys (the SDKs' rule).
+                guard let found = Credentials.fromProfile(name, shared: shared) else {
+                    throw CredentialsError("Profile \(name) is its own source_profile but has no static keys.")
+                }
+                source = StaticCredentialsProvider(found)
+            } else if let sourceProfile = settings["source_profile"] {
                 source = try ProfileCredentialsProvider(profile: sourceProfile, shared: shared, environment: environment,
-                                                        region: region, http: http, visited: sourceProfile == name ? [] : visited)
-                    .staticOnlyIfSelf(sourceProfile == name)
+                                                        region: region, http: http, visited: visited)
             } else if let credentialSource = settings["credential_source"] {
                 switch credentialSource {
                 case "Environment":
@@ -66,15 +71,6 @@ public struct ProfileCredentialsProvider: CredentialsProvider {
         }
         if let found = Credentials.fromProfile(name, shared: shared) { return found }
         throw CredentialsError("Profile \(name) has no aws_access_key_id/aws_secret_access_key, credential_process or role_arn.")
-    }
-
-    /// A profile that names itself as source_profile uses its own static keys (the SDKs' rule).
-    func staticOnlyIfSelf(_ isSelf: Bool) throws -> any CredentialsProvider {
-        guard isSelf else { return self }
-        guard let found = Credentials.fromProfile(name, shared: shared) else {
-            throw CredentialsError("Profile \(name) is its own source_profile but has no static keys.")
-        }
-        return StaticCredentialsProvider(found)
     }
 }
 

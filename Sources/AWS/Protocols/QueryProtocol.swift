@@ -95,6 +95,19 @@ extension AWSClient {
     }
 }
 
+/// A service spoken in the query protocol (or EC2's dialect): one `call` for all its actions.
+protocol QueryService: Sendable {
+    var client: AWSClient { get }
+    static var service: AWSService { get }
+    static var version: String { get }
+}
+
+extension QueryService {
+    func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
+        try await client.query(Self.service, action: action, version: Self.version, parameters)
+    }
+}
+
 extension XMLNode {
     /// The `member` (query) or `item` (EC2) elements of the list child `name`.
     public func list(_ name: String) -> [XMLNode] {

@@ -2,15 +2,13 @@ import Foundation
 
 /// EC2 Auto Scaling: the prod and dev groups, their instance refreshes (deploys that replace
 /// instances) and target-tracking policies.
-public struct AutoScaling: Sendable {
+public struct AutoScaling: QueryService {
     let client: AWSClient
     static let version = "2011-01-01"
+    static let service = AWSService.autoScaling
 
     public init(_ client: AWSClient) { self.client = client }
 
-    func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
-        try await client.query(.autoScaling, action: action, version: Self.version, parameters)
-    }
 
     public struct Group: Sendable, Equatable {
         public struct Member: Sendable, Equatable {

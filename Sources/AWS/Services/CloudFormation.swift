@@ -2,15 +2,13 @@ import Foundation
 
 /// AWS CloudFormation: the shared stack and one stack per developer, created and changed through
 /// change sets so the admin sees what will change before it does.
-public struct CloudFormation: Sendable {
+public struct CloudFormation: QueryService {
     let client: AWSClient
     static let version = "2010-05-15"
+    static let service = AWSService.cloudFormation
 
     public init(_ client: AWSClient) { self.client = client }
 
-    func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
-        try await client.query(.cloudFormation, action: action, version: Self.version, parameters)
-    }
 
     public struct Stack: Sendable, Equatable {
         public var id: String

@@ -2,15 +2,13 @@ import Foundation
 
 /// Amazon EC2 (its own query dialect): instances and tags, security groups, launch templates,
 /// and the network lookups provisioning needs.
-public struct EC2: Sendable {
+public struct EC2: QueryService {
     let client: AWSClient
     static let version = "2016-11-15"
+    static let service = AWSService.ec2
 
     public init(_ client: AWSClient) { self.client = client }
 
-    func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
-        try await client.query(.ec2, action: action, version: Self.version, parameters)
-    }
 
     public struct Filter: Sendable {
         public var name: String

@@ -1,15 +1,13 @@
 import Foundation
 
 /// Elastic Load Balancing v2: the ALB in front of prod and dev, its target groups and health.
-public struct ELBv2: Sendable {
+public struct ELBv2: QueryService {
     let client: AWSClient
     static let version = "2015-12-01"
+    static let service = AWSService.elasticLoadBalancingV2
 
     public init(_ client: AWSClient) { self.client = client }
 
-    func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
-        try await client.query(.elasticLoadBalancingV2, action: action, version: Self.version, parameters)
-    }
 
     public struct LoadBalancer: Sendable, Equatable {
         public var arn: String

@@ -2,15 +2,13 @@ import Foundation
 
 /// AWS Identity and Access Management: developer users and their keys, groups, policies, and the
 /// roles and instance profiles machines run with.
-public struct IAM: Sendable {
+public struct IAM: QueryService {
     let client: AWSClient
     static let version = "2010-05-08"
+    static let service = AWSService.iam
 
     public init(_ client: AWSClient) { self.client = client }
 
-    func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
-        try await client.query(.iam, action: action, version: Self.version, parameters)
-    }
 
     static func parameters(_ pairs: (String, String?)...) -> QueryParameters {
         var parameters = QueryParameters()

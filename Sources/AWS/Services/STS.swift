@@ -8,14 +8,15 @@ public struct CallerIdentity: Sendable, Equatable, Codable {
 }
 
 /// AWS Security Token Service: who am I, and temporary credentials for a role.
-public struct STS: Sendable {
+public struct STS: QueryService {
     let client: AWSClient
     static let version = "2011-06-15"
+    static let service = AWSService.sts
 
     public init(_ client: AWSClient) { self.client = client }
 
     public func getCallerIdentity() async throws -> CallerIdentity {
-        let result = try await client.query(.sts, action: "GetCallerIdentity", version: Self.version)
+        let result = try await call("GetCallerIdentity")
         return CallerIdentity(account: result.string("Account") ?? "", arn: result.string("Arn") ?? "",
                               userID: result.string("UserId") ?? "")
     }
@@ -29,7 +30,7 @@ public struct STS: Sendable {
         parameters.set("ExternalId", externalID)
         parameters.set("DurationSeconds", durationSeconds)
         parameters.set("Policy", policy)
-        let result = try await client.query(.sts, action: "AssumeRole", version: Self.version, parameters)
+        let result = try await call("AssumeRole", parameters)
         guard let node = result.child("Credentials"),
               let id = node.string("AccessKeyId"), let secret = node.string("SecretAccessKey") else {
             throw AWSError(service: "STS", operation: "AssumeRole", code: "MalformedResponse",
