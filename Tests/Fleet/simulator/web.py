@@ -65,6 +65,7 @@ class Balancer:
         self.port = free_port()
         self.config_path = os.path.join(directory, f"lb-{name}.cfg")
         self.socket_path = os.path.join(directory, f"lb-{name}.sock")
+        self.state_path = os.path.join(directory, f"lb-{name}.state")
         self.process = None
         self.config = None
         self.draining = {}   # instance id -> (port, until)
@@ -200,7 +201,8 @@ class Web:
                 servers.append(f"    server {target_id} 127.0.0.1:{port} check weight 0")
             config = "\n".join([
                 "global", f"    stats socket {balancer.socket_path} mode 600 level admin", "    maxconn 4000",
-                "defaults", "    mode http", "    timeout connect 2s", "    timeout client 30s", "    timeout server 30s",
+                f"    server-state-file {balancer.state_path}",
+                "defaults", "    mode http", "    load-server-state-from-file global", "    timeout connect 2s", "    timeout client 30s", "    timeout server 30s",
                 "    option redispatch", "    retries 2",
                 "frontend alb", f"    bind 127.0.0.1:{balancer.port}", "    default_backend targets",
                 "backend targets", f"    option httpchk GET {check_path}", "    http-check expect status 200",
@@ -219,6 +221,12 @@ class Web:
         command = [self.haproxy, "-db", "-f", balancer.config_path]
         old = balancer.process
         if old is not None and old.poll() is None:
+            # A new haproxy takes every server for up until its checks say otherwise; hand over
+            # what the running one knows, so a reload never sends requests to an unhealthy target.
+            state = self.command(balancer, "show servers state targets")
+            if state:
+                with open(balancer.state_path, "w") as handle:
+                    handle.write(state)
             command += ["-sf", str(old.pid)]  # the old process finishes its connections, then exits
         log = open(balancer.config_path + ".log", "ab")
         balancer.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -236,19 +244,23 @@ class Web:
                 pass
             time.sleep(0.02)
 
-    def stats(self, balancer):
-        """haproxy's view of each server: name -> status ("UP", "DOWN", "no check", ...)."""
+    def command(self, balancer, text):
+        """One command on haproxy's stats socket; its answer, or "" when haproxy is not there."""
         try:
             with socket.socket(socket.AF_UNIX) as connection:
                 connection.settimeout(2)
                 connection.connect(balancer.socket_path)
-                connection.sendall(b"show stat\n")
+                connection.sendall(text.encode() + b"\n")
                 data = b""
                 while chunk := connection.recv(65536):
                     data += chunk
         except OSError:
-            return {}
-        lines = data.decode().splitlines()
+            return ""
+        return data.decode()
+
+    def stats(self, balancer):
+        """haproxy's view of each server: name -> status ("UP", "DOWN", "no check", ...)."""
+        lines = self.command(balancer, "show stat").splitlines()
         if not lines:
             return {}
         header = lines[0].lstrip("# ").split(",")
