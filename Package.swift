@@ -30,7 +30,9 @@ let package = Package(
         // What both tools agree on (versions, tag names, S3 layout); Kits never import each other.
         .target(name: "Nuvola", dependencies: ["Git", "Archive", "HTTP"]),
 
-        .target(name: "DevboxKit", dependencies: ["Nuvola", "Git", "Archive", "HTTP", "Host", "Terminal"]),
+        .target(name: "DevboxKit", dependencies: [
+            "Nuvola", "Git", "Archive", "HTTP", "Host", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
         // ArgumentParser glue both executables share: global options, error reporting, exit codes.
         .target(name: "CommandSupport", dependencies: [

@@ -5,11 +5,24 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
     public var function: String
     public var code: Int32
     public var message: String
+    /// Files involved, when the failure is about some (checkout conflicts).
+    public var paths: [String] = []
+
+    public init(function: String, code: Int32, message: String, paths: [String] = []) {
+        self.function = function
+        self.code = code
+        self.message = message
+        self.paths = paths
+    }
 
     public var description: String { "\(function) failed: \(message) (libgit2 error \(code))" }
 
     /// True when the failure is "not found" (a missing config key, reference, ...).
     public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
+    /// True when uncommitted changes stopped a checkout.
+    public var isConflict: Bool { code == GIT_ECONFLICT.rawValue }
+    /// True when a branch has its own commits and cannot be fast-forwarded.
+    public var isNotFastForward: Bool { code == GIT_ENONFASTFORWARD.rawValue }
 }
 
 /// Turns a libgit2 return code into a `GitError` carrying `git_error_last()`.

@@ -265,3 +265,166 @@ private func progressCallback(_ stats: UnsafePointer<git_indexer_progress>?, _ p
     }
     return 0
 }
+
+// MARK: branches
+
+extension Repository {
+    /// True when a local branch of that name exists.
+    public func hasBranch(_ name: String) throws(GitError) -> Bool {
+        var reference: OpaquePointer?
+        let code = git_branch_lookup(&reference, handle, name, GIT_BRANCH_LOCAL)
+        if code == GIT_ENOTFOUND.rawValue { return false }
+        try check(code, "git_branch_lookup(\(name))")
+        git_reference_free(reference)
+        return true
+    }
+
+    /// True when `spec` (e.g. "origin/new_features") names a commit.
+    public func resolves(_ spec: String) -> Bool {
+        var object: OpaquePointer?
+        guard git_revparse_single(&object, handle, spec) == 0 else { return false }
+        git_object_free(object)
+        return true
+    }
+
+    /// Creates the local branch `name` at the commit `spec` names; fails when it exists.
+    public func createBranch(_ name: String, at spec: String) throws(GitError) {
+        let commit = try lookupCommit(spec)
+        defer { git_commit_free(commit) }
+        var reference: OpaquePointer?
+        try check(git_branch_create(&reference, handle, name, commit, 0), "git_branch_create(\(name))")
+        git_reference_free(reference)
+    }
+
+    /// Deletes a local branch (used to undo a `createBranch` whose checkout failed).
+    public func deleteBranch(_ name: String) throws(GitError) {
+        var reference: OpaquePointer?
+        try check(git_branch_lookup(&reference, handle, name, GIT_BRANCH_LOCAL), "git_branch_lookup(\(name))")
+        defer { git_reference_free(reference) }
+        try check(git_branch_delete(reference), "git_branch_delete(\(name))")
+    }
+
+    /// The remote-tracking branch `name` follows ("origin/new_features"), nil when none.
+    public func upstream(of name: String) throws(GitError) -> String? {
+        var reference: OpaquePointer?
+        try check(git_branch_lookup(&reference, handle, name, GIT_BRANCH_LOCAL), "git_branch_lookup(\(name))")
+        defer { git_reference_free(reference) }
+        var upstream: OpaquePointer?
+        let code = git_branch_upstream(&upstream, reference)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "git_branch_upstream(\(name))")
+        defer { git_reference_free(upstream) }
+        return git_reference_shorthand(upstream).map { String(cString: $0) }
+    }
+
+    /// Makes `name` track `upstream` ("origin/new_features").
+    public func setUpstream(of name: String, to upstream: String) throws(GitError) {
+        var reference: OpaquePointer?
+        try check(git_branch_lookup(&reference, handle, name, GIT_BRANCH_LOCAL), "git_branch_lookup(\(name))")
+        defer { git_reference_free(reference) }
+        try check(git_branch_set_upstream(reference, upstream), "git_branch_set_upstream(\(name))")
+    }
+
+    /// Switches to the local branch `name` the way `git switch` does: files change only where
+    /// the two commits differ, uncommitted changes are carried over, and when a change would be
+    /// overwritten nothing at all is touched and the error lists the conflicting paths.
+    public func checkout(branch name: String) throws(GitError) {
+        let commit = try lookupCommit("refs/heads/\(name)")
+        defer { git_commit_free(commit) }
+        try checkoutSafely(commit, describing: name)
+        try check(git_repository_set_head(handle, "refs/heads/\(name)"), "git_repository_set_head(\(name))")
+    }
+
+    /// Moves the checked-out branch forward to `spec` when that is a fast-forward, updating the
+    /// working tree safely (uncommitted changes kept; refused when they would be overwritten).
+    /// Returns how many commits it moved; throws `GitError` with code `GIT_ENONFASTFORWARD` when
+    /// the branch has commits of its own.
+    @discardableResult
+    public func fastForward(to spec: String) throws(GitError) -> Int {
+        guard let branch = try currentBranch() else {
+            throw GitError(function: "fastForward", code: GIT_EUNBORNBRANCH.rawValue, message: "HEAD is not on a branch")
+        }
+        let (ahead, behind) = try aheadBehind("HEAD", spec)
+        if behind == 0 { return 0 }
+        guard ahead == 0 else {
+            throw GitError(function: "fastForward", code: GIT_ENONFASTFORWARD.rawValue,
+                           message: "\(branch) has \(ahead) commit(s) that \(spec) lacks, so it cannot simply move forward")
+        }
+        let commit = try lookupCommit(spec)
+        defer { git_commit_free(commit) }
+        try checkoutSafely(commit, describing: spec)
+        var reference: OpaquePointer?
+        try check(git_reference_lookup(&reference, handle, "refs/heads/\(branch)"), "git_reference_lookup(\(branch))")
+        defer { git_reference_free(reference) }
+        var moved: OpaquePointer?
+        try check(git_reference_set_target(&moved, reference, git_commit_id(commit), "devbox: fast-forward to \(spec)"),
+                  "git_reference_set_target(\(branch))")
+        git_reference_free(moved)
+        return behind
+    }
+
+    /// How many commits are reachable from `tips` but from none of `excluded` (`git rev-list
+    /// --count tips ^excluded`). Names that do not resolve are skipped.
+    public func countCommits(reachableFrom tips: [String], excluding excluded: [String]) throws(GitError) -> Int {
+        var walk: OpaquePointer?
+        try check(git_revwalk_new(&walk, handle), "git_revwalk_new")
+        defer { git_revwalk_free(walk) }
+        for tip in tips where resolves(tip) {
+            var id = try oid(tip)
+            try check(git_revwalk_push(walk, &id), "git_revwalk_push(\(tip))")
+        }
+        for hidden in excluded where resolves(hidden) {
+            var id = try oid(hidden)
+            try check(git_revwalk_hide(walk, &id), "git_revwalk_hide(\(hidden))")
+        }
+        var count = 0
+        var id = git_oid()
+        while git_revwalk_next(&id, walk) == 0 { count += 1 }
+        return count
+    }
+
+    func oid(_ spec: String) throws(GitError) -> git_oid {
+        var id = git_oid()
+        try check(git_oid_fromstr(&id, try commitID(of: spec)), "git_oid_fromstr")
+        return id
+    }
+
+    func lookupCommit(_ spec: String) throws(GitError) -> OpaquePointer {
+        var object: OpaquePointer?
+        try check(git_revparse_single(&object, handle, spec), "git_revparse_single(\(spec))")
+        defer { git_object_free(object) }
+        var commit: OpaquePointer?
+        try check(git_object_peel(&commit, object, GIT_OBJECT_COMMIT), "git_object_peel(\(spec))")
+        return commit!
+    }
+
+    /// `GIT_CHECKOUT_SAFE` of `commit`'s tree. libgit2 checks every path before writing any, so
+    /// a conflict leaves the working tree exactly as it was; we collect the paths to name them.
+    func checkoutSafely(_ commit: OpaquePointer, describing target: String) throws(GitError) {
+        var options = git_checkout_options()
+        try check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "git_checkout_options_init")
+        options.checkout_strategy = GIT_CHECKOUT_SAFE.rawValue
+        let conflicts = ConflictList()
+        options.notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT.rawValue
+        options.notify_payload = Unmanaged.passUnretained(conflicts).toOpaque()
+        options.notify_cb = { _, path, _, _, _, payload in
+            let list = Unmanaged<ConflictList>.fromOpaque(payload!).takeUnretainedValue()
+            if let path { list.paths.append(String(cString: path)) }
+            return 0
+        }
+        let code = withExtendedLifetime(conflicts) {
+            git_checkout_tree(handle, commit, &options)
+        }
+        if code == GIT_ECONFLICT.rawValue || !conflicts.paths.isEmpty && code < 0 {
+            throw GitError(function: "git_checkout_tree(\(target))", code: GIT_ECONFLICT.rawValue,
+                           message: "uncommitted changes would be overwritten: \(conflicts.paths.sorted().joined(separator: ", "))",
+                           paths: conflicts.paths.sorted())
+        }
+        try check(code, "git_checkout_tree(\(target))")
+    }
+}
+
+/// Paths libgit2 reported as conflicting during a checkout.
+final class ConflictList {
+    var paths: [String] = []
+}

@@ -1,0 +1,147 @@
+import Foundation
+import HTTP
+import Host
+import Synchronization
+
+/// What `devbox up` reports once the app is healthy.
+public struct UpReport: Sendable, Encodable {
+    public var url: String
+    public var database: DatabaseInfo
+    public var services: [ServiceState]
+    public var seconds: Double
+    public var built: Bool
+}
+
+/// How to reach the local database (the password is in .env.local, never printed).
+public struct DatabaseInfo: Sendable, Encodable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var database: String
+    public var passwordIn: String
+}
+
+extension LocalApp {
+    public var databaseInfo: DatabaseInfo {
+        DatabaseInfo(host: "127.0.0.1", port: config.databasePort, user: "nuvola", database: "nuvola",
+                     passwordIn: "\(workspace)/.env.local")
+    }
+
+    /// Builds what is missing, starts the project and waits until every service is healthy,
+    /// calling `onProgress` with a one-line view of the services as it goes. On failure the
+    /// project is stopped (data kept) and the error names the service, its health output and
+    /// its last log lines.
+    public func up(onProgress: @escaping @Sendable (String) -> Void) async throws -> UpReport {
+        let started = ContinuousClock.now
+        guard FileManager.default.fileExists(atPath: workspace) else {
+            throw ComposeError("there is no workspace at \(workspace) to serve. Run `devbox init` first.")
+        }
+        let before = try await project.services(http: http)
+        let busy = busyPorts(running: before)
+        if let (port, setting) = busy.first {
+            throw ComposeError("port \(port) on 127.0.0.1 is already in use by another program, so the app cannot publish it. "
+                + "Find it with `ss -ltnp 'sport = :\(port)'` and stop it, or choose another port: "
+                + "`devbox config show` → set \(setting) in ~/.config/devbox/config.toml (or DEVBOX_\(setting.uppercased().replacingOccurrences(of: ".", with: "_"))).")
+        }
+        try writeEnvLocal()
+
+        let built = try await buildIfNeeded(onProgress: onProgress)
+        // `up -d` itself waits for dependencies' health (depends_on: service_healthy), so the
+        // services are watched while it runs.
+        let finished = Atomic<Bool>(false)
+        let watcher = Task {
+            while !Task.isCancelled && !finished.load(ordering: .relaxed) {
+                if let states = try? await project.services(http: http) { onProgress(Self.describe(states)) }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        let result = try await project.run(["up", "--detach", "--remove-orphans"], timeout: .seconds(config.healthTimeout))
+        finished.store(true, ordering: .relaxed)
+        watcher.cancel()
+        if !result.succeeded {
+            let states = (try? await project.services(http: http)) ?? []
+            if states.contains(where: \.hasFailed) {
+                throw await failure(states)
+            }
+            throw ComposeError("compose could not start the project (\(project.file)):\n\(Self.tail(result.errorOutput, 15))\n"
+                + "Fix what it names; `devbox doctor` checks the engine.")
+        }
+        let deadline = started + .seconds(config.healthTimeout)
+        while true {
+            let states = try await project.services(http: http)
+            onProgress(Self.describe(states))
+            if states.contains(where: \.hasFailed) { throw await failure(states) }
+            if !states.isEmpty, states.allSatisfy(\.isReady) {
+                return UpReport(url: appURL, database: databaseInfo, services: states,
+                                seconds: Self.seconds(ContinuousClock.now - started), built: built)
+            }
+            if ContinuousClock.now > deadline {
+                let waiting = states.filter { !$0.isReady }.map(\.service)
+                _ = try? await project.run(["stop"], timeout: .seconds(60))
+                throw ComposeError("\(waiting.joined(separator: ", ")) did not become healthy within \(config.healthTimeout) s; "
+                    + "the project is stopped, data kept. See `devbox logs \(waiting.first ?? "")`, or allow longer "
+                    + "with compose.health_timeout.")
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+    }
+
+    /// Builds the images when this compose directory's tag is not built yet.
+    func buildIfNeeded(onProgress: @escaping @Sendable (String) -> Void) async throws -> Bool {
+        let tag = project.environment["NUVOLA_IMAGE_TAG"] ?? "dev"
+        var missing = false
+        for image in ["nuvola-app", "nuvola-db"] {
+            let response = try? await http.send(HTTPRequest(url: (project.engine.url ?? "http://localhost") + "/images/\(image):\(tag)/json",
+                                                            unixSocketPath: project.engine.socketPath))
+            if response?.status != 200 { missing = true }
+        }
+        guard missing else { return false }
+        onProgress("building images (the first time takes a few minutes)")
+        let result = try await project.run(["build"], timeout: .seconds(1800))
+        guard result.succeeded else {
+            throw ComposeError("building the images failed (\(project.directory)):\n\(Self.tail(result.output + result.errorOutput, 20))\n"
+                + "If a package could not be downloaded, check this machine reaches deb.debian.org and run `devbox up` again.")
+        }
+        return true
+    }
+
+    /// The failure report: which service, why, and its last log lines; then the project is stopped.
+    func failure(_ states: [ServiceState]) async -> ComposeError {
+        var parts: [String] = []
+        for state in states where state.hasFailed {
+            var text = "\(state.service) is \(state.summary)."
+            if let output = state.lastHealthOutput { text += " Its last health check said: \(Self.tail(output, 5))" }
+            let logs = (try? await project.run(["logs", "--no-color", "--tail", "30", state.service], timeout: .seconds(30)))
+            if let logs {
+                let lines = Self.tail(logs.output + logs.errorOutput, 30)
+                if !lines.isEmpty { text += "\nLast log lines of \(state.service):\n" + lines }
+            }
+            parts.append(text)
+        }
+        _ = try? await project.run(["stop"], timeout: .seconds(60))
+        return ComposeError(parts.joined(separator: "\n\n")
+            + "\n\nThe project is stopped and its data kept; fix the cause and run `devbox up` again (`devbox logs SERVICE` shows more).")
+    }
+
+    /// Stops and removes the containers; with `removeData`, the database volume too.
+    public func down(removeData: Bool) async throws {
+        let result = try await project.run(removeData ? ["down", "--volumes", "--remove-orphans"] : ["down", "--remove-orphans"],
+                                           timeout: .seconds(300))
+        guard result.succeeded else {
+            throw ComposeError("compose could not stop the project:\n\(Self.tail(result.errorOutput, 15))")
+        }
+    }
+
+    /// "db: running, healthy · app: running, starting".
+    static func describe(_ states: [ServiceState]) -> String {
+        states.isEmpty ? "creating containers" : states.map { "\($0.service): \($0.summary)" }.joined(separator: " · ")
+    }
+
+    static func tail(_ text: String, _ count: Int) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: true).suffix(count).joined(separator: "\n")
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
