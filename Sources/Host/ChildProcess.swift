@@ -17,6 +17,11 @@ public struct ChildProcessError: Error, CustomStringConvertible, Sendable {
     public var command: String
     public var reason: String
     public var description: String { "\(command): \(reason)" }
+
+    public init(command: String, reason: String) {
+        self.command = command
+        self.reason = reason
+    }
 }
 
 /// Runs other programs. Secrets never go in `arguments` (other users see argv in `ps`): pass

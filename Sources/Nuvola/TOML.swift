@@ -33,6 +33,11 @@ public struct TOMLError: Error, CustomStringConvertible, Sendable, Equatable {
     public var line: Int
     public var message: String
     public var description: String { "line \(line): \(message)" }
+
+    public init(line: Int, message: String) {
+        self.line = line
+        self.message = message
+    }
 }
 
 /// Parses TOML 1.0 documents (without date/time values) into a table.

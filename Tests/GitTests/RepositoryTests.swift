@@ -5,38 +5,7 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// A bare "origin" with `main` and `new_features`, built with the git CLI.
-struct Origin {
-    let directory: TemporaryDirectory
-    var bare: String { directory.file("origin.git") }
-    var seed: String { directory.file("seed") }
-
-    init() async throws {
-        directory = try TemporaryDirectory()
-        try await git(["init", "--quiet", "--bare", "--initial-branch=main", bare])
-        try await git(["init", "--quiet", "--initial-branch=main", seed])
-        try await commit("README.md", "Nuvola\n", "first")
-        try await git(["-C", seed, "checkout", "--quiet", "-b", "new_features"])
-        try await commit("feature.txt", "feature\n", "a feature")
-        try await git(["-C", seed, "checkout", "--quiet", "main"])
-        try await git(["-C", seed, "remote", "add", "origin", bare])
-        try await git(["-C", seed, "push", "--quiet", "origin", "main", "new_features"])
-    }
-
-    func commit(_ file: String, _ content: String, _ message: String) async throws {
-        try content.write(toFile: seed + "/" + file, atomically: true, encoding: .utf8)
-        try await git(["-C", seed, "add", file])
-        try await git(["-C", seed, "-c", "user.name=Seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", message])
-    }
-
-    @discardableResult
-    func git(_ arguments: [String]) async throws -> String {
-        let result = try await ChildProcess.run("git", arguments, environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path,
-                                                                              "GIT_CONFIG_NOSYSTEM": "1"])
-        try #require(result.succeeded, "git \(arguments.joined(separator: " ")): \(result.errorOutput)")
-        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
+typealias Origin = GitOrigin
 
 @Suite struct RepositoryTests {
     @Test func cloneReportsProgressAndChecksOutTheDefaultBranch() async throws {
@@ -111,13 +80,12 @@ struct Origin {
 
 @Suite("Clone over smart HTTP with basic auth (git http-backend)")
 struct HTTPCredentialsTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/git_http.py").path
     static let token = "ghp_s3cret-token-value"
 
     @Test func tokenCredentialsAreOfferedOnceAndRefusalsAreClear() async throws {
         let origin = try await Origin()
         defer { origin.directory.remove() }
-        let server = try await PythonServer.start(Self.script, [origin.directory.path, "ada"], firstLine: Self.token)
+        let server = try await origin.serveOverHTTP(user: "ada", token: Self.token)
         defer { server.stop() }
         let url = server.url("/origin.git")
 

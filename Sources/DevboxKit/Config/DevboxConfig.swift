@@ -104,7 +104,7 @@ public struct DevboxConfig: Sendable {
         } catch {
             throw ConfigError(message: "\(path) is not valid TOML (\(error)). Fix the file, or move it away to use the defaults.")
         }
-        for (section, content) in document.sorted(by: { $0.key < $1.key }) {
+        for (section, content) in document.sorted(by: { $0.key < $1.key }) where !Self.extensionSections.contains(section) {
             guard let table = content.table else {
                 warnings.append("\(path): '\(section)' is not a [section]; ignored")
                 continue
@@ -112,7 +112,6 @@ public struct DevboxConfig: Sendable {
             for (name, value) in table.sorted(by: { $0.key < $1.key }) {
                 let key = "\(section).\(name)"
                 guard let setting = Self.settings.first(where: { $0.key == key }) else {
-                    if Self.extensionSections.contains(section) { continue }
                     warnings.append("\(path): unknown setting \(key) ignored (`devbox config show` lists them)")
                     continue
                 }
@@ -203,7 +202,7 @@ extension DevboxConfig {
                     currentSection = trimmed.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
                     continue
                 }
-                guard currentSection == section else { continue }
+                guard currentSection == section, !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
                 sectionEnd = index + 1
                 let lineKey = trimmed.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces)
                 if lineKey == name {

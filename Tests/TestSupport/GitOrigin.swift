@@ -1,0 +1,48 @@
+import Foundation
+import Host
+
+/// A bare "origin" repository with `main` and `new_features` (one commit ahead of main), built
+/// with the git CLI, plus a seed clone to push more history from.
+public struct GitOrigin: Sendable {
+    public let directory: TemporaryDirectory
+    public var bare: String { directory.file("origin.git") }
+    public var seed: String { directory.file("seed") }
+
+    public init() async throws {
+        directory = try TemporaryDirectory()
+        try await git(["init", "--quiet", "--bare", "--initial-branch=main", bare])
+        try await git(["init", "--quiet", "--initial-branch=main", seed])
+        try await commit("README.md", "Nuvola\n", "first")
+        try await git(["-C", seed, "checkout", "--quiet", "-b", "new_features"])
+        try await commit("feature.txt", "feature\n", "a feature")
+        try await git(["-C", seed, "checkout", "--quiet", "main"])
+        try await git(["-C", seed, "remote", "add", "origin", bare])
+        try await git(["-C", seed, "push", "--quiet", "origin", "main", "new_features"])
+    }
+
+    /// Writes `file` in the seed clone (on whatever branch it is on) and commits it.
+    public func commit(_ file: String, _ content: String, _ message: String, in clone: String? = nil) async throws {
+        let root = clone ?? seed
+        try content.write(toFile: root + "/" + file, atomically: true, encoding: .utf8)
+        try await git(["-C", root, "add", file])
+        try await git(["-C", root, "-c", "user.name=Seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", message])
+    }
+
+    /// Runs the git CLI with a clean configuration; throws with its stderr when it fails.
+    @discardableResult
+    public func git(_ arguments: [String]) async throws -> String {
+        let result = try await ChildProcess.run("git", arguments, environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path,
+                                                                              "GIT_CONFIG_NOSYSTEM": "1"])
+        guard result.succeeded else {
+            throw ChildProcessError(command: "git \(arguments.joined(separator: " "))", reason: result.errorOutput)
+        }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `git http-backend` behind basic auth for user `user` and `token` (given on stdin), serving
+    /// this origin's directory; the repository is at `server.url("/origin.git")`.
+    public func serveOverHTTP(user: String, token: String) async throws -> PythonServer {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/git_http.py").path
+        return try await PythonServer.start(script, [directory.path, user], firstLine: token)
+    }
+}
