@@ -12,8 +12,13 @@ struct Devbox: AsyncParsableCommand {
         commandName: "devbox",
         abstract: "Your Nuvola development machine: the workspace, the app's containers and production data.",
         discussion: """
-            Start with `devbox doctor`: it checks this machine has what devbox needs and says how \
-            to fix what is missing.
+            On a new machine: `devbox doctor` checks what devbox needs, `devbox init` clones the \
+            repository (on new_features), `devbox up` starts the app and its database and prints \
+            the URL. Start work with `devbox branch start <topic>`; `devbox status` shows where \
+            you stand.
+
+            Settings come from /etc/devbox/config.toml, ~/.config/devbox/config.toml and DEVBOX_* \
+            variables: `devbox config show` lists them with their origin.
 
             Exit status: 0 on success, 1 when the operation failed, 2 for a usage error.
             """,

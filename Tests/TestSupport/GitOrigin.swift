@@ -46,3 +46,43 @@ public struct GitOrigin: Sendable {
         return try await PythonServer.start(script, [directory.path, user], firstLine: token)
     }
 }
+
+extension GitOrigin {
+    /// The fixture Symfony-shaped app (Tests/Fixtures/nuvola-app) as an origin with `main` and
+    /// `new_features` (one commit ahead).
+    public static func nuvolaApp() async throws -> GitOrigin {
+        let origin = try await GitOrigin(empty: ())
+        let fixture = TestEngine.repositoryRoot + "/Tests/Fixtures/nuvola-app"
+        try await origin.git(["init", "--quiet", "--bare", "--initial-branch=main", origin.bare])
+        try FileManager.default.copyItem(atPath: fixture, toPath: origin.seed)
+        try await origin.git(["-C", origin.seed, "init", "--quiet", "--initial-branch=main"])
+        try await origin.git(["-C", origin.seed, "add", "-A"])
+        try await origin.git(["-C", origin.seed, "-c", "user.name=Seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", "the app"])
+        try await origin.git(["-C", origin.seed, "checkout", "--quiet", "-b", "new_features"])
+        try await origin.commit("CHANGELOG.md", "- unreleased work\n", "a feature")
+        try await origin.git(["-C", origin.seed, "remote", "add", "origin", origin.bare])
+        try await origin.git(["-C", origin.seed, "push", "--quiet", "origin", "main", "new_features"])
+        return origin
+    }
+
+    init(empty: Void) async throws {
+        directory = try TemporaryDirectory()
+    }
+}
+
+/// A loopback TCP port nothing listens on right now.
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length)
+            return getsockname(fd, pointer, &length)
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

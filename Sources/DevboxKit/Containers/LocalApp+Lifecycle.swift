@@ -63,6 +63,7 @@ extension LocalApp {
             if states.contains(where: \.hasFailed) {
                 throw await failure(states)
             }
+            try await rejectInvalidFile()
             throw ComposeError("compose could not start the project (\(project.file)):\n\(Self.tail(result.errorOutput, 15))\n"
                 + "Fix what it names; `devbox doctor` checks the engine.")
         }
@@ -99,10 +100,20 @@ extension LocalApp {
         onProgress("building images (the first time takes a few minutes)")
         let result = try await project.run(["build"], timeout: .seconds(1800))
         guard result.succeeded else {
+            try await rejectInvalidFile()
             throw ComposeError("building the images failed (\(project.directory)):\n\(Self.tail(result.output + result.errorOutput, 20))\n"
                 + "If a package could not be downloaded, check this machine reaches deb.debian.org and run `devbox up` again.")
         }
         return true
+    }
+
+    /// After compose failed: when the cause is the compose file itself, says so (checked only
+    /// then, so a healthy `up` does not pay for a second compose start).
+    func rejectInvalidFile() async throws {
+        let check = try await project.run(["config", "--quiet"], timeout: .seconds(60))
+        guard !check.succeeded else { return }
+        throw ComposeError("\(project.file) is not a valid compose file: \(Self.tail(check.errorOutput, 5)) "
+            + "Fix it, or unset compose.directory to use the files installed with devbox.")
     }
 
     /// The failure report: which service, why, and its last log lines; then the project is stopped.

@@ -59,15 +59,17 @@ public struct LocalApp: Sendable {
         return found
     }
 
-    /// A hash of every file in the compose directory: images are tagged with it, so editing a
-    /// Dockerfile rebuilds once and an unchanged setup never rebuilds.
+    /// A hash of the build contexts (the compose directory's subdirectories): images are tagged
+    /// with it, so editing a Dockerfile rebuilds once and an unchanged setup never rebuilds.
+    /// compose.yaml itself is not part of it: changing a port or a health check needs no build.
     static func imageTag(of directory: String) throws -> String {
         var hasher = SHA256()
         let files = (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []).sorted()
         for file in files {
             var isDirectory: ObjCBool = false
             let path = "\(directory)/\(file)"
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard file.contains("/"), FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+                  !isDirectory.boolValue else { continue }
             hasher.update(data: Data(file.utf8))
             hasher.update(data: try Data(contentsOf: URL(fileURLWithPath: path)))
         }
