@@ -22,8 +22,10 @@ build-release: deps
 test: build
 	$(MAKE) --no-print-directory test-swift test-python
 
+# The container tests need a Docker engine: scripts/engine starts one (own socket, state in
+# /var/lib/nuvola-engine) and builds the debootstrapped debian:bookworm-slim base when missing.
 test-swift:
-	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	eval "$$(scripts/engine up)" && swift test --skip-build $(SWIFT_BUILD_FLAGS)
 
 test-python:
 	@if compgen -G "Tests/Fleet/tests/test_*.py" >/dev/null; then \

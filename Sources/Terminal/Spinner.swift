@@ -39,13 +39,14 @@ public final class Spinner: Sendable {
         if let line { output.write(line) }
     }
 
-    public func finish(_ result: String, succeeded: Bool = true) {
+    /// Ends the spinner with "label: result (time)"; `label` replaces the last progress text.
+    public func finish(_ result: String, succeeded: Bool = true, label: String? = nil) {
         let elapsed = clock() - started
         let line: String? = state.withLock { state in
             guard !state.finished else { return nil }
             state.finished = true
             let mark = succeeded ? "✔" : "✘"
-            let text = "\(state.label): \(result) (\(Format.duration(elapsed)))"
+            let text = "\(label ?? state.label): \(result) (\(Format.duration(elapsed)))"
             return output.isInteractive ? "\r\u{1B}[2K\(mark) \(text)\n" : "\(text)\n"
         }
         if let line { output.write(line) }

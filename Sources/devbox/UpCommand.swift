@@ -49,8 +49,7 @@ extension Devbox {
                 spinner.finish("failed", succeeded: false)
                 throw error
             }
-            spinner.update("containers")
-            spinner.finish("healthy")
+            spinner.finish("healthy", label: report.services.map(\.service).joined(separator: " and "))
             struct Document: Encodable { var up: UpReport; var check: BranchCheck }
             try console.present(Document(up: report, check: check)) { policy in
                 let database = report.database
