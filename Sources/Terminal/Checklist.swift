@@ -61,3 +61,17 @@ public struct Checklist: Sendable, Encodable {
         return lines.joined(separator: "\n")
     }
 }
+
+extension Check {
+    /// Compares this machine's clock with a server's (`skew` = server minus local, in seconds).
+    /// AWS refuses signatures more than 15 minutes off; 5 minutes already warns.
+    public static func clock(skew: Double, against reference: String) -> Check {
+        let text = abs(skew) < 1 ? "in step with \(reference)"
+            : "\(Format.duration(abs(skew))) \(skew > 0 ? "behind" : "ahead of") \(reference)"
+        if abs(skew) > 300 {
+            return Check("clock", abs(skew) > 900 ? .failed : .warning, "this machine's clock is \(text)",
+                         fix: "sync it: timedatectl set-ntp true (or chronyc makestep); AWS refuses signatures more than 15 min off")
+        }
+        return Check("clock", .ok, "this machine's clock is \(text)")
+    }
+}

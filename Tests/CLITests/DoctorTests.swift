@@ -49,12 +49,20 @@ struct Sandbox {
         let box = try Sandbox()
         defer { box.root.remove() }
         try box.write("[user]\n\tname = Ada Dev\n\temail = ada@example.com\n", to: box.home + "/.gitconfig")
-        try box.write("repository = \"x\"\n", to: box.root.file("etc/devbox/config.toml"))
+        try box.write("[repository]\nurl = \"x\"\n", to: box.root.file("etc/devbox/config.toml"))
+        var environment = box.environment
+        // The clock is compared with the S3 endpoint's Date: here the local test server's.
+        environment["AWS_ENDPOINT_URL"] = await TestServer.shared().url("")
+        environment["DEVBOX_COMPOSE_HTTP_PORT"] = String(freePort())
+        environment["DEVBOX_COMPOSE_DB_PORT"] = String(freePort())
 
-        let result = try await CLI.run("devbox", ["doctor", "--json"], environment: box.environment)
+        let result = try await CLI.run("devbox", ["doctor", "--json"], environment: environment)
         #expect(result.status == 1)
         let report = try DoctorReport.parse(result.output)
-        #expect(report.checks.map(\.name) == ["git identity", "container engine", "compose", "config", "disk space"])
+        #expect(report.checks.map(\.name) == ["git identity", "container engine", "compose", "config", "ports", "disk space", "clock"])
+        #expect(report["ports"]?.status == "ok")
+        #expect(report["clock"]?.status == "ok")
+        #expect(report["clock"]?.detail == "this machine's clock is in step with \(environment["AWS_ENDPOINT_URL"]!)")
         #expect(!report.ok)
         #expect(report["git identity"]?.status == "ok")
         #expect(report["git identity"]?.detail == "Ada Dev <ada@example.com>")
@@ -77,6 +85,7 @@ struct Sandbox {
         var environment = box.environment
         let server = await TestServer.shared()
         environment["DOCKER_HOST"] = "unix://" + server.info.unix
+        environment["AWS_ENDPOINT_URL"] = server.url("")
         environment["PATH"] = box.bin + ":/usr/bin:/bin"
 
         let result = try await CLI.run("devbox", ["doctor", "--json"], environment: environment)
@@ -99,6 +108,7 @@ struct Sandbox {
         try box.write("#!/bin/sh\nexit 1\n", to: box.bin + "/docker", executable: true)
         var environment = box.environment
         environment["DOCKER_HOST"] = "unix://" + box.root.file("missing.sock")
+        environment["AWS_ENDPOINT_URL"] = await TestServer.shared().url("")
         let result = try await CLI.run("devbox", ["doctor"], environment: environment)
         #expect(result.status == 1)
         #expect(result.output.contains("✘ container engine  docker is installed but its engine at unix://\(box.root.file("missing.sock")) does not answer: no socket at"))

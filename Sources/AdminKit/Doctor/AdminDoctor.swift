@@ -122,12 +122,6 @@ public struct AdminDoctor: Sendable {
         guard let serverDate, let date = HTTPDate.parse(serverDate) else {
             return Check("clock", .warning, "the endpoint sent no Date header; clock not compared")
         }
-        let skew = date.timeIntervalSince1970 - now()
-        let text = abs(skew) < 1 ? "in step with the endpoint" : "\(Format.duration(abs(skew))) \(skew > 0 ? "behind" : "ahead of") the endpoint"
-        if abs(skew) > 300 {
-            return Check("clock", abs(skew) > 900 ? .failed : .warning, "this machine's clock is \(text)",
-                         fix: "sync it: timedatectl set-ntp true (or chronyc makestep); AWS refuses signatures more than 15 min off")
-        }
-        return Check("clock", .ok, "this machine's clock is \(text)")
+        return Check.clock(skew: date.timeIntervalSince1970 - now(), against: "the endpoint")
     }
 }

@@ -72,10 +72,7 @@ public struct DevboxConfig: Sendable {
     /// with the flag's spelling for `config show` (`["repository.url": ("--repo", url)]`).
     public static func load(paths: DevboxPaths, environment: [String: String],
                             flags: [String: (flag: String, value: String)] = [:]) throws(ConfigError) -> DevboxConfig {
-        var config = DevboxConfig(entries: [:], home: environment["HOME"] ?? NSHomeDirectory())
-        for setting in settings {
-            config.entries[setting.key] = Entry(value: setting.defaultValue, origin: .builtIn)
-        }
+        var config = defaults(home: environment["HOME"] ?? NSHomeDirectory())
         for path in [paths.systemConfig, paths.userConfig] where FileManager.default.fileExists(atPath: path) {
             try config.merge(file: path)
         }
@@ -87,6 +84,15 @@ public struct DevboxConfig: Sendable {
         for (key, flag) in flags {
             guard let setting = settings.first(where: { $0.key == key }) else { continue }
             try config.set(setting, flag.value, origin: .flag(flag.flag))
+        }
+        return config
+    }
+
+    /// The built-in defaults alone (what `doctor` falls back on when a file is broken).
+    public static func defaults(home: String) -> DevboxConfig {
+        var config = DevboxConfig(entries: [:], home: home)
+        for setting in settings {
+            config.entries[setting.key] = Entry(value: setting.defaultValue, origin: .builtIn)
         }
         return config
     }

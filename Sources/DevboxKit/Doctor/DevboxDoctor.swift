@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import Git
 import HTTP
@@ -12,6 +13,8 @@ public struct DevboxDoctor: Sendable {
     /// Below this much free space images and dumps will not fit.
     public var diskFailBelow: Int64 = 2 << 30
     public var diskWarnBelow: Int64 = 10 << 30
+    /// Seconds since 1970, for comparing with a server's clock.
+    public var now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
     public init(environment: [String: String], http: HTTPClient) {
         self.environment = environment
@@ -21,9 +24,19 @@ public struct DevboxDoctor: Sendable {
 
     public func run() async -> Checklist {
         var checks = [gitIdentity()]
-        checks += await containers()
-        checks.append(configFile())
-        checks.append(diskSpace())
+        let engine = ContainerEngine.detect(environment: environment)
+        checks += await containers(engine)
+        let config: DevboxConfig
+        do {
+            config = try DevboxConfig.load(paths: paths, environment: environment)
+            checks.append(configFile(warnings: config.warnings))
+        } catch {
+            checks.append(Check("config", .failed, "\(error)", fix: "fix the file named above"))
+            config = DevboxConfig.defaults(home: environment["HOME"] ?? NSHomeDirectory())
+        }
+        checks.append(await ports(config: config, engine: engine))
+        checks += await diskSpace(config: config, engine: engine)
+        checks.append(await clock(config: config))
         return Checklist(checks)
     }
 
@@ -46,8 +59,8 @@ public struct DevboxDoctor: Sendable {
         }
     }
 
-    func containers() async -> [Check] {
-        guard let engine = ContainerEngine.detect(environment: environment) else {
+    func containers(_ engine: ContainerEngine?) async -> [Check] {
+        guard let engine else {
             return [
                 Check("container engine", .failed, "neither docker nor podman is installed",
                       fix: "sudo apt-get install docker.io docker-compose"),
@@ -72,7 +85,7 @@ public struct DevboxDoctor: Sendable {
         return checks
     }
 
-    func configFile() -> Check {
+    func configFile(warnings: [String]) -> Check {
         let existing = [paths.systemConfig, paths.userConfig].filter { FileManager.default.fileExists(atPath: $0) }
         if existing.isEmpty {
             return Check("config", .warning, "no \(paths.systemConfig) or \(paths.userConfig)",
@@ -82,11 +95,78 @@ public struct DevboxDoctor: Sendable {
         if let path = unreadable.first {
             return Check("config", .failed, "\(path) exists but is not readable", fix: "check its permissions")
         }
+        if let warning = warnings.first {
+            return Check("config", .warning, warning, fix: "remove or correct the setting")
+        }
         return Check("config", .ok, existing.joined(separator: ", "))
     }
 
-    func diskSpace() -> Check {
-        let location = (paths.defaultWorkspace as NSString).deletingLastPathComponent
+    /// The app's and the database's loopback ports: free, or held by this project's containers.
+    func ports(config: DevboxConfig, engine: ContainerEngine?) async -> Check {
+        let wanted = [(config.httpPort, "compose.http_port"), (config.databasePort, "compose.db_port")]
+        let busy = wanted.filter { !PortProbe.isFree($0.0) }
+        if busy.isEmpty { return Check("ports", .ok, "\(wanted.map { String($0.0) }.joined(separator: " and ")) free on 127.0.0.1") }
+        if let engine {
+            let project = ComposeProject(name: config.composeProject, directory: "", flavour: .dockerCompose, engine: engine,
+                                         environment: environment)
+            if let states = try? await project.services(http: http), states.contains(where: { $0.state == "running" }) {
+                return Check("ports", .ok, "\(wanted.map { String($0.0) }.joined(separator: " and ")) held by \(config.composeProject)'s own containers")
+            }
+        }
+        let (port, setting) = busy[0]
+        return Check("ports", .failed, "port \(port) on 127.0.0.1 is in use by another program; `devbox up` could not publish it",
+                     fix: "stop it (ss -ltnp 'sport = :\(port)') or set \(setting) in ~/.config/devbox/config.toml")
+    }
+
+    /// Compares this machine's clock with the S3 endpoint dumps come from (sync-db signs requests).
+    func clock(config: DevboxConfig) async -> Check {
+        let shared = SharedConfig.load(environment: environment)
+        let region = config.region ?? Region.resolve(flag: nil, environment: environment, shared: shared)?.name ?? "us-east-1"
+        let endpoint = Endpoint.resolve(.s3, region: region, environment: environment, shared: shared)
+        var probe = HTTPRequest(method: .head, url: endpoint.url + "/", timeouts: HTTPTimeouts(connect: .seconds(3), total: .seconds(5)))
+        probe.caBundlePath = environment["AWS_CA_BUNDLE"]
+        guard let response = try? await http.send(probe), let header = response.headers["Date"], let date = HTTPDate.parse(header) else {
+            return Check("clock", .warning, "could not read the time from \(endpoint.url); clock not compared",
+                         fix: "check this machine reaches S3 (sync-db needs it)")
+        }
+        return Check.clock(skew: date.timeIntervalSince1970 - now(), against: endpoint.url)
+    }
+
+    /// Free space where the workspace, the dump cache and the engine's images live (one check
+    /// per file system).
+    func diskSpace(config: DevboxConfig, engine: ContainerEngine?) async -> [Check] {
+        var locations = [(config.workspacePath as NSString).deletingLastPathComponent, paths.cache]
+        if let engine, let root = await engineRoot(engine) { locations.append(root) }
+        var seen = Set<UInt64>()
+        var checks: [Check] = []
+        for location in locations {
+            let existing = Self.nearestExisting(location)
+            var info = stat()
+            guard stat(existing, &info) == 0, seen.insert(UInt64(info.st_dev)).inserted else { continue }
+            checks.append(diskSpace(at: existing))
+        }
+        return checks
+    }
+
+    /// The engine's data directory (where images and volumes live), from its /info.
+    func engineRoot(_ engine: ContainerEngine) async -> String? {
+        let request = HTTPRequest(url: (engine.url ?? "http://localhost") + "/info",
+                                  timeouts: HTTPTimeouts(connect: .seconds(2), total: .seconds(5)), unixSocketPath: engine.socketPath)
+        guard let response = try? await http.send(request), response.status == 200,
+              let info = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else { return nil }
+        return info["DockerRootDir"] as? String
+    }
+
+    static func nearestExisting(_ path: String) -> String {
+        var current = path
+        while !FileManager.default.fileExists(atPath: current), current != "/" {
+            current = (current as NSString).deletingLastPathComponent
+            if current.isEmpty { return "/" }
+        }
+        return current
+    }
+
+    func diskSpace(at location: String) -> Check {
         guard let free = DiskSpace.available(at: location) else {
             return Check("disk space", .warning, "cannot measure free space at \(location)")
         }
