@@ -41,6 +41,7 @@ benchmarks: build-release
 	.venv/bin/python Benchmarks/http-download
 	.venv/bin/python Benchmarks/aws
 	.venv/bin/python Benchmarks/fleet-fanout
+	.venv/bin/python Benchmarks/devbox-workspace
 
 ## Re-resolve the pinned Python set from Tests/Fleet/requirements.top.txt.
 requirements:
