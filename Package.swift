@@ -23,6 +23,9 @@ let package = Package(
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "Terminal"),
+        // The MySQL/MariaDB client protocol in Swift: sync-db talks to the local database without
+        // a C client library or a mysql binary on the developer's machine.
+        .target(name: "MySQL", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Host"),
         // AWS Signature Version 4, on its own so it depends on nothing but hashing.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -31,7 +34,7 @@ let package = Package(
         .target(name: "Nuvola", dependencies: ["Git", "Archive", "HTTP"]),
 
         .target(name: "DevboxKit", dependencies: [
-            "Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
         // ArgumentParser glue both executables share: global options, error reporting, exit codes.

@@ -74,8 +74,12 @@ public final class ProgressBar: Sendable {
             guard !state.finished else { return nil }
             state.completed = completed
             if let total { state.total = total }
-            state.samples.append((now, completed))
-            while state.samples.count > 2, now - state.samples[1].0 > 3 { state.samples.removeFirst() }
+            // One sample per 100 ms at most: callers such as libgit2's indexer report a hundred
+            // thousand times a second, and the rate needs only the last few seconds' shape.
+            if now - (state.samples.last?.0 ?? -.infinity) >= 0.1 {
+                state.samples.append((now, completed))
+                while state.samples.count > 2, now - state.samples[1].0 > 3 { state.samples.removeFirst() }
+            }
             let interval = output.isInteractive ? 0.1 : plainInterval
             guard now - state.lastDraw >= interval else { return nil }
             state.lastDraw = now

@@ -46,16 +46,24 @@ extension Devbox {
             let console = context.console
             let workspace = context.workspace
 
-            let bar = Mutex<ProgressBar?>(nil)
+            let bar = Mutex<(bar: ProgressBar?, last: GitProgress?)>((nil, nil))
+            let started = ContinuousClock.now
             let outcome = try await workspace.initialise(branch: branch) { progress in
-                bar.withLock { current in
-                    if current == nil, progress.totalObjects > 0 {
-                        current = console.progress("cloning", total: Int64(progress.totalObjects), unit: .items("objects"))
+                bar.withLock { state in
+                    if state.bar == nil, progress.totalObjects > 0 {
+                        state.bar = console.progress("cloning", total: Int64(progress.totalObjects), unit: .items("objects"))
                     }
-                    current?.update(completed: Int64(progress.receivedObjects))
+                    state.bar?.update(completed: Int64(progress.receivedObjects))
+                    state.last = progress
                 }
             }
-            bar.withLock { $0?.finish() }
+            bar.withLock { state in
+                guard let last = state.last else { return }
+                let elapsed = ContinuousClock.now - started
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                state.bar?.finish("\(last.totalObjects) objects, \(Format.bytes(last.receivedBytes)) in \(Format.duration(seconds))"
+                    + " (\(Format.bytes(Int64(Double(last.receivedBytes) / max(seconds, 0.001))))/s)")
+            }
             // Remember what the flags said, so later commands find the workspace.
             if !flags.isEmpty {
                 try DevboxConfig.record(flags.map { (key: $0.key, value: $0.value.value) }.sorted { $0.key < $1.key },

@@ -115,6 +115,24 @@ final class ManualClock: Sendable {
         #expect(output.text == "stream: 4.0 MiB, 2.0 MiB/s\n")
     }
 
+    /// libgit2 reports every object: a million updates within three seconds must stay cheap
+    /// (the rate window once kept every sample and trimmed it from the front, quadratically)
+    /// and still give the right rate.
+    @Test func manyUpdatesKeepTheRateWindowSmall() {
+        let output = CapturedOutput(isInteractive: false)
+        let clock = ManualClock()
+        let bar = ProgressBar(label: "objects", total: 1_000_000, unit: .items("objects"), output: output, clock: clock.read,
+                              plainInterval: 2.5)
+        let started = ContinuousClock.now
+        for step in 1...1_000_000 {
+            clock.advance(0.000003)
+            bar.update(completed: Int64(step))
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        let last = String(output.text.split(separator: "\n").last ?? "")
+        #expect(last.hasPrefix("objects: 83% (8333") && last.hasSuffix(" objects of 1000000 objects), 333333 objects/s, ETA 500 ms"))
+    }
+
     @Test func updatesAfterFinishAreIgnored() {
         let output = CapturedOutput(isInteractive: false)
         let bar = ProgressBar(label: "x", total: 10, output: output, clock: ManualClock().read)
