@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["Host"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "Host", "TestSupport"]),
         .testTarget(name: "NuvolaTests", dependencies: ["Nuvola"]),
+        .testTarget(name: "MySQLTests", dependencies: ["MySQL", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),

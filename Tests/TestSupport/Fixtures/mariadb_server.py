@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""A throwaway MariaDB server for the tests: mariadb-install-db into a temporary data directory,
+mariadbd on a loopback port, and one user with every privilege.
+
+usage: mariadb_server.py USER   (the password is read from stdin's first line, never argv)
+Prints {"port": N, "socket": PATH, "datadir": PATH}; stops the server and removes its data
+directory when stdin closes (with the test process at the latest).
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+USER = sys.argv[1]
+PASSWORD = sys.stdin.readline().rstrip("\n")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main():
+    datadir = tempfile.mkdtemp(prefix="devbox-mariadb-")
+    sock = os.path.join(datadir, "mysqld.sock")
+    port = free_port()
+    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}/data", "--user=root",
+                    "--auth-root-authentication-method=socket", "--skip-test-db"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(["mariadbd", "--no-defaults", f"--datadir={datadir}/data", "--user=root",
+                               f"--port={port}", "--bind-address=127.0.0.1", f"--socket={sock}",
+                               f"--pid-file={datadir}/mysqld.pid", "--skip-name-resolve",
+                               "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+                               "--max-allowed-packet=1G", "--innodb-buffer-pool-size=256M",
+                               "--innodb-log-file-size=256M", "--innodb-flush-log-at-trx-commit=2",
+                               "--skip-log-bin", f"--log-error={datadir}/error.log"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if subprocess.run(["mariadb", f"--socket={sock}", "-uroot", "-e", "SELECT 1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+                break
+            if server.poll() is not None:
+                sys.exit(open(f"{datadir}/error.log").read())
+            time.sleep(0.1)
+        escaped = PASSWORD.replace("\\", "\\\\").replace("'", "\\'")
+        sql = (f"CREATE USER '{USER}'@'%' IDENTIFIED BY '{escaped}';\n"
+               f"CREATE USER '{USER}'@'localhost' IDENTIFIED BY '{escaped}';\n"
+               f"GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'%' WITH GRANT OPTION;\n"
+               f"GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'localhost' WITH GRANT OPTION;\n")
+        subprocess.run(["mariadb", f"--socket={sock}", "-uroot"], input=sql.encode(), check=True)
+        print(json.dumps({"port": port, "socket": sock, "datadir": datadir}), flush=True)
+        sys.stdin.read()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(datadir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
