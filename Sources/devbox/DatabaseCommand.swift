@@ -2,13 +2,14 @@ import ArgumentParser
 import CommandSupport
 import DevboxKit
 import Foundation
+import Terminal
 
 extension Devbox {
     struct Database: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "db",
-            abstract: "The local database: a SQL shell on it.",
-            subcommands: [Shell.self],
+            abstract: "The local database: a SQL shell, and the snapshots sync-db keeps.",
+            subcommands: [Shell.self, Snapshots.self, Restore.self],
             defaultSubcommand: Shell.self
         )
 
@@ -27,6 +28,56 @@ extension Devbox {
                 // The password is read inside the container from its environment, never passed on a command line.
                 let script = #"MYSQL_PWD="$MARIADB_PASSWORD" exec mariadb -u"$MARIADB_USER" "$MARIADB_DATABASE" "$@""#
                 try app.project.replaceProcess(["exec"] + (tty ? [] : ["-T"]) + ["db", "sh", "-c", script, "mariadb"] + arguments)
+            }
+        }
+
+        struct Snapshots: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List the snapshots of previous data that sync-db kept, newest first.")
+
+            @Option(help: ArgumentHelp("The database (default: the one `devbox up` runs).", valueName: "mysql://..."))
+            var databaseURL: String?
+
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                let context = try DevboxContext(json: output.json)
+                let sync = DevboxKit.SyncDB(config: context.config, environment: context.environment, http: context.http,
+                                            console: context.console, cancel: CancelFlag())
+                let snapshots = try sync.snapshots(databaseURL: databaseURL)
+                try context.console.present(snapshots) { _ in
+                    snapshots.isEmpty ? "No snapshots yet: sync-db keeps one each time it replaces the data."
+                        : Table(headers: ["snapshot", "taken", "tables", "size"], rows: snapshots.map {
+                            [$0.name, Format.age(Date().timeIntervalSince($0.created)), String($0.tables), Format.bytes($0.bytes)]
+                        }).render()
+                }
+            }
+        }
+
+        struct Restore: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Put a snapshot back in place (the newest when none is named); the current data becomes a snapshot.")
+
+            @Argument(help: "The snapshot's name, from `devbox db snapshots`.")
+            var name: String?
+
+            @Option(help: ArgumentHelp("The database (default: the one `devbox up` runs).", valueName: "mysql://..."))
+            var databaseURL: String?
+
+            @Flag(help: "Allow a database that is not on this machine.")
+            var allowRemote = false
+
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                let context = try DevboxContext(json: output.json)
+                let sync = DevboxKit.SyncDB(config: context.config, environment: context.environment, http: context.http,
+                                            console: context.console, cancel: CancelFlag())
+                let (restored, saved) = try sync.restore(name, databaseURL: databaseURL, allowRemote: allowRemote)
+                struct Document: Encodable { var restored: String; var previousDataSavedAs: String? }
+                try context.console.present(Document(restored: restored, previousDataSavedAs: saved)) { _ in
+                    "Restored \(restored)" + (saved.map { "; the data it replaced is kept as \($0)." } ?? ".")
+                }
             }
         }
     }

@@ -23,6 +23,6 @@ struct Devbox: AsyncParsableCommand {
             Exit status: 0 on success, 1 when the operation failed, 2 for a usage error.
             """,
         version: ToolVersion.text(tool: "devbox"),
-        subcommands: [Init.self, Up.self, Status.self, Down.self, Logs.self, Exec.self, Database.self, Branch.self, Config.self, Doctor.self]
+        subcommands: [Init.self, Up.self, Status.self, SyncDB.self, Down.self, Logs.self, Exec.self, Database.self, Branch.self, Config.self, Doctor.self]
     )
 }

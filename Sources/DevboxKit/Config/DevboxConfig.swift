@@ -66,6 +66,8 @@ public struct DevboxConfig: Sendable {
     public private(set) var entries: [String: Entry]
     /// Problems that do not stop devbox (unknown keys), shown as warnings.
     public private(set) var warnings: [String] = []
+    /// `[[sanitize]]` rules from every config file, system ones first.
+    public private(set) var sanitizeRules: [SanitizeRule] = []
     public let home: String
 
     /// Merges every source. `flags` maps setting keys to values given on the command line,
@@ -110,6 +112,7 @@ public struct DevboxConfig: Sendable {
         } catch {
             throw ConfigError(message: "\(path) is not valid TOML (\(error)). Fix the file, or move it away to use the defaults.")
         }
+        sanitizeRules += try SanitizeRule.rules(from: document, file: path)
         for (section, content) in document.sorted(by: { $0.key < $1.key }) where !Self.extensionSections.contains(section) {
             guard let table = content.table else {
                 warnings.append("\(path): '\(section)' is not a [section]; ignored")
@@ -131,7 +134,7 @@ public struct DevboxConfig: Sendable {
         }
     }
 
-    /// Sections read by features on their own terms (e.g. sync-db's sanitisation rules).
+    /// Sections read on their own terms (sync-db's sanitisation rules).
     static let extensionSections: Set<String> = ["sanitize"]
 
     mutating func set(_ setting: DevboxSetting, _ value: String, origin: SettingOrigin) throws(ConfigError) {

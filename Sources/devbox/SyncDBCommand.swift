@@ -1,0 +1,129 @@
+import ArgumentParser
+import CommandSupport
+import DevboxKit
+import Dispatch
+import Foundation
+import Terminal
+
+extension Devbox {
+    struct SyncDB: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sync-db",
+            abstract: "Load the latest production dump into your local database, safely.",
+            discussion: """
+                Finds the newest complete dump under dumps.location (s3://bucket/prefix/; a dump \
+                is complete once its SHA-256 is published beside it), downloads it to \
+                ~/.cache/devbox/dumps (resuming; a verified copy is reused), and streams it through \
+                libarchive (.sql, .gz, .bz2, .xz, .zst, tar and zip) into a shadow database over \
+                several connections. Only when every row is in, the checksum matches and the row \
+                counts agree does one atomic RENAME TABLE swap it into place; the previous data \
+                becomes a snapshot (`devbox db snapshots`, `devbox db restore`). A failure or \
+                Ctrl-C at any point leaves your database exactly as it was.
+
+                Sanitisation rules ([[sanitize]] in config.toml) are applied before the swap.
+
+                Examples:
+                  devbox sync-db
+                  devbox sync-db --dump 2026-11-28T0300Z.sql.gz --keep 1
+                  devbox sync-db --file ~/prod.sql.zst --database-url mysql://root:pw@127.0.0.1:3306/nuvola
+                  zcat dump.sql.gz | devbox sync-db --file -
+                """
+        )
+
+        @Option(help: ArgumentHelp("A dump under dumps.location (key or s3:// URL) instead of the newest.", valueName: "key"))
+        var dump: String?
+
+        @Option(help: ArgumentHelp("A local dump file instead of S3; - reads standard input.", valueName: "path"),
+                completion: .file())
+        var file: String?
+
+        @Option(help: ArgumentHelp("The database to replace (default: the one `devbox up` runs).", valueName: "mysql://..."))
+        var databaseURL: String?
+
+        @Flag(help: "Allow a database that is not on this machine (asks first unless --yes).")
+        var allowRemote = false
+
+        @Flag(name: .shortAndLong, help: "Do not ask (for scripts).")
+        var yes = false
+
+        @Flag(help: "Stream from S3 straight into the import; keep nothing on disk.")
+        var noCache = false
+
+        @Option(help: "How many snapshots of previous data to keep.")
+        var keep: Int = 2
+
+        @Option(help: "Loader connections in parallel (default: CPU count, at least 2).")
+        var connections: Int?
+
+        @Flag(help: "List the published dumps and exit.")
+        var list = false
+
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if dump != nil && file != nil { throw ValidationError("--dump and --file name different sources; give one.") }
+            if keep < 0 { throw ValidationError("--keep must be 0 or more.") }
+            if let connections, !(1...32).contains(connections) { throw ValidationError("--connections must be between 1 and 32.") }
+        }
+
+        func run() async throws {
+            let context = try DevboxContext(json: output.json)
+            let cancel = CancelFlag()
+            let sync = DevboxKit.SyncDB(config: context.config, environment: context.environment, http: context.http,
+                                        console: context.console, cancel: cancel)
+            if list { return try await listDumps(context, sync) }
+
+            var options = SyncOptions()
+            options.source = file.map { $0 == "-" ? .standardInput : .file($0) } ?? dump.map { .named($0) } ?? .latest
+            options.databaseURL = databaseURL
+            options.allowRemote = allowRemote
+            options.useCache = !noCache
+            options.keep = keep
+            if let connections { options.load.connections = connections }
+            let target = try sync.target(options)
+            if !target.isLocal && allowRemote && !yes {
+                let answer = Prompt.confirm("sync-db will replace every table of \(target.display), which is not on this machine.",
+                                            expected: target.database, output: context.console.err)
+                guard answer == true else {
+                    throw ValidationError(answer == nil ? "a remote database needs confirmation; without a terminal add --yes."
+                                                        : "not confirmed; nothing was changed.")
+                }
+            }
+
+            // Ctrl-C stops the import at the next statement and drops the shadow database.
+            signal(SIGINT, SIG_IGN)
+            let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
+            interrupt.setEventHandler {
+                cancel.cancel()
+                context.console.note("stopping: the partial import will be dropped, your database stays as it is…")
+            }
+            interrupt.resume()
+            defer { interrupt.cancel() }
+
+            let report = try await sync.run(options)
+            try context.console.present(report) { _ in
+                var lines = ["✔ \(report.database) now holds \(report.rows) rows in \(report.tables) tables from \(report.dump.source)"
+                    + " in \(Format.duration(report.seconds["total"] ?? 0))."]
+                let phases = ["download", "load", "indexes", "verify", "swap"].compactMap { name in
+                    report.seconds[name].map { "\(name) \(Format.duration($0))" }
+                }
+                lines.append("  " + phases.joined(separator: ", "))
+                if let snapshot = report.snapshot { lines.append("  previous data kept as \(snapshot) (`devbox db restore` brings it back)") }
+                if !report.sanitized.isEmpty { lines.append("  sanitised: " + report.sanitized.joined(separator: ", ")) }
+                return lines.joined(separator: "\n")
+            }
+        }
+
+        func listDumps(_ context: DevboxContext, _ sync: DevboxKit.SyncDB) async throws {
+            let dumps = try await sync.published()
+            struct Row: Encodable { var key: String; var size: Int64; var lastModified: Date?; var complete: Bool }
+            let rows = dumps.map { Row(key: $0.object.key, size: $0.object.size, lastModified: $0.object.lastModified, complete: $0.complete) }
+            try context.console.present(rows) { _ in
+                Table(headers: ["dump", "size", "taken", "checksum"], rows: rows.map {
+                    [$0.key, Format.bytes($0.size), $0.lastModified.map { Format.age(Date().timeIntervalSince($0)) } ?? "?",
+                     $0.complete ? "published" : "missing (being written)"]
+                }).render()
+            }
+        }
+    }
+}
