@@ -108,7 +108,7 @@ final class DumpLoader {
                     workers = try LoaderPool(count: options.connections, endpoint: endpoint, prelude: prelude, queue: queue)
                 }
                 var rows = statement.tuples
-                let words = DumpStatementKind.leadingWords(statement.bytes, limit: 6)
+                let words = DumpStatementKind.leadingWords(statement.bytes, limit: 6).map { $0.uppercased() }
                 if let into = words.firstIndex(of: "INTO"), into + 2 < words.count, words[into + 2] == "(" { rows -= 1 }
                 result.rows[table, default: 0] += rows
                 rowsQueued += rows

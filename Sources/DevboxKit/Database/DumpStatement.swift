@@ -18,12 +18,13 @@ public enum DumpStatementKind: Equatable, Sendable {
     /// Classifies by the statement's first words, reading through executable comments
     /// (`/*!50003 CREATE*/ /*!50017 DEFINER=...*/ /*!50003 TRIGGER ...`).
     public static func classify(_ bytes: [UInt8]) -> DumpStatementKind {
-        let words = leadingWords(bytes, limit: 12)
+        let original = leadingWords(bytes, limit: 12)
+        let words = original.map { $0.hasPrefix("`") ? $0 : $0.uppercased() }
         guard let first = words.first else { return .ignored }
         switch first {
         case "INSERT", "REPLACE":
             guard let into = words.firstIndex(where: { $0 == "INTO" }), into + 1 < words.count else { return .other }
-            return .insert(table: identifier(words[into + 1]))
+            return .insert(table: identifier(original[into + 1]))
         case "SET":
             return .session
         case "LOCK", "UNLOCK", "USE", "BEGIN", "COMMIT", "ROLLBACK":
@@ -39,7 +40,7 @@ public enum DumpStatementKind: Equatable, Sendable {
                     var name = index + 1
                     while name < words.count, ["IF", "NOT", "EXISTS"].contains(words[name]) { name += 1 }
                     guard name < words.count else { return .other }
-                    let table = identifier(words[name])
+                    let table = identifier(original[name])
                     return first == "CREATE" ? .createTable(table: table) : .dropTable(table: table)
                 case "VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT":
                     return .object
@@ -55,8 +56,8 @@ public enum DumpStatementKind: Equatable, Sendable {
         }
     }
 
-    /// The first words in upper case (identifiers keep their case and backquotes), with the
-    /// markers of executable comments removed.
+    /// The first words as written (backquoted identifiers keep their quotes), with the markers
+    /// of executable comments removed.
     static func leadingWords(_ bytes: [UInt8], limit: Int) -> [String] {
         var words: [String] = []
         var word: [UInt8] = []
@@ -65,7 +66,7 @@ public enum DumpStatementKind: Equatable, Sendable {
         func flush() {
             guard !word.isEmpty else { return }
             let text = String(decoding: word, as: UTF8.self)
-            words.append(word.first == UInt8(ascii: "`") ? text : text.uppercased())
+            words.append(text)
             word.removeAll()
         }
         while index < bytes.count, index < 4096, words.count < limit {

@@ -181,10 +181,9 @@ public struct SyncDB: Sendable {
         } catch {
             _ = try? control.query("DROP DATABASE IF EXISTS \(q(shadow))")
             if error is CancellationError || cancel.isCancelled { throw Self.interrupted(url) }
-            if let sync = error as? SyncError {
-                throw SyncError(sync.message + (sync.message.contains("unchanged") ? "" : " \(url.display) is unchanged."))
-            }
-            throw SyncError("\(error) \(url.display) is unchanged.")
+            let message = (error as? SyncError)?.message ?? "\(error)"
+            if message.contains("unchanged") { throw SyncError(message) }
+            throw SyncError(message + (message.hasSuffix(".") ? " " : ". ") + "\(url.display) is unchanged.")
         }
     }
 

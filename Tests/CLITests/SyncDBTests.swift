@@ -1,0 +1,236 @@
+import Foundation
+import Host
+import Testing
+import TestSupport
+
+/// `devbox sync-db` and `devbox db snapshots/restore` as a developer runs them, against the
+/// test MariaDB, with dumps from Tests/Fixtures/make_dump.py, from files and from the simulated S3.
+@Suite struct SyncDBTests {
+    func environment(_ fixture: DumpFixture, _ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ["HOME": fixture.directory.file("home"), "DEVBOX_SYSTEM_CONFIG": fixture.directory.file("etc.toml")]
+        environment.merge(extra) { _, new in new }
+        return environment
+    }
+
+    func target(_ fixture: DumpFixture) -> (name: String, url: String) {
+        let name = "local_" + UUID().uuidString.prefix(8).lowercased()
+        return (name, fixture.database.url(name))
+    }
+
+    func devbox(_ arguments: [String], _ environment: [String: String]) async throws -> ProcessResult {
+        try await CLI.run("devbox", arguments, environment: environment, timeout: .seconds(300))
+    }
+
+    /// No shadow database may survive a sync, whatever happened.
+    func expectNoShadow(_ fixture: DumpFixture, _ name: String) async throws {
+        let shadows = try await fixture.database.sql("SHOW DATABASES LIKE '\(name)\\_\\_devbox\\_shadow'")
+        #expect(shadows.isEmpty)
+    }
+
+    @Test(arguments: ["sql", "sql.gz", "sql.bz2", "sql.xz", "sql.zst", "tar", "tar.gz", "tgz", "tar.bz2", "tar.xz", "tar.zst", "zip"])
+    func everyFormatImportsTablesIdenticalToTheSource(format: String) async throws {
+        let fixture = try await DumpFixture(tables: 3, rows: 40)
+        defer { Task { await fixture.remove() } }
+        let (name, url) = target(fixture)
+        let file = format == "sql" ? fixture.sql : try await fixture.file(format)
+        let result = try await devbox(["sync-db", "--file", file, "--database-url", url, "--json"], environment(fixture))
+        #expect(result.status == 0, "\(result.errorOutput)")
+        #expect(try await fixture.summary(of: name) == fixture.tables)
+        let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any] ?? [:]
+        #expect(report["tables"] as? Int == fixture.tables.count)
+        #expect(report["rows"] as? Int == fixture.tables.values.map(\.rows).reduce(0, +))
+        #expect(report["snapshot"] is NSNull || report["snapshot"] == nil)
+        // Views, triggers and routines came along and work.
+        #expect(try await fixture.database.sql("SELECT double_it(21)", database: name).trimmingCharacters(in: .whitespacesAndNewlines) == "42")
+        #expect(try await fixture.database.sql("SELECT COUNT(*) FROM customer_totals", database: name).trimmingCharacters(in: .whitespacesAndNewlines) == "40")
+        try await fixture.database.sql("UPDATE customer SET name = 'changed' WHERE id = 1", database: name)
+        #expect(try await fixture.database.sql("SELECT COUNT(*) FROM audit_log", database: name).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        try await expectNoShadow(fixture, name)
+        _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
+    }
+
+    @Test func badDumpsAndAMissingServerLeaveTheDatabaseExactlyAsItWas() async throws {
+        let fixture = try await DumpFixture(tables: 3, rows: 40)
+        defer { Task { await fixture.remove() } }
+        let (name, url) = target(fixture)
+        let env = environment(fixture)
+        let first = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", url], env)
+        try #require(first.status == 0, "\(first.errorOutput)")
+        let before = try await fixture.summary(of: name)
+        let sql = try String(contentsOfFile: fixture.sql, encoding: .utf8)
+
+        // A statement the server rejects, half-way through the rows.
+        let broken = fixture.directory.file("broken.sql")
+        let marker = "INSERT INTO `t01_events` VALUES"
+        try sql.replacingOccurrences(of: marker, with: "INSERT INTO `t01_events` VALUES (1,2,3);\nINSERT INTO `t01_events` VALUES")
+            .write(toFile: broken, atomically: true, encoding: .utf8)
+        // A gzip file cut short.
+        let gz = try await fixture.file("sql.gz")
+        let truncated = fixture.directory.file("truncated.sql.gz")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: gz))
+        try whole.prefix(whole.count * 2 / 3).write(to: URL(fileURLWithPath: truncated))
+        // A tar whose entry climbs out of any directory it is unpacked in.
+        let traversal = fixture.directory.file("traversal.tar")
+        let packed = try await ChildProcess.run("python3", ["-c", """
+            import io, sys, tarfile
+            with tarfile.open(sys.argv[1], "w") as archive:
+                body = b"SELECT 1;"
+                info = tarfile.TarInfo("../../etc/evil.sql"); info.size = len(body); archive.addfile(info, io.BytesIO(body))
+            """, traversal])
+        try #require(packed.succeeded)
+        // A small gzip that inflates to 300 MiB (a ratio near 1000:1; zeros would read as an empty tar).
+        let bomb = fixture.directory.file("bomb.sql.gz")
+        let made = try await ChildProcess.run("python3", ["-c", """
+            import gzip, sys
+            with gzip.open(sys.argv[1], "wb", compresslevel=9) as out:
+                block = (b"-- " + b"x" * 1020 + b"\\n") * 1024
+                for _ in range(300): out.write(block)
+            """, bomb])
+        try #require(made.succeeded)
+
+        let cases: [(String, [String], String)] = [
+            ("SQL error", ["--file", broken], "the import failed at line "),
+            ("truncated", ["--file", truncated], "the dump cannot be read:"),
+            ("traversal", ["--file", traversal], "../../etc/evil.sql"),
+            ("bomb", ["--file", bomb], "the dump cannot be read:"),
+            ("missing file", ["--file", fixture.directory.file("nope.sql")], "cannot read "),
+        ]
+        for (label, arguments, message) in cases {
+            let result = try await devbox(["sync-db"] + arguments + ["--database-url", url], env)
+            #expect(result.status == 1, "\(label): \(result.errorOutput)")
+            #expect(result.errorOutput.contains(message), "\(label): \(result.errorOutput)")
+            if label != "missing file" {
+                #expect(result.errorOutput.contains("\(url.replacingOccurrences(of: ":\(TestDatabaseCredentials.password)", with: "")) is unchanged"),
+                        "\(label): \(result.errorOutput)")
+            }
+            #expect(!result.errorOutput.contains(TestDatabaseCredentials.password))
+            #expect(try await fixture.summary(of: name) == before, "\(label) changed the database")
+            try await expectNoShadow(fixture, name)
+        }
+        let sqlError = try await devbox(["sync-db", "--file", broken, "--database-url", url], env)
+        #expect(sqlError.errorOutput.contains("(table `t01_events`)"))
+        #expect(sqlError.errorOutput.contains("Statement: INSERT INTO `t01_events` VALUES (1,2,3)"))
+
+        let down = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", "mysql://devbox:x@127.0.0.1:\(freePort())/\(name)"], env)
+        #expect(down.status == 1 && down.errorOutput.contains("cannot connect to the database at 127.0.0.1:"))
+
+        let remote = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", "mysql://devbox:x@10.255.0.1:3306/\(name)"], env)
+        #expect(remote.status == 1 && remote.errorOutput.contains("is not on this machine"))
+        let unconfirmed = try await devbox(["sync-db", "--file", fixture.sql, "--allow-remote", "--database-url",
+                                            "mysql://devbox:x@10.255.0.1:3306/\(name)"], env)
+        #expect(unconfirmed.status == 2 && unconfirmed.errorOutput.contains("without a terminal add --yes"))
+        _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
+    }
+
+    @Test func snapshotsKeepPreviousDataAndRestoreBringsItBack() async throws {
+        let fixture = try await DumpFixture(tables: 2, rows: 30)
+        defer { Task { await fixture.remove() } }
+        let (name, url) = target(fixture)
+        let env = environment(fixture)
+        try #require(try await devbox(["sync-db", "--file", fixture.sql, "--database-url", url], env).status == 0)
+        let original = try await fixture.summary(of: name)
+        // Local changes, then three more syncs with --keep 2.
+        try await fixture.database.sql("DELETE FROM t00_orders WHERE id > 3; INSERT INTO audit_log (note) VALUES ('local work')", database: name)
+        let edited = try await fixture.summary(of: name)
+        for _ in 0..<3 {
+            let result = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", url, "--keep", "2"], env)
+            #expect(result.status == 0, "\(result.errorOutput)")
+            try await Task.sleep(for: .milliseconds(1100)) // snapshot names carry the second
+        }
+        let listed = try await devbox(["db", "snapshots", "--database-url", url, "--json"], env)
+        let snapshots = try JSONSerialization.jsonObject(with: Data(listed.standardOutput)) as? [[String: Any]] ?? []
+        #expect(snapshots.count == 2)
+        #expect(snapshots.allSatisfy { ($0["name"] as? String)?.hasPrefix("\(name)__snap_") == true })
+        #expect(try await fixture.summary(of: name) == original)
+
+        // The oldest snapshot (the edited data) was pruned; restore the newest and then restore back.
+        let restore = try await devbox(["db", "restore", "--database-url", url, "--json"], env)
+        #expect(restore.status == 0, "\(restore.errorOutput)")
+        let document = try JSONSerialization.jsonObject(with: Data(restore.standardOutput)) as? [String: Any] ?? [:]
+        #expect(document["restored"] as? String == snapshots.first?["name"] as? String)
+        #expect(try await fixture.summary(of: name) == original)
+        #expect(try await fixture.database.sql("SELECT double_it(2)", database: name).trimmingCharacters(in: .whitespacesAndNewlines) == "4")
+        #expect(edited != original)
+
+        let missing = try await devbox(["db", "restore", "nope", "--database-url", url], env)
+        #expect(missing.status == 1 && missing.errorOutput.contains("there is no snapshot nope"))
+        for snapshot in try await fixture.database.sql("SHOW DATABASES LIKE '\(name)%'").split(separator: "\n") {
+            _ = try? await fixture.database.sql("DROP DATABASE `\(snapshot)`")
+        }
+    }
+
+    @Test func sanitisationRulesAndCollationTranslation() async throws {
+        let fixture = try await DumpFixture(tables: 2, rows: 20)
+        defer { Task { await fixture.remove() } }
+        let (name, url) = target(fixture)
+        try """
+            [[sanitize]]
+            table = "customer"
+            column = "email"
+            action = "email"
+
+            [[sanitize]]
+            table = "customer"
+            column = "password_hash"
+            action = "value"
+            value = "$2y$13$local-dev-password-hash"
+            """.write(toFile: fixture.directory.file("etc.toml"), atomically: true, encoding: .utf8)
+        // A MySQL 8 dump: a collation MariaDB does not have.
+        let mysql8 = fixture.directory.file("mysql8.sql")
+        try String(contentsOfFile: fixture.sql, encoding: .utf8).replacingOccurrences(of: "utf8mb4_unicode_ci", with: "utf8mb4_0900_ai_ci")
+            .write(toFile: mysql8, atomically: true, encoding: .utf8)
+        let result = try await devbox(["sync-db", "--file", mysql8, "--database-url", url, "--json"], environment(fixture))
+        #expect(result.status == 0, "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("translated collations this server lacks: utf8mb4_0900_ai_ci → utf8mb4_unicode_520_ci"))
+        let emails = try await fixture.database.sql("SELECT DISTINCT SUBSTRING_INDEX(email, '@', -1), COUNT(DISTINCT email), "
+                                                    + "COUNT(DISTINCT password_hash) FROM customer", database: name)
+        #expect(emails.trimmingCharacters(in: .whitespacesAndNewlines) == "example.invalid\t20\t1")
+        let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any] ?? [:]
+        #expect(report["sanitized"] as? [String] == ["customer.email: email", "customer.password_hash: value"])
+        let collation = try await fixture.database.sql("SELECT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = '\(name)' "
+                                                       + "AND TABLE_NAME = 'customer'")
+        #expect(collation.trimmingCharacters(in: .whitespacesAndNewlines) == "utf8mb4_unicode_520_ci")
+        _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
+    }
+
+    @Test func ctrlCDuringTheImportDropsItAndKeepsTheDatabase() async throws {
+        let fixture = try await DumpFixture(tables: 6, rows: 6000, objects: false)
+        defer { Task { await fixture.remove() } }
+        let (name, url) = target(fixture)
+        let env = environment(fixture).merging(["PATH": "/usr/bin:/bin", "NO_COLOR": "1"]) { _, new in new }
+        let small = fixture.directory.file("small.sql")
+        try "CREATE TABLE kept (id INT PRIMARY KEY); INSERT INTO kept VALUES (1),(2);".write(toFile: small, atomically: true, encoding: .utf8)
+        try #require(try await devbox(["sync-db", "--file", small, "--database-url", url], env).status == 0)
+        let before = try await fixture.summary(of: name)
+
+        let process = Process()
+        process.executableURL = BuildProducts.executable("devbox")
+        process.arguments = ["sync-db", "--file", fixture.sql, "--database-url", url]
+        process.environment = env
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait until rows are flowing, then interrupt as a terminal's Ctrl-C would.
+        var waited = 0
+        while waited < 100 {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+            let tables = try await fixture.database.sql("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '\(name)__devbox_shadow'")
+            if (Int(tables.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 2 { break }
+        }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1, "\(output)")
+        #expect(output.contains("interrupted;") && output.contains("is unchanged (the partial import was dropped)"), "\(output)")
+        #expect(try await fixture.summary(of: name) == before)
+        try await expectNoShadow(fixture, name)
+        _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
+    }
+}
+
+/// The test server's password, to check it never shows up.
+enum TestDatabaseCredentials {
+    static var password: String { TestDatabase.password }
+}
