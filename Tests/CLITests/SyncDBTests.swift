@@ -234,3 +234,116 @@ import TestSupport
 enum TestDatabaseCredentials {
     static var password: String { TestDatabase.password }
 }
+
+/// sync-db against the simulated cloud's S3: discovery by published checksum, the cache,
+/// streaming, and AWS misbehaving.
+@Suite(.serialized) struct SyncDBFromS3Tests {
+    /// Uploads with the aws CLI of the venv (what `adminctl db dump prod` will do), one object.
+    func put(_ fleet: Fleet, _ file: String, _ key: String, bucket: String) async throws {
+        let result = try await ChildProcess.run(TestEngine.repositoryRoot + "/.venv/bin/aws",
+                                                ["s3", "cp", "--quiet", file, "s3://\(bucket)/\(key)"], environment: fleet.environment
+                                                    .merging(["PATH": "/usr/bin:/bin"]) { a, _ in a }, timeout: .seconds(120))
+        try #require(result.succeeded, "aws s3 cp: \(result.errorOutput)")
+    }
+
+    func publish(_ fleet: Fleet, _ fixture: DumpFixture, _ file: String, key: String, bucket: String, checksum: String? = nil) async throws {
+        try await put(fleet, file, key, bucket: bucket)
+        let sha = try await ChildProcess.run("sha256sum", [file]).output.split(separator: " ").first.map(String.init) ?? ""
+        let sidecar = fixture.directory.file("sidecar-\(UUID().uuidString)")
+        try "\(checksum ?? sha)  \((key as NSString).lastPathComponent)\n".write(toFile: sidecar, atomically: true, encoding: .utf8)
+        try await put(fleet, sidecar, key + ".sha256", bucket: bucket)
+    }
+
+    @Test func latestCompleteDumpCachedReusedStreamedAndVerified() async throws {
+        let fleet = try await Fleet.start()
+        defer { Task { try? await fleet.stop() } }
+        let fixture = try await DumpFixture(tables: 3, rows: 50)
+        defer { Task { await fixture.remove() } }
+        let bucket = "nuvola-dumps-\(UUID().uuidString.prefix(6).lowercased())"
+        let made = try await ChildProcess.run(TestEngine.repositoryRoot + "/.venv/bin/aws", ["s3", "mb", "s3://\(bucket)"],
+                                              environment: fleet.environment.merging(["PATH": "/usr/bin:/bin"]) { a, _ in a })
+        try #require(made.succeeded, "\(made.errorOutput)")
+        let gz = try await fixture.file("sql.gz")
+        try await publish(fleet, fixture, gz, key: "dumps/prod/2026-11-28T030000Z.sql.gz", bucket: bucket)
+        // Newer, but its checksum is not published yet: still being written.
+        try await put(fleet, gz, "dumps/prod/2026-11-29T030000Z.sql.gz", bucket: bucket)
+
+        let name = "local_" + UUID().uuidString.prefix(8).lowercased()
+        var env = fleet.environment
+        env["HOME"] = fixture.directory.file("home")
+        env["DEVBOX_SYSTEM_CONFIG"] = fixture.directory.file("etc.toml")
+        env["DEVBOX_DUMPS_LOCATION"] = "s3://\(bucket)/dumps/prod/"
+        let url = fixture.database.url(name)
+        func sync(_ extra: String...) async throws -> (ProcessResult, [String: Any]) {
+            let result = try await CLI.run("devbox", ["sync-db", "--database-url", url, "--json"] + extra, environment: env, timeout: .seconds(300))
+            let report = (try? JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any]) ?? [:]
+            return (result, report)
+        }
+
+        let (first, report) = try await sync()
+        #expect(first.status == 0, "\(first.errorOutput)")
+        #expect(first.errorOutput.contains("skipped dumps/prod/2026-11-29T030000Z.sql.gz: its checksum is not published yet"))
+        #expect(first.errorOutput.contains("dump s3://\(bucket)/dumps/prod/2026-11-28T030000Z.sql.gz"))
+        let dump = report["dump"] as? [String: Any] ?? [:]
+        #expect(dump["source"] as? String == "s3://\(bucket)/dumps/prod/2026-11-28T030000Z.sql.gz")
+        #expect(dump["fromCache"] as? Bool == false)
+        #expect((dump["sha256"] as? String)?.count == 64)
+        #expect(try await fixture.summary(of: name) == fixture.tables)
+        let cached = fixture.directory.file("home/.cache/devbox/dumps/\(bucket)/dumps/prod/2026-11-28T030000Z.sql.gz")
+        #expect(FileManager.default.fileExists(atPath: cached))
+
+        let (second, again) = try await sync()
+        #expect(second.status == 0)
+        #expect((again["dump"] as? [String: Any])?["fromCache"] as? Bool == true)
+        #expect(second.errorOutput.contains("using the cached copy"))
+
+        // Streaming, through dropped connections and throttling: the download resumes, then
+        // --no-cache streams (a drop there fails cleanly, the database untouched).
+        try FileManager.default.removeItem(atPath: cached)
+        try FileManager.default.removeItem(atPath: cached + ".verified")
+        try await fleet.inject(kind: "drop", service: "s3", operation: "GetObject", count: 2, afterBytes: 2000)
+        try await fleet.inject(kind: "throttle", service: "s3", operation: "ListObjectsV2", count: 1)
+        let (resumed, resumedReport) = try await sync()
+        #expect(resumed.status == 0, "\(resumed.errorOutput)")
+        #expect((resumedReport["dump"] as? [String: Any])?["fromCache"] as? Bool == false)
+        #expect(try await fixture.summary(of: name) == fixture.tables)
+        try await fleet.clearFaults()
+
+        let (streamed, streamedReport) = try await sync("--no-cache")
+        #expect(streamed.status == 0, "\(streamed.errorOutput)")
+        #expect((streamedReport["dump"] as? [String: Any])?["fromCache"] as? Bool == false)
+        #expect(try await fixture.summary(of: name) == fixture.tables)
+
+        // A checksum that does not match: refused, nothing changed.
+        try await fixture.database.sql("INSERT INTO audit_log (note) VALUES ('local')", database: name)
+        let before = try await fixture.summary(of: name)
+        try await publish(fleet, fixture, gz, key: "dumps/prod/2026-11-30T030000Z.sql.gz", bucket: bucket, checksum: String(repeating: "ab", count: 32))
+        let (mismatch, _) = try await sync()
+        #expect(mismatch.status == 1)
+        #expect(mismatch.errorOutput.contains("but abababab"))
+        #expect(mismatch.errorOutput.contains("was published: it was corrupted on the way or changed since"))
+        #expect(try await fixture.summary(of: name) == before)
+        let (streamedMismatch, _) = try await sync("--no-cache")
+        #expect(streamedMismatch.status == 1 && streamedMismatch.errorOutput.contains("was published"))
+        #expect(try await fixture.summary(of: name) == before)
+
+        // A named dump; an access refusal; a location with nothing in it.
+        let (named, namedReport) = try await sync("--dump", "2026-11-28T030000Z.sql.gz")
+        #expect(named.status == 0, "\(named.errorOutput)")
+        #expect((namedReport["dump"] as? [String: Any])?["source"] as? String == "s3://\(bucket)/dumps/prod/2026-11-28T030000Z.sql.gz")
+        try await fleet.inject(kind: "aws-error", service: "s3", operation: "ListObjectsV2", count: 1, code: "AccessDenied", status: 403,
+                               message: "Access Denied")
+        let (denied, _) = try await sync()
+        #expect(denied.status == 1 && denied.errorOutput.contains("S3 refused to list s3://\(bucket)/dumps/prod/: AccessDenied"))
+        env["DEVBOX_DUMPS_LOCATION"] = "s3://\(bucket)/nothing-here/"
+        let (empty, _) = try await sync()
+        #expect(empty.status == 1 && empty.errorOutput.contains("no complete dump under s3://\(bucket)/nothing-here/"))
+
+        env["DEVBOX_DUMPS_LOCATION"] = "s3://\(bucket)/dumps/prod/"
+        let listing = try await CLI.run("devbox", ["sync-db", "--list"], environment: env)
+        #expect(listing.output.contains("2026-11-29T030000Z.sql.gz") && listing.output.contains("missing (being written)"))
+        for database in try await fixture.database.sql("SHOW DATABASES LIKE '\(name)%'").split(separator: "\n") {
+            _ = try? await fixture.database.sql("DROP DATABASE `\(database)`")
+        }
+    }
+}
