@@ -37,7 +37,9 @@ extension Devbox {
                 completion: .file())
         var file: String?
 
-        @Option(help: ArgumentHelp("The database to replace (default: the one `devbox up` runs).", valueName: "mysql://..."))
+        @Option(help: ArgumentHelp("The database to replace (default: DEVBOX_DATABASE_URL, else the one `devbox up` runs). "
+                                   + "Leave the password out and set MYSQL_PWD: other users can read command lines.",
+                                   valueName: "mysql://user@host:port/db"))
         var databaseURL: String?
 
         @Flag(help: "Allow a database that is not on this machine (asks first unless --yes).")
@@ -68,6 +70,10 @@ extension Devbox {
 
         func run() async throws {
             let context = try DevboxContext(json: output.json)
+            if let databaseURL, (try? DatabaseURL(databaseURL))?.endpoint.password.isEmpty == false {
+                context.console.warning("the password in --database-url is visible to other users of this machine (ps); "
+                    + "prefer DEVBOX_DATABASE_URL or MYSQL_PWD.")
+            }
             let cancel = CancelFlag()
             let sync = DevboxKit.SyncDB(config: context.config, environment: context.environment, http: context.http,
                                         console: context.console, cancel: cancel)

@@ -33,7 +33,8 @@ import TestSupport
         defer { Task { await fixture.remove() } }
         let (name, url) = target(fixture)
         let file = format == "sql" ? fixture.sql : try await fixture.file(format)
-        let result = try await devbox(["sync-db", "--file", file, "--database-url", url, "--json"], environment(fixture))
+        // The URL (with its password) goes in the environment: never on a command line.
+        let result = try await devbox(["sync-db", "--file", file, "--json"], environment(fixture, ["DEVBOX_DATABASE_URL": url]))
         #expect(result.status == 0, "\(result.errorOutput)")
         #expect(try await fixture.summary(of: name) == fixture.tables)
         let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any] ?? [:]
@@ -53,8 +54,8 @@ import TestSupport
         let fixture = try await DumpFixture(tables: 3, rows: 40)
         defer { Task { await fixture.remove() } }
         let (name, url) = target(fixture)
-        let env = environment(fixture)
-        let first = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", url], env)
+        let env = environment(fixture, ["DEVBOX_DATABASE_URL": url])
+        let first = try await devbox(["sync-db", "--file", fixture.sql], env)
         try #require(first.status == 0, "\(first.errorOutput)")
         let before = try await fixture.summary(of: name)
         let sql = try String(contentsOfFile: fixture.sql, encoding: .utf8)
@@ -96,7 +97,7 @@ import TestSupport
             ("missing file", ["--file", fixture.directory.file("nope.sql")], "cannot read "),
         ]
         for (label, arguments, message) in cases {
-            let result = try await devbox(["sync-db"] + arguments + ["--database-url", url], env)
+            let result = try await devbox(["sync-db"] + arguments, env)
             #expect(result.status == 1, "\(label): \(result.errorOutput)")
             #expect(result.errorOutput.contains(message), "\(label): \(result.errorOutput)")
             if label != "missing file" {
@@ -107,17 +108,19 @@ import TestSupport
             #expect(try await fixture.summary(of: name) == before, "\(label) changed the database")
             try await expectNoShadow(fixture, name)
         }
-        let sqlError = try await devbox(["sync-db", "--file", broken, "--database-url", url], env)
+        let sqlError = try await devbox(["sync-db", "--file", broken], env)
         #expect(sqlError.errorOutput.contains("(table `t01_events`)"))
         #expect(sqlError.errorOutput.contains("Statement: INSERT INTO `t01_events` VALUES (1,2,3)"))
 
-        let down = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", "mysql://devbox:x@127.0.0.1:\(freePort())/\(name)"], env)
+        let down = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", "mysql://devbox@127.0.0.1:\(freePort())/\(name)"], env)
         #expect(down.status == 1 && down.errorOutput.contains("cannot connect to the database at 127.0.0.1:"))
+        let shown = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", "mysql://devbox:visible@127.0.0.1:\(freePort())/\(name)"], env)
+        #expect(shown.errorOutput.contains("warning: the password in --database-url is visible to other users"))
 
-        let remote = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", "mysql://devbox:x@10.255.0.1:3306/\(name)"], env)
+        let remote = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", "mysql://devbox@10.255.0.1:3306/\(name)"], env)
         #expect(remote.status == 1 && remote.errorOutput.contains("is not on this machine"))
         let unconfirmed = try await devbox(["sync-db", "--file", fixture.sql, "--allow-remote", "--database-url",
-                                            "mysql://devbox:x@10.255.0.1:3306/\(name)"], env)
+                                            "mysql://devbox@10.255.0.1:3306/\(name)"], env)
         #expect(unconfirmed.status == 2 && unconfirmed.errorOutput.contains("without a terminal add --yes"))
         _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
     }
@@ -126,25 +129,25 @@ import TestSupport
         let fixture = try await DumpFixture(tables: 2, rows: 30)
         defer { Task { await fixture.remove() } }
         let (name, url) = target(fixture)
-        let env = environment(fixture)
-        try #require(try await devbox(["sync-db", "--file", fixture.sql, "--database-url", url], env).status == 0)
+        let env = environment(fixture, ["DEVBOX_DATABASE_URL": url])
+        try #require(try await devbox(["sync-db", "--file", fixture.sql], env).status == 0)
         let original = try await fixture.summary(of: name)
         // Local changes, then three more syncs with --keep 2.
         try await fixture.database.sql("DELETE FROM t00_orders WHERE id > 3; INSERT INTO audit_log (note) VALUES ('local work')", database: name)
         let edited = try await fixture.summary(of: name)
         for _ in 0..<3 {
-            let result = try await devbox(["sync-db", "--file", fixture.sql, "--database-url", url, "--keep", "2"], env)
+            let result = try await devbox(["sync-db", "--file", fixture.sql, "--keep", "2"], env)
             #expect(result.status == 0, "\(result.errorOutput)")
             try await Task.sleep(for: .milliseconds(1100)) // snapshot names carry the second
         }
-        let listed = try await devbox(["db", "snapshots", "--database-url", url, "--json"], env)
+        let listed = try await devbox(["db", "snapshots", "--json"], env)
         let snapshots = try JSONSerialization.jsonObject(with: Data(listed.standardOutput)) as? [[String: Any]] ?? []
         #expect(snapshots.count == 2)
         #expect(snapshots.allSatisfy { ($0["name"] as? String)?.hasPrefix("\(name)__snap_") == true })
         #expect(try await fixture.summary(of: name) == original)
 
         // The oldest snapshot (the edited data) was pruned; restore the newest and then restore back.
-        let restore = try await devbox(["db", "restore", "--database-url", url, "--json"], env)
+        let restore = try await devbox(["db", "restore", "--json"], env)
         #expect(restore.status == 0, "\(restore.errorOutput)")
         let document = try JSONSerialization.jsonObject(with: Data(restore.standardOutput)) as? [String: Any] ?? [:]
         #expect(document["restored"] as? String == snapshots.first?["name"] as? String)
@@ -152,7 +155,7 @@ import TestSupport
         #expect(try await fixture.database.sql("SELECT double_it(2)", database: name).trimmingCharacters(in: .whitespacesAndNewlines) == "4")
         #expect(edited != original)
 
-        let missing = try await devbox(["db", "restore", "nope", "--database-url", url], env)
+        let missing = try await devbox(["db", "restore", "nope"], env)
         #expect(missing.status == 1 && missing.errorOutput.contains("there is no snapshot nope"))
         for snapshot in try await fixture.database.sql("SHOW DATABASES LIKE '\(name)%'").split(separator: "\n") {
             _ = try? await fixture.database.sql("DROP DATABASE `\(snapshot)`")
@@ -179,7 +182,7 @@ import TestSupport
         let mysql8 = fixture.directory.file("mysql8.sql")
         try String(contentsOfFile: fixture.sql, encoding: .utf8).replacingOccurrences(of: "utf8mb4_unicode_ci", with: "utf8mb4_0900_ai_ci")
             .write(toFile: mysql8, atomically: true, encoding: .utf8)
-        let result = try await devbox(["sync-db", "--file", mysql8, "--database-url", url, "--json"], environment(fixture))
+        let result = try await devbox(["sync-db", "--file", mysql8, "--json"], environment(fixture, ["DEVBOX_DATABASE_URL": url]))
         #expect(result.status == 0, "\(result.errorOutput)")
         #expect(result.errorOutput.contains("translated collations this server lacks: utf8mb4_0900_ai_ci → utf8mb4_unicode_520_ci"))
         let emails = try await fixture.database.sql("SELECT DISTINCT SUBSTRING_INDEX(email, '@', -1), COUNT(DISTINCT email), "
@@ -197,15 +200,15 @@ import TestSupport
         let fixture = try await DumpFixture(tables: 6, rows: 6000, objects: false)
         defer { Task { await fixture.remove() } }
         let (name, url) = target(fixture)
-        let env = environment(fixture).merging(["PATH": "/usr/bin:/bin", "NO_COLOR": "1"]) { _, new in new }
+        let env = environment(fixture, ["PATH": "/usr/bin:/bin", "NO_COLOR": "1", "DEVBOX_DATABASE_URL": url])
         let small = fixture.directory.file("small.sql")
         try "CREATE TABLE kept (id INT PRIMARY KEY); INSERT INTO kept VALUES (1),(2);".write(toFile: small, atomically: true, encoding: .utf8)
-        try #require(try await devbox(["sync-db", "--file", small, "--database-url", url], env).status == 0)
+        try #require(try await devbox(["sync-db", "--file", small], env).status == 0)
         let before = try await fixture.summary(of: name)
 
         let process = Process()
         process.executableURL = BuildProducts.executable("devbox")
-        process.arguments = ["sync-db", "--file", fixture.sql, "--database-url", url]
+        process.arguments = ["sync-db", "--file", fixture.sql]
         process.environment = env
         let stderr = Pipe()
         process.standardError = stderr
@@ -273,9 +276,9 @@ enum TestDatabaseCredentials {
         env["HOME"] = fixture.directory.file("home")
         env["DEVBOX_SYSTEM_CONFIG"] = fixture.directory.file("etc.toml")
         env["DEVBOX_DUMPS_LOCATION"] = "s3://\(bucket)/dumps/prod/"
-        let url = fixture.database.url(name)
+        env["DEVBOX_DATABASE_URL"] = fixture.database.url(name)
         func sync(_ extra: String...) async throws -> (ProcessResult, [String: Any]) {
-            let result = try await CLI.run("devbox", ["sync-db", "--database-url", url, "--json"] + extra, environment: env, timeout: .seconds(300))
+            let result = try await CLI.run("devbox", ["sync-db", "--json"] + extra, environment: env, timeout: .seconds(300))
             let report = (try? JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any]) ?? [:]
             return (result, report)
         }

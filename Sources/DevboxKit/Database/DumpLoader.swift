@@ -36,7 +36,7 @@ public struct LoadOptions: Sendable {
     /// Build secondary indexes and foreign keys after the rows are in.
     public var deferIndexes = true
     /// INSERT bytes in flight between the reader and the loaders.
-    public var queueBytes = 24 << 20
+    public var queueBytes = 8 << 20
 
     public init(connections: Int = max(2, ProcessInfo.processInfo.activeProcessorCount), deferIndexes: Bool = true) {
         self.connections = connections

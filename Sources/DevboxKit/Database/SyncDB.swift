@@ -87,8 +87,15 @@ public struct SyncDB: Sendable {
                            database: "nuvola")
     }
 
+    /// --database-url, else DEVBOX_DATABASE_URL, else the compose project's database. A URL
+    /// without a password takes it from MYSQL_PWD, so it need not appear on a command line.
     public func target(_ options: SyncOptions) throws -> DatabaseURL {
-        try options.databaseURL.map { try DatabaseURL($0) } ?? Self.composeDatabaseURL(config: config, paths: paths)
+        guard let text = options.databaseURL ?? environment["DEVBOX_DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            return try Self.composeDatabaseURL(config: config, paths: paths)
+        }
+        var url = try DatabaseURL(text)
+        if url.endpoint.password.isEmpty, let password = environment["MYSQL_PWD"] { url.endpoint.password = password }
+        return url
     }
 
     func connect(_ url: DatabaseURL) throws -> MySQLConnection {
