@@ -57,6 +57,9 @@ extension Devbox {
         @Option(help: "Loader connections in parallel (default: CPU count, at least 2).")
         var connections: Int?
 
+        @Flag(help: "Add secondary indexes and foreign keys after the rows (faster for big tables with random-order keys).")
+        var deferIndexes = false
+
         @Flag(help: "List the published dumps and exit.")
         var list = false
 
@@ -86,6 +89,7 @@ extension Devbox {
             options.useCache = !noCache
             options.keep = keep
             if let connections { options.load.connections = connections }
+            options.load.deferIndexes = deferIndexes
             let target = try sync.target(options)
             if !target.isLocal && allowRemote && !yes {
                 let answer = Prompt.confirm("sync-db will replace every table of \(target.display), which is not on this machine.",

@@ -182,7 +182,7 @@ import TestSupport
         let mysql8 = fixture.directory.file("mysql8.sql")
         try String(contentsOfFile: fixture.sql, encoding: .utf8).replacingOccurrences(of: "utf8mb4_unicode_ci", with: "utf8mb4_0900_ai_ci")
             .write(toFile: mysql8, atomically: true, encoding: .utf8)
-        let result = try await devbox(["sync-db", "--file", mysql8, "--json"], environment(fixture, ["DEVBOX_DATABASE_URL": url]))
+        let result = try await devbox(["sync-db", "--file", mysql8, "--json", "--defer-indexes"], environment(fixture, ["DEVBOX_DATABASE_URL": url]))
         #expect(result.status == 0, "\(result.errorOutput)")
         #expect(result.errorOutput.contains("translated collations this server lacks: utf8mb4_0900_ai_ci → utf8mb4_unicode_520_ci"))
         let emails = try await fixture.database.sql("SELECT DISTINCT SUBSTRING_INDEX(email, '@', -1), COUNT(DISTINCT email), "
@@ -193,6 +193,10 @@ import TestSupport
         let collation = try await fixture.database.sql("SELECT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = '\(name)' "
                                                        + "AND TABLE_NAME = 'customer'")
         #expect(collation.trimmingCharacters(in: .whitespacesAndNewlines) == "utf8mb4_unicode_520_ci")
+        // --defer-indexes added the secondary indexes and foreign keys after the rows.
+        let orders = try await fixture.database.sql("SHOW CREATE TABLE t00_orders", database: name)
+        #expect(orders.contains("KEY `created` (`created_at`)") && orders.contains("CONSTRAINT `t00_orders_customer` FOREIGN KEY"))
+        #expect(try await fixture.summary(of: name).filter { $0.key != "customer" } == fixture.tables.filter { $0.key != "customer" })
         _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
     }
 
@@ -343,6 +347,20 @@ enum TestDatabaseCredentials {
         #expect(empty.status == 1 && empty.errorOutput.contains("no complete dump under s3://\(bucket)/nothing-here/"))
 
         env["DEVBOX_DUMPS_LOCATION"] = "s3://\(bucket)/dumps/prod/"
+        // A cache on a full disk (a 1 MiB tmpfs): said before downloading, database untouched.
+        let tiny = fixture.directory.file("tiny")
+        try FileManager.default.createDirectory(atPath: tiny, withIntermediateDirectories: true)
+        let mounted = try await ChildProcess.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", tiny])
+        try #require(mounted.succeeded, "mount tmpfs: \(mounted.errorOutput)")
+        env["XDG_CACHE_HOME"] = tiny
+        let beforeFull = try await fixture.summary(of: name)
+        let (full, _) = try await sync("--dump", "2026-11-28T030000Z.sql.gz")
+        _ = try await ChildProcess.run("umount", [tiny])
+        env["XDG_CACHE_HOME"] = nil
+        #expect(full.status == 1 && full.errorOutput.contains("not enough free space for the dump in \(tiny)/devbox/dumps/\(bucket)"))
+        #expect(full.errorOutput.contains("use --no-cache to stream it"))
+        #expect(try await fixture.summary(of: name) == beforeFull)
+
         let listing = try await CLI.run("devbox", ["sync-db", "--list"], environment: env)
         #expect(listing.output.contains("2026-11-29T030000Z.sql.gz") && listing.output.contains("missing (being written)"))
         for database in try await fixture.database.sql("SHOW DATABASES LIKE '\(name)%'").split(separator: "\n") {

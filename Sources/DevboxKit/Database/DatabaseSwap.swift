@@ -186,10 +186,10 @@ struct DatabaseSwap {
 }
 
 /// Dump objects (views, triggers, routines) adjusted for the local server.
-enum DumpObjects {
+public enum DumpObjects {
     /// Removes `DEFINER=user@host` (also inside executable comments): the local user creates
     /// the object and the production account need not exist here.
-    static func withoutDefiner(_ statement: String) -> String {
+    public static func withoutDefiner(_ statement: String) -> String {
         var text = statement
         let patterns = [#"/\*!50017 DEFINER=\S+\s*\*/"#, #"DEFINER\s*=\s*(`[^`]*`|'[^']*'|\S+)@(`[^`]*`|'[^']*'|[^\s*]+)"#]
         for pattern in patterns {

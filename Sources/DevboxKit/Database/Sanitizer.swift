@@ -34,7 +34,7 @@ public struct SanitizeRule: Sendable, Equatable, Encodable {
     }
 
     /// Reads the rules of one config file's `sanitize` array; throws a message naming the problem.
-    static func rules(from document: [String: TOMLValue], file: String) throws(ConfigError) -> [SanitizeRule] {
+    public static func rules(from document: [String: TOMLValue], file: String) throws(ConfigError) -> [SanitizeRule] {
         guard let entries = document["sanitize"] else { return [] }
         guard let array = entries.array else {
             throw ConfigError(message: "\(file): sanitize must be an array of tables ([[sanitize]]).")

@@ -167,10 +167,14 @@ public struct SyncDB: Sendable {
                 throw SyncError("the dump's SHA-256 is \(actual), but \(expected) was published: it was corrupted on the way "
                     + "or changed since. Nothing was changed; run sync-db again (the cached copy was removed).")
             }
+            if result.indexSeconds > 0.05 { console.note("indexes: built after the rows in \(Format.duration(result.indexSeconds))") }
             let verifyStarted = Date()
             try verify(result, shadow: shadow, control: control)
             let sanitized = try sanitize(shadow: shadow, control: control, tables: Set(result.tables))
             seconds["verify"] = Date().timeIntervalSince(verifyStarted)
+            console.note("verify: \(result.tables.count) tables hold every row of the dump"
+                + (input.sha256 != nil && dumpInfo.sha256 != nil ? ", SHA-256 matches" : "")
+                + (sanitized.isEmpty ? "" : "; sanitised \(sanitized.count) column(s)"))
             if cancel.isCancelled { throw CancellationError() }
 
             // The one moment the database changes.
@@ -180,6 +184,9 @@ public struct SyncDB: Sendable {
             let snapshot = try swap.swapIn(from: shadow, newObjects: objects)
             let pruned = (try? swap.prune(keep: options.keep)) ?? []
             seconds["swap"] = Date().timeIntervalSince(swapStarted)
+            console.note("swap: in place in \(Format.duration(seconds["swap"] ?? 0))"
+                + (snapshot.map { ", previous data kept as \($0)" } ?? "")
+                + (pruned.isEmpty ? "" : ", pruned \(pruned.count) older snapshot(s)"))
             if let cachedFile, let sha = input.sha256 { try? sha.write(toFile: cachedFile + ".verified", atomically: true, encoding: .utf8) }
             seconds["total"] = Date().timeIntervalSince(started)
             return SyncReport(dump: dumpInfo, database: url.display, snapshot: snapshot, pruned: pruned, tables: result.tables.count,
