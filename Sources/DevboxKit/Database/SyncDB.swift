@@ -160,7 +160,7 @@ public struct SyncDB: Sendable {
         do {
             result = try await load(input, into: url, shadow: shadow, size: dumpInfo.size, options: options.load)
             seconds["load"] = Date().timeIntervalSince(loadStarted) - result.indexSeconds
-            seconds["indexes"] = result.indexSeconds
+            if options.load.deferIndexes { seconds["indexes"] = result.indexSeconds }
             // The bytes were those the producer published?
             if let expected = dumpInfo.sha256, let actual = input.sha256, expected != actual {
                 if let cachedFile { try? FileManager.default.removeItem(atPath: cachedFile) }
