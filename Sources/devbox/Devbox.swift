@@ -14,7 +14,8 @@ struct Devbox: AsyncParsableCommand {
         discussion: """
             On a new machine: `devbox doctor` checks what devbox needs, `devbox init` clones the \
             repository (on new_features), `devbox up` starts the app and its database and prints \
-            the URL. Start work with `devbox branch start <topic>`; `devbox status` shows where \
+            the URL. Every morning, `devbox sync-db` loads the latest production dump into your \
+            database. Start work with `devbox branch start <topic>`; `devbox status` shows where \
             you stand.
 
             Settings come from /etc/devbox/config.toml, ~/.config/devbox/config.toml and DEVBOX_* \

@@ -25,7 +25,7 @@ extension Devbox {
                 Examples:
                   devbox sync-db
                   devbox sync-db --dump 2026-11-28T0300Z.sql.gz --keep 1
-                  devbox sync-db --file ~/prod.sql.zst --database-url mysql://root:pw@127.0.0.1:3306/nuvola
+                  DEVBOX_DATABASE_URL=mysql://root@127.0.0.1:3306/nuvola devbox sync-db --file ~/prod.sql.zst
                   zcat dump.sql.gz | devbox sync-db --file -
                 """
         )

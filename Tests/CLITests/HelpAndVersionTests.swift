@@ -25,8 +25,9 @@ import Testing
 
             On a new machine: `devbox doctor` checks what devbox needs, `devbox init`
             clones the repository (on new_features), `devbox up` starts the app and its
-            database and prints the URL. Start work with `devbox branch start <topic>`;
-            `devbox status` shows where you stand.
+            database and prints the URL. Every morning, `devbox sync-db` loads the latest
+            production dump into your database. Start work with `devbox branch start
+            <topic>`; `devbox status` shows where you stand.
 
             Settings come from /etc/devbox/config.toml, ~/.config/devbox/config.toml and
             DEVBOX_* variables: `devbox config show` lists them with their origin.
@@ -46,11 +47,14 @@ import Testing
                                       wait until both are healthy.
               status                  Show the workspace's branch against new_features and
                                       the state of each container.
+              sync-db                 Load the latest production dump into your local
+                                      database, safely.
               down                    Stop and remove the app's containers; the database's
                                       data stays unless --volumes.
               logs                    Show the containers' logs (all services, or one).
               exec                    Run a command inside a service's container.
-              db                      The local database: a SQL shell on it.
+              db                      The local database: a SQL shell, and the snapshots
+                                      sync-db keeps.
               branch                  Start feature branches from new_features and keep
                                       them current.
               config                  Show devbox's settings and where each value comes
@@ -84,6 +88,65 @@ import Testing
             USAGE: devbox up [--json]
 
             OPTIONS:
+              --json                  Print one JSON document on stdout instead of text
+                                      (stable field names, for scripts).
+              --version               Show the version.
+              -h, --help              Show help information.
+
+
+            """)
+    }
+
+    @Test func devboxSyncDBHelp() async throws {
+        let result = try await CLI.run("devbox", ["sync-db", "--help"])
+        #expect(result.status == 0)
+        #expect(result.output == """
+            OVERVIEW: Load the latest production dump into your local database, safely.
+
+            Finds the newest complete dump under dumps.location (s3://bucket/prefix/; a
+            dump is complete once its SHA-256 is published beside it), downloads it to
+            ~/.cache/devbox/dumps (resuming; a verified copy is reused), and streams it
+            through libarchive (.sql, .gz, .bz2, .xz, .zst, tar and zip) into a shadow
+            database over several connections. Only when every row is in, the checksum
+            matches and the row counts agree does one atomic RENAME TABLE swap it into
+            place; the previous data becomes a snapshot (`devbox db snapshots`, `devbox db
+            restore`). A failure or Ctrl-C at any point leaves your database exactly as it
+            was.
+
+            Sanitisation rules ([[sanitize]] in config.toml) are applied before the swap.
+
+            Examples:
+              devbox sync-db
+              devbox sync-db --dump 2026-11-28T0300Z.sql.gz --keep 1
+              DEVBOX_DATABASE_URL=mysql://root@127.0.0.1:3306/nuvola devbox sync-db --file
+            ~/prod.sql.zst
+              zcat dump.sql.gz | devbox sync-db --file -
+
+            USAGE: devbox sync-db [--dump <key>] [--file <path>] [--database-url <mysql://user@host:port/db>] [--allow-remote] [--yes] [--no-cache] [--keep <keep>] [--connections <connections>] [--defer-indexes] [--list] [--json]
+
+            OPTIONS:
+              --dump <key>            A dump under dumps.location (key or s3:// URL)
+                                      instead of the newest.
+              --file <path>           A local dump file instead of S3; - reads standard
+                                      input.
+              --database-url <mysql://user@host:port/db>
+                                      The database to replace (default:
+                                      DEVBOX_DATABASE_URL, else the one `devbox up` runs).
+                                      Leave the password out and set MYSQL_PWD: other users
+                                      can read command lines.
+              --allow-remote          Allow a database that is not on this machine (asks
+                                      first unless --yes).
+              -y, --yes               Do not ask (for scripts).
+              --no-cache              Stream from S3 straight into the import; keep nothing
+                                      on disk.
+              --keep <keep>           How many snapshots of previous data to keep.
+                                      (default: 2)
+              --connections <connections>
+                                      Loader connections in parallel (default: CPU count,
+                                      at least 2).
+              --defer-indexes         Add secondary indexes and foreign keys after the rows
+                                      (faster for big tables with random-order keys).
+              --list                  List the published dumps and exit.
               --json                  Print one JSON document on stdout instead of text
                                       (stable field names, for scripts).
               --version               Show the version.

@@ -79,7 +79,7 @@ import TestSupport
         }
         #expect(number?.message == "compose.db_port from env DEVBOX_COMPOSE_DB_PORT must be a whole number, not 'abc'.")
 
-        let unknown = try Setup(system: "[compose]\nhttp_prot = 1\n[[sanitize]]\ntable = \"users\"", user: nil)
+        let unknown = try Setup(system: "[compose]\nhttp_prot = 1\n[[sanitize]]\ntable = \"users\"\ncolumn = \"email\"", user: nil)
         defer { unknown.directory.remove() }
         let config = try DevboxConfig.load(paths: unknown.paths, environment: unknown.environment)
         #expect(config.warnings == ["\(unknown.directory.file("etc-config.toml")): unknown setting compose.http_prot ignored (`devbox config show` lists them)"])

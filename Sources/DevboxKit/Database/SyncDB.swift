@@ -371,27 +371,20 @@ final class DumpInput: @unchecked Sendable {
     private(set) var sha256: String?
     private var descriptor: Int32 = -1
 
-    init(file path: String) throws {
+    convenience init(file path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SyncError("cannot open \(path): \(String(cString: strerror(errno))).") }
+        self.init(descriptor: fd, name: path)
         descriptor = fd
-        readChunk = { buffer in
-            while true {
-                let count = Foundation.read(fd, buffer.baseAddress, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                guard count >= 0 else { throw SyncError("reading \(path) failed: \(String(cString: strerror(errno))).") }
-                return count
-            }
-        }
-        onAbandon = {}
     }
 
-    init(descriptor fd: Int32) {
+    /// Reads `fd` (closed at the end only when opened by `init(file:)`).
+    init(descriptor fd: Int32, name: String = "standard input") {
         readChunk = { buffer in
             while true {
                 let count = Foundation.read(fd, buffer.baseAddress, buffer.count)
                 if count < 0 && errno == EINTR { continue }
-                guard count >= 0 else { throw SyncError("reading standard input failed: \(String(cString: strerror(errno))).") }
+                guard count >= 0 else { throw SyncError("reading \(name) failed: \(String(cString: strerror(errno))).") }
                 return count
             }
         }
