@@ -50,6 +50,21 @@ import TestSupport
         _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
     }
 
+    @Test func aDumpPipedOnStandardInput() async throws {
+        let fixture = try await DumpFixture(tables: 2, rows: 25)
+        defer { Task { await fixture.remove() } }
+        let (name, url) = target(fixture)
+        let compressed = try Data(contentsOf: URL(fileURLWithPath: try await fixture.file("sql.zst")))
+        let result = try await CLI.run("devbox", ["sync-db", "--file", "-", "--json"],
+                                       environment: environment(fixture, ["DEVBOX_DATABASE_URL": url]), input: [UInt8](compressed),
+                                       timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.errorOutput)")
+        #expect(try await fixture.summary(of: name) == fixture.tables)
+        let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any] ?? [:]
+        #expect((report["dump"] as? [String: Any])?["source"] as? String == "stdin")
+        _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
+    }
+
     @Test func badDumpsAndAMissingServerLeaveTheDatabaseExactlyAsItWas() async throws {
         let fixture = try await DumpFixture(tables: 3, rows: 40)
         defer { Task { await fixture.remove() } }
