@@ -91,10 +91,8 @@ extension LocalApp {
     func buildIfNeeded(onProgress: @escaping @Sendable (String) -> Void) async throws -> Bool {
         let tag = project.environment["NUVOLA_IMAGE_TAG"] ?? "dev"
         var missing = false
-        for image in ["nuvola-app", "nuvola-db"] {
-            let response = try? await http.send(HTTPRequest(url: (project.engine.url ?? "http://localhost") + "/images/\(image):\(tag)/json",
-                                                            unixSocketPath: project.engine.socketPath))
-            if response?.status != 200 { missing = true }
+        for image in ["nuvola-app", "nuvola-db"] where await !project.engine.hasImage("\(image):\(tag)", http: http) {
+            missing = true
         }
         guard missing else { return false }
         onProgress("building images (the first time takes a few minutes)")

@@ -107,9 +107,8 @@ public struct DevboxDoctor: Sendable {
         let busy = wanted.filter { !PortProbe.isFree($0.0) }
         if busy.isEmpty { return Check("ports", .ok, "\(wanted.map { String($0.0) }.joined(separator: " and ")) free on 127.0.0.1") }
         if let engine {
-            let project = ComposeProject(name: config.composeProject, directory: "", flavour: .dockerCompose, engine: engine,
-                                         environment: environment)
-            if let states = try? await project.services(http: http), states.contains(where: { $0.state == "running" }) {
+            if let states = try? await engine.services(ofProject: config.composeProject, http: http),
+               states.contains(where: { $0.state == "running" }) {
                 return Check("ports", .ok, "\(wanted.map { String($0.0) }.joined(separator: " and ")) held by \(config.composeProject)'s own containers")
             }
         }
@@ -150,11 +149,7 @@ public struct DevboxDoctor: Sendable {
 
     /// The engine's data directory (where images and volumes live), from its /info.
     func engineRoot(_ engine: ContainerEngine) async -> String? {
-        let request = HTTPRequest(url: (engine.url ?? "http://localhost") + "/info",
-                                  timeouts: HTTPTimeouts(connect: .seconds(2), total: .seconds(5)), unixSocketPath: engine.socketPath)
-        guard let response = try? await http.send(request), response.status == 200,
-              let info = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else { return nil }
-        return info["DockerRootDir"] as? String
+        (try? await engine.engineJSON("/info", http: http) as? [String: Any])?["DockerRootDir"] as? String
     }
 
     static func nearestExisting(_ path: String) -> String {

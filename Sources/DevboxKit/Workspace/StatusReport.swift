@@ -26,10 +26,8 @@ public struct StatusReport: Sendable, Encodable {
         var containers: [ServiceState] = []
         var problem: String?
         if let engine = ContainerEngine.detect(environment: environment) {
-            let project = ComposeProject(name: config.composeProject, directory: "", flavour: .dockerCompose,
-                                         engine: engine, environment: environment)
             do {
-                containers = try await project.services(http: http)
+                containers = try await engine.services(ofProject: config.composeProject, http: http)
             } catch {
                 problem = "\(error)"
             }
