@@ -41,6 +41,9 @@ import TestSupport
         #expect(report["tables"] as? Int == fixture.tables.count)
         #expect(report["rows"] as? Int == fixture.tables.values.map(\.rows).reduce(0, +))
         #expect(report["snapshot"] is NSNull || report["snapshot"] == nil)
+        // Every byte was hashed, also those libarchive need not read (a tar's padding, a zip's directory).
+        let sha = try await ChildProcess.run("sha256sum", [file]).output.split(separator: " ").first.map(String.init)
+        #expect((report["dump"] as? [String: Any])?["sha256"] as? String == sha)
         // Views, triggers and routines came along and work.
         #expect(try await fixture.database.sql("SELECT double_it(21)", database: name).trimmingCharacters(in: .whitespacesAndNewlines) == "42")
         #expect(try await fixture.database.sql("SELECT COUNT(*) FROM customer_totals", database: name).trimmingCharacters(in: .whitespacesAndNewlines) == "40")

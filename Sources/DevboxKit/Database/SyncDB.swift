@@ -161,19 +161,23 @@ public struct SyncDB: Sendable {
             result = try await load(input, into: url, shadow: shadow, size: dumpInfo.size, options: options.load)
             seconds["load"] = Date().timeIntervalSince(loadStarted) - result.indexSeconds
             if options.load.deferIndexes { seconds["indexes"] = result.indexSeconds }
-            // The bytes were those the producer published?
-            if let expected = dumpInfo.sha256, let actual = input.sha256, expected != actual {
+            // The bytes were those the producer published? (libarchive may stop before the last
+            // bytes, e.g. a tar's padding: read them too, so every byte is hashed.)
+            let actual = try input.drain()
+            if let expected = dumpInfo.sha256, expected != actual {
                 if let cachedFile { try? FileManager.default.removeItem(atPath: cachedFile) }
                 throw SyncError("the dump's SHA-256 is \(actual), but \(expected) was published: it was corrupted on the way "
                     + "or changed since. Nothing was changed; run sync-db again (the cached copy was removed).")
             }
+            let published = dumpInfo.sha256 != nil
+            dumpInfo.sha256 = actual
             if result.indexSeconds > 0.05 { console.note("indexes: built after the rows in \(Format.duration(result.indexSeconds))") }
             let verifyStarted = Date()
             try verify(result, shadow: shadow, control: control)
             let sanitized = try sanitize(shadow: shadow, control: control, tables: Set(result.tables))
             seconds["verify"] = Date().timeIntervalSince(verifyStarted)
             console.note("verify: \(result.tables.count) tables hold every row of the dump"
-                + (input.sha256 != nil && dumpInfo.sha256 != nil ? ", SHA-256 matches" : "")
+                + (published ? ", SHA-256 matches the published one" : "")
                 + (sanitized.isEmpty ? "" : "; sanitised \(sanitized.count) column(s)"))
             if cancel.isCancelled { throw CancellationError() }
 
@@ -187,7 +191,7 @@ public struct SyncDB: Sendable {
             console.note("swap: in place in \(Format.duration(seconds["swap"] ?? 0))"
                 + (snapshot.map { ", previous data kept as \($0)" } ?? "")
                 + (pruned.isEmpty ? "" : ", pruned \(pruned.count) older snapshot(s)"))
-            if let cachedFile, let sha = input.sha256 { try? sha.write(toFile: cachedFile + ".verified", atomically: true, encoding: .utf8) }
+            if let cachedFile { try? actual.write(toFile: cachedFile + ".verified", atomically: true, encoding: .utf8) }
             seconds["total"] = Date().timeIntervalSince(started)
             return SyncReport(dump: dumpInfo, database: url.display, snapshot: snapshot, pruned: pruned, tables: result.tables.count,
                               rows: result.rows.values.reduce(0, +), sqlBytes: result.bytes, seconds: seconds,
@@ -409,6 +413,15 @@ final class DumpInput: @unchecked Sendable {
     }
 
     func abandon() { onAbandon() }
+
+    /// Reads whatever the archive reader left unread and returns the SHA-256 of every byte.
+    func drain() throws -> String {
+        if let sha256 { return sha256 }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        while try read(into: buffer) > 0 {}
+        return sha256 ?? ""
+    }
 }
 
 extension SyncDB {
