@@ -51,7 +51,7 @@ public struct ComposeProject: Sendable {
         guard let path = Executable.find(line[0], environment: environment) else {
             throw ComposeError("\(line[0]) is not installed; `devbox doctor` says what to install.")
         }
-        FileManager.default.changeCurrentDirectoryPath(directory)
+        _ = FileManager.default.changeCurrentDirectoryPath(directory)
         let argv = ([path] + line.dropFirst()).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         execve(path, argv, envp)
