@@ -12,10 +12,10 @@ extension Devbox {
             abstract: "Load the latest production dump into your local database, safely.",
             discussion: """
                 Finds the newest complete dump under dumps.location (s3://bucket/prefix/; a dump \
-                is complete once its SHA-256 is published beside it), downloads it to \
-                ~/.cache/devbox/dumps (resuming; a verified copy is reused), and streams it through \
-                libarchive (.sql, .gz, .bz2, .xz, .zst, tar and zip) into a shadow database over \
-                several connections. Only when every row is in, the checksum matches and the row \
+                is complete once its SHA-256 is published beside it) and streams it from S3 \
+                through libarchive (.sql, .gz, .bz2, .xz, .zst, tar and zip) into a shadow database \
+                over several connections, keeping a copy in ~/.cache/devbox/dumps on the way (a \
+                verified copy is reused, an interrupted download resumed). Only when every row is in, the checksum matches and the row \
                 counts agree does one atomic RENAME TABLE swap it into place; the previous data \
                 becomes a snapshot (`devbox db snapshots`, `devbox db restore`). A failure or \
                 Ctrl-C at any point leaves your database exactly as it was.

@@ -330,9 +330,24 @@ enum TestDatabaseCredentials {
         try await fleet.inject(kind: "throttle", service: "s3", operation: "ListObjectsV2", count: 1)
         let (resumed, resumedReport) = try await sync()
         #expect(resumed.status == 0, "\(resumed.errorOutput)")
+        // Downloaded and imported at once (no separate download phase), and cached on the way.
+        #expect((resumedReport["seconds"] as? [String: Any])?["download"] == nil)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cached)) == Data(contentsOf: URL(fileURLWithPath: gz)))
         #expect((resumedReport["dump"] as? [String: Any])?["fromCache"] as? Bool == false)
         #expect(try await fixture.summary(of: name) == fixture.tables)
         try await fleet.clearFaults()
+
+        // A partial file left by an interrupted run is resumed with Range, then imported.
+        try FileManager.default.removeItem(atPath: cached)
+        try FileManager.default.removeItem(atPath: cached + ".verified")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: gz))
+        try whole.prefix(whole.count / 3).write(to: URL(fileURLWithPath: cached + ".partial"))
+        let (resumedPartial, partialReport) = try await sync()
+        #expect(resumedPartial.status == 0, "\(resumedPartial.errorOutput)")
+        #expect((partialReport["seconds"] as? [String: Any])?["download"] != nil)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cached)) == whole)
+        #expect(!FileManager.default.fileExists(atPath: cached + ".partial"))
+        #expect(try await fixture.summary(of: name) == fixture.tables)
 
         let (streamed, streamedReport) = try await sync("--no-cache")
         #expect(streamed.status == 0, "\(streamed.errorOutput)")

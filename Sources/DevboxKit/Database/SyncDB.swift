@@ -125,6 +125,8 @@ public struct SyncDB: Sendable {
         var dumpInfo = SyncReport.Dump(source: "", size: nil, lastModified: nil, sha256: nil, fromCache: false)
         let input: DumpInput
         var cachedFile: String?
+        /// A fresh download written to `partial` while it is imported; renamed to `file` once verified.
+        var teeing: (partial: String, file: String)?
         switch options.source {
         case .file(let path):
             guard FileManager.default.isReadableFile(atPath: path) else { throw SyncError("cannot read \(path).") }
@@ -141,14 +143,21 @@ public struct SyncDB: Sendable {
             announce(published)
             let downloadStarted = Date()
             if options.useCache {
-                let (file, hit) = try await cache(published)
-                cachedFile = file
-                dumpInfo.fromCache = hit
-                input = try DumpInput(file: file)
+                switch try await cache(published) {
+                case .verified(let file), .downloaded(let file):
+                    cachedFile = file
+                    dumpInfo.fromCache = FileManager.default.fileExists(atPath: file + ".verified")
+                    input = try DumpInput(file: file)
+                    seconds["download"] = Date().timeIntervalSince(downloadStarted)
+                case .fresh(let partial, let file):
+                    // Download and import at once: every chunk goes to the cache file and the loader.
+                    teeing = (partial, file)
+                    cachedFile = file
+                    input = try stream(published, copyTo: partial)
+                }
             } else {
-                input = try stream(published)
+                input = try stream(published, copyTo: nil)
             }
-            seconds["download"] = Date().timeIntervalSince(downloadStarted)
         }
         if cancel.isCancelled { throw Self.interrupted(url) }
 
@@ -166,6 +175,7 @@ public struct SyncDB: Sendable {
             let actual = try input.drain()
             if let expected = dumpInfo.sha256, expected != actual {
                 if let cachedFile { try? FileManager.default.removeItem(atPath: cachedFile) }
+                if let teeing { try? FileManager.default.removeItem(atPath: teeing.partial) }
                 throw SyncError("the dump's SHA-256 is \(actual), but \(expected) was published: it was corrupted on the way "
                     + "or changed since. Nothing was changed; run sync-db again (the cached copy was removed).")
             }
@@ -191,6 +201,7 @@ public struct SyncDB: Sendable {
             console.note("swap: in place in \(Format.duration(seconds["swap"] ?? 0))"
                 + (snapshot.map { ", previous data kept as \($0)" } ?? "")
                 + (pruned.isEmpty ? "" : ", pruned \(pruned.count) older snapshot(s)"))
+            if let teeing { try? FileManager.default.moveItem(atPath: teeing.partial, toPath: teeing.file) }
             if let cachedFile { try? actual.write(toFile: cachedFile + ".verified", atomically: true, encoding: .utf8) }
             seconds["total"] = Date().timeIntervalSince(started)
             return SyncReport(dump: dumpInfo, database: url.display, snapshot: snapshot, pruned: pruned, tables: result.tables.count,
@@ -198,6 +209,11 @@ public struct SyncDB: Sendable {
                               collations: result.collations, sanitized: sanitized)
         } catch {
             _ = try? control.query("DROP DATABASE IF EXISTS \(q(shadow))")
+            if let teeing, let size = dumpInfo.size,
+               (try? FileManager.default.attributesOfItem(atPath: teeing.partial)[.size] as? Int64) == size {
+                // Complete but not imported: nothing to resume; the next run downloads afresh.
+                try? FileManager.default.removeItem(atPath: teeing.partial)
+            }
             if error is CancellationError || cancel.isCancelled { throw Self.interrupted(url) }
             let message = (error as? SyncError)?.message ?? "\(error)"
             if message.contains("unchanged") { throw SyncError(message) }
@@ -246,16 +262,26 @@ public struct SyncDB: Sendable {
         console.note(line)
     }
 
-    /// The dump in the cache, downloaded (resuming a partial file) unless a verified copy of
-    /// the same object is already there. Returns the path and whether it was a cache hit.
-    func cache(_ dump: PublishedDump) async throws -> (String, Bool) {
+    /// Where the dump's bytes come from when the cache is used.
+    enum CachedDump {
+        /// A copy verified by an earlier sync.
+        case verified(String)
+        /// A partial file from an earlier run, completed now (resumed with Range).
+        case downloaded(String)
+        /// Nothing cached: stream it, writing `partial` on the way; `file` once verified.
+        case fresh(partial: String, file: String)
+    }
+
+    /// The dump in the cache: a verified copy of the same object, a partial download resumed,
+    /// or nothing yet (then it is streamed and cached while it is imported).
+    func cache(_ dump: PublishedDump) async throws -> CachedDump {
         let directory = "\(paths.cache)/dumps/\(dump.bucket)"
         let file = "\(directory)/\(dump.key)"
         try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if let sha = dump.sha256, (try? String(contentsOfFile: file + ".verified", encoding: .utf8)) == sha,
            (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int64) == dump.size {
             console.note("using the cached copy (\(file))")
-            return (file, true)
+            return .verified(file)
         }
         // Never leave an old copy looking verified.
         try? FileManager.default.removeItem(atPath: file + ".verified")
@@ -267,15 +293,12 @@ public struct SyncDB: Sendable {
                 + "\(Format.bytes(dump.size - existing)) needed. Free space (`devbox db snapshots`, old files in "
                 + "\(paths.cache)/dumps) or use --no-cache to stream it.")
         }
+        guard existing > 0 else { return .fresh(partial: partial, file: file) }
         let bar = console.progress("download", total: dump.size)
         do {
-            try await s3().download(bucket: dump.bucket, key: dump.key, to: partial, resumeExisting: existing > 0) { progress in
+            try await s3().download(bucket: dump.bucket, key: dump.key, to: partial, resumeExisting: true) { progress in
                 bar.update(completed: progress.downloaded + (progress.downloadTotal == dump.size ? 0 : existing))
             }
-        } catch let error as AWSError {
-            bar.finish("failed")
-            throw SyncError("downloading s3://\(dump.bucket)/\(dump.key) failed: \(error). The partial file is kept; "
-                + "run sync-db again to resume.")
         } catch {
             bar.finish("failed")
             throw SyncError("downloading s3://\(dump.bucket)/\(dump.key) failed: \(error). The partial file is kept; "
@@ -283,25 +306,45 @@ public struct SyncDB: Sendable {
         }
         bar.finish()
         try FileManager.default.moveItem(atPath: partial, toPath: file)
-        return (file, false)
+        return .downloaded(file)
     }
 
-    /// Streams the dump from S3 straight into the import (--no-cache).
-    func stream(_ dump: PublishedDump) throws -> DumpInput {
+    /// Streams the dump from S3 into the import (dropped connections resume with Range), and
+    /// into `copy` (the cache's partial file) when given.
+    func stream(_ dump: PublishedDump, copyTo copy: String?) throws -> DumpInput {
         let pipe = BytePipe()
         let http = http
         let config = config
         let environment = environment
+        let fd: Int32 = try copy.map { path in
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno))).") }
+            return fd
+        } ?? -1
         Task.detached {
+            defer { if fd >= 0 { close(fd) } }
             do {
                 let configuration = try await AWSConfiguration.resolve(regionFlag: config.region, environment: environment, http: http)
-                try await S3(AWSClient(configuration)).stream(bucket: dump.bucket, key: dump.key) { chunk in try pipe.write(chunk) }
+                try await S3(AWSClient(configuration)).stream(bucket: dump.bucket, key: dump.key) { chunk in
+                    if fd >= 0 { try Self.writeAll(fd, chunk, path: copy ?? "") }
+                    try pipe.write(chunk)
+                }
                 pipe.finish()
             } catch {
                 pipe.finish(SyncError("streaming s3://\(dump.bucket)/\(dump.key) failed: \(error)"))
             }
         }
         return DumpInput(pipe: pipe)
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { throw SyncError("writing \(path) failed: \(String(cString: strerror(errno))).") }
+            offset += written
+        }
     }
 
     // MARK: loading and checking
