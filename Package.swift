@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "Git", "HTTP", "Host", "Nuvola", "Terminal", "TestSupport"]),
+        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Host", "HTTP", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
