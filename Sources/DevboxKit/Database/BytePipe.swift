@@ -12,7 +12,7 @@ final class BytePipe: @unchecked Sendable {
     private var abandoned = false
     let capacity: Int
 
-    init(capacity: Int = 8 << 20) { self.capacity = capacity }
+    init(capacity: Int = 2 << 20) { self.capacity = capacity }
 
     /// Blocks while the pipe is full; throws when the reader has gone.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
