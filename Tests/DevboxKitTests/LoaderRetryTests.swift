@@ -22,13 +22,23 @@ import TestSupport
         try loader.query("SET SESSION innodb_lock_wait_timeout = 1")
         let started = ContinuousClock.now
         // The holder lets go after about 1.5 s, i.e. after the loader's first attempt timed out.
-        let box = ConnectionBox(holder)
-        let release = Task.detached {
-            try await Task.sleep(for: .milliseconds(1500))
-            try box.connection.query("ROLLBACK")
+        // Blocking calls run on threads of their own, never on the (busy) cooperative pool.
+        let held = ConnectionBox(holder)
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 1.5)
+            _ = try? held.connection.query("ROLLBACK")
         }
-        try LoaderPool.insert(Array("INSERT INTO `\(name)`.t VALUES (1, 'loaded')".utf8), on: loader)
-        try await release.value
+        let waiting = ConnectionBox(loader)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread {
+                do {
+                    try LoaderPool.insert(Array("INSERT INTO `\(name)`.t VALUES (1, 'loaded')".utf8), on: waiting.connection)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
         #expect(ContinuousClock.now - started > .seconds(1))
         #expect(try loader.query("SELECT note FROM `\(name)`.t").rows == [["loaded"]])
 

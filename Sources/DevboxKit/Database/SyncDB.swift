@@ -183,8 +183,11 @@ public struct SyncDB: Sendable {
             dumpInfo.sha256 = actual
             if result.indexSeconds > 0.05 { console.note("indexes: built after the rows in \(Format.duration(result.indexSeconds))") }
             let verifyStarted = Date()
-            try verify(result, shadow: shadow, control: control)
-            let sanitized = try sanitize(shadow: shadow, control: control, tables: Set(result.tables))
+            let box = ConnectionBox(control)
+            let sanitized = try await Self.offPool { [self] in
+                try verify(result, shadow: shadow, control: box.connection)
+                return try sanitize(shadow: shadow, control: box.connection, tables: Set(result.tables))
+            }
             seconds["verify"] = Date().timeIntervalSince(verifyStarted)
             console.note("verify: \(result.tables.count) tables hold every row of the dump"
                 + (published ? ", SHA-256 matches the published one" : "")
@@ -193,10 +196,14 @@ public struct SyncDB: Sendable {
 
             // The one moment the database changes.
             let swapStarted = Date()
-            let swap = DatabaseSwap(connection: control, database: url.database)
             let objects = result.objects.map(DumpObjects.withoutDefiner)
-            let snapshot = try swap.swapIn(from: shadow, newObjects: objects)
-            let pruned = (try? swap.prune(keep: options.keep)) ?? []
+            let keep = options.keep
+            let database = url.database
+            let (snapshot, pruned) = try await Self.offPool {
+                let swap = DatabaseSwap(connection: box.connection, database: database)
+                let snapshot = try swap.swapIn(from: shadow, newObjects: objects)
+                return (snapshot, (try? swap.prune(keep: keep)) ?? [])
+            }
             seconds["swap"] = Date().timeIntervalSince(swapStarted)
             console.note("swap: in place in \(Format.duration(seconds["swap"] ?? 0))"
                 + (snapshot.map { ", previous data kept as \($0)" } ?? "")
@@ -218,6 +225,19 @@ public struct SyncDB: Sendable {
             let message = (error as? SyncError)?.message ?? "\(error)"
             if message.contains("unchanged") { throw SyncError(message) }
             throw SyncError(message + (message.hasSuffix(".") ? " " : ". ") + "\(url.display) is unchanged.")
+        }
+    }
+
+    /// Runs blocking database work on a thread of its own, off the cooperative pool.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    continuation.resume(returning: try body())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         }
     }
 
