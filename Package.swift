@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Nuvola", dependencies: ["Git", "Archive", "HTTP"]),
 
         .target(name: "DevboxKit", dependencies: [
-            "Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "SigV4", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
         // ArgumentParser glue both executables share: global options, error reporting, exit codes.

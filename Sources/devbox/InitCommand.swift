@@ -3,6 +3,7 @@ import CommandSupport
 import DevboxKit
 import Foundation
 import Git
+import HTTP
 import Synchronization
 import Terminal
 
@@ -59,8 +60,7 @@ extension Devbox {
             }
             bar.withLock { state in
                 guard let last = state.last else { return }
-                let elapsed = ContinuousClock.now - started
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = (ContinuousClock.now - started).seconds
                 state.bar?.finish("\(last.totalObjects) objects, \(Format.bytes(last.receivedBytes)) in \(Format.duration(seconds))"
                     + " (\(Format.bytes(Int64(Double(last.receivedBytes) / max(seconds, 0.001))))/s)")
             }

@@ -90,7 +90,7 @@ extension Devbox {
             options.keep = keep
             if let connections { options.load.connections = connections }
             options.load.deferIndexes = deferIndexes
-            let target = try sync.target(options)
+            let target = try sync.target(databaseURL: databaseURL)
             if !target.isLocal && allowRemote && !yes {
                 let answer = Prompt.confirm("sync-db will replace every table of \(target.display), which is not on this machine.",
                                             expected: target.database, output: context.console.err)

@@ -170,6 +170,10 @@ public struct DevboxConfig: Sendable {
     public var httpPort: Int { integer("compose.http_port") }
     public var databasePort: Int { integer("compose.db_port") }
     public var healthTimeout: Int { integer("compose.health_timeout") }
+    /// The loopback ports the compose project publishes, with the setting that moves each.
+    public var publishedPorts: [(port: Int, setting: String)] {
+        [(httpPort, "compose.http_port"), (databasePort, "compose.db_port")]
+    }
 }
 
 extension DevboxConfig {

@@ -23,7 +23,7 @@ public struct DatabaseInfo: Sendable, Encodable {
 
 extension LocalApp {
     public var databaseInfo: DatabaseInfo {
-        DatabaseInfo(host: "127.0.0.1", port: config.databasePort, user: "nuvola", database: "nuvola",
+        DatabaseInfo(host: "127.0.0.1", port: config.databasePort, user: Self.databaseUser, database: Self.databaseName,
                      passwordIn: "\(workspace)/.env.local")
     }
 
@@ -74,7 +74,7 @@ extension LocalApp {
             if states.contains(where: \.hasFailed) { throw await failure(states) }
             if !states.isEmpty, states.allSatisfy(\.isReady) {
                 return UpReport(url: appURL, database: databaseInfo, services: states,
-                                seconds: Self.seconds(ContinuousClock.now - started), built: built)
+                                seconds: (ContinuousClock.now - started).seconds, built: built)
             }
             if ContinuousClock.now > deadline {
                 let waiting = states.filter { !$0.isReady }.map(\.service)
@@ -148,9 +148,5 @@ extension LocalApp {
 
     static func tail(_ text: String, _ count: Int) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: true).suffix(count).joined(separator: "\n")
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -2,6 +2,8 @@ import Crypto
 import Foundation
 import HTTP
 import Host
+import MySQL
+import SigV4
 
 /// The app running on this machine: the workspace served by the compose project (web + PHP-FPM
 /// and the database), its generated database password, and the ports it publishes.
@@ -73,12 +75,33 @@ public struct LocalApp: Sendable {
             hasher.update(data: Data(file.utf8))
             hasher.update(data: try Data(contentsOf: URL(fileURLWithPath: path)))
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined().prefix(12).description
+        return String(Hex.encode(Array(hasher.finalize())).prefix(12))
+    }
+
+    /// The compose database's user and schema, as compose/db creates them.
+    static let databaseUser = "nuvola"
+    static let databaseName = "nuvola"
+
+    /// Where the local database's password is kept (0600).
+    static func databasePasswordFile(paths: DevboxPaths, project: String) -> String {
+        "\(paths.state)/\(project).db-password"
+    }
+
+    /// The compose project's database as seen from this machine, for sync-db: only once `devbox
+    /// up` has generated its password.
+    public static func databaseURL(config: DevboxConfig, paths: DevboxPaths) throws -> DatabaseURL {
+        let file = databasePasswordFile(paths: paths, project: config.composeProject)
+        guard let password = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw SyncError("the local database has not been set up yet: run `devbox up` first (or pass --database-url).")
+        }
+        return DatabaseURL(endpoint: MySQLEndpoint(host: "127.0.0.1", port: config.databasePort, user: databaseUser,
+                                                  password: password.trimmingCharacters(in: .whitespacesAndNewlines)),
+                           database: databaseName)
     }
 
     /// The local database's password: generated once per machine and project, kept 0600.
     static func databasePassword(paths: DevboxPaths, project: String) throws -> String {
-        let file = "\(paths.state)/\(project).db-password"
+        let file = databasePasswordFile(paths: paths, project: project)
         if let existing = try? String(contentsOfFile: file, encoding: .utf8), !existing.isEmpty {
             return existing.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -93,12 +116,7 @@ public struct LocalApp: Sendable {
 
     /// The URL the app container connects with (`db` is the service's name on compose's network).
     var containerDatabaseURL: String {
-        "mysql://nuvola:\(databasePassword)@db:3306/nuvola?serverVersion=10.11.0-MariaDB&charset=utf8mb4"
-    }
-
-    /// The URL for tools on this machine (sync-db, a SQL client).
-    public var hostDatabaseURL: String {
-        "mysql://nuvola:\(databasePassword)@127.0.0.1:\(config.databasePort)/nuvola"
+        "mysql://\(Self.databaseUser):\(databasePassword)@db:3306/\(Self.databaseName)?serverVersion=10.11.0-MariaDB&charset=utf8mb4"
     }
 
     public var appURL: String { "http://127.0.0.1:\(config.httpPort)/" }
@@ -120,9 +138,7 @@ public struct LocalApp: Sendable {
     /// Published ports held by something other than this project's own containers.
     func busyPorts(running: [ServiceState]) -> [(port: Int, setting: String)] {
         guard !running.contains(where: { $0.state == "running" }) else { return [] }
-        return [(config.httpPort, "compose.http_port"), (config.databasePort, "compose.db_port")]
-            .filter { !PortProbe.isFree($0.0) }
-            .map { (port: $0.0, setting: $0.1) }
+        return config.publishedPorts.filter { !PortProbe.isFree($0.port) }
     }
 }
 

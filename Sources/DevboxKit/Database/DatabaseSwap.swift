@@ -25,12 +25,18 @@ struct DatabaseSwap {
     func q(_ name: String) -> String { MySQLConnection.identifier(name) }
     func literal(_ value: String) -> String { MySQLConnection.quote(value) }
 
-    /// `nuvola__snap_20261129_010203`.
-    func snapshotName(at date: Date) -> String {
+    /// The UTC time stamp in snapshot names: `20261129_010203`.
+    static func stampFormatter() -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd_HHmmss"
+        return formatter
+    }
+
+    /// `nuvola__snap_20261129_010203`.
+    func snapshotName(at date: Date) -> String {
+        let formatter = Self.stampFormatter()
         var name = database + Self.snapshotInfix + formatter.string(from: date)
         var suffix = 2
         while (try? exists(name)) == true {
@@ -152,10 +158,7 @@ struct DatabaseSwap {
                                         + "ON t.TABLE_SCHEMA = s.SCHEMA_NAME AND t.TABLE_NAME <> \(literal(Self.objectsTable)) "
                                         + "WHERE s.SCHEMA_NAME LIKE \(literal(prefix.replacingOccurrences(of: "_", with: "\\_") + "%")) "
                                         + "GROUP BY s.SCHEMA_NAME").rows
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd_HHmmss"
+        let formatter = Self.stampFormatter()
         return rows.compactMap { row -> Snapshot? in
             guard let name = row[0] else { return nil }
             let stamp = String(name.dropFirst(prefix.count).prefix(15))

@@ -5,6 +5,7 @@ import Foundation
 import HTTP
 import Host
 import MySQL
+import SigV4
 import Terminal
 
 /// Where sync-db takes the dump from.
@@ -76,22 +77,11 @@ public struct SyncDB: Sendable {
 
     var paths: DevboxPaths { DevboxPaths(environment: environment) }
 
-    /// The compose project's database, as `devbox up` set it up.
-    public static func composeDatabaseURL(config: DevboxConfig, paths: DevboxPaths) throws -> DatabaseURL {
-        let file = "\(paths.state)/\(config.composeProject).db-password"
-        guard let password = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw SyncError("the local database has not been set up yet: run `devbox up` first (or pass --database-url).")
-        }
-        return DatabaseURL(endpoint: MySQLEndpoint(host: "127.0.0.1", port: config.databasePort, user: "nuvola",
-                                                  password: password.trimmingCharacters(in: .whitespacesAndNewlines)),
-                           database: "nuvola")
-    }
-
     /// --database-url, else DEVBOX_DATABASE_URL, else the compose project's database. A URL
     /// without a password takes it from MYSQL_PWD, so it need not appear on a command line.
-    public func target(_ options: SyncOptions) throws -> DatabaseURL {
-        guard let text = options.databaseURL ?? environment["DEVBOX_DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            return try Self.composeDatabaseURL(config: config, paths: paths)
+    public func target(databaseURL: String?) throws -> DatabaseURL {
+        guard let text = databaseURL ?? environment["DEVBOX_DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            return try LocalApp.databaseURL(config: config, paths: paths)
         }
         var url = try DatabaseURL(text)
         if url.endpoint.password.isEmpty, let password = environment["MYSQL_PWD"] { url.endpoint.password = password }
@@ -110,7 +100,7 @@ public struct SyncDB: Sendable {
     }
 
     public func run(_ options: SyncOptions) async throws -> SyncReport {
-        let url = try target(options)
+        let url = try target(databaseURL: options.databaseURL)
         guard url.isLocal || options.allowRemote else {
             throw SyncError("\(url.display) is not on this machine; sync-db replaces a database's contents, so it only does "
                 + "that to a remote server with --allow-remote (and your confirmation).")
@@ -470,7 +460,7 @@ final class DumpInput: @unchecked Sendable {
         if count > 0 {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         } else if sha256 == nil {
-            sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            sha256 = Hex.encode(Array(hasher.finalize()))
         }
         return count
     }
@@ -498,18 +488,14 @@ extension SyncDB {
 
     /// `devbox db snapshots`.
     public func snapshots(databaseURL: String?) throws -> [Snapshot] {
-        var options = SyncOptions()
-        options.databaseURL = databaseURL
-        let url = try target(options)
+        let url = try target(databaseURL: databaseURL)
         return try DatabaseSwap(connection: try connect(url), database: url.database).snapshots()
     }
 
     /// `devbox db restore [NAME]`: the newest snapshot when no name is given. Returns (restored,
     /// the snapshot the replaced data went to).
     public func restore(_ name: String?, databaseURL: String?, allowRemote: Bool) throws -> (String, String?) {
-        var options = SyncOptions()
-        options.databaseURL = databaseURL
-        let url = try target(options)
+        let url = try target(databaseURL: databaseURL)
         guard url.isLocal || allowRemote else {
             throw SyncError("\(url.display) is not on this machine; restore replaces its tables, so it needs --allow-remote.")
         }

@@ -103,13 +103,13 @@ public struct DevboxDoctor: Sendable {
 
     /// The app's and the database's loopback ports: free, or held by this project's containers.
     func ports(config: DevboxConfig, engine: ContainerEngine?) async -> Check {
-        let wanted = [(config.httpPort, "compose.http_port"), (config.databasePort, "compose.db_port")]
-        let busy = wanted.filter { !PortProbe.isFree($0.0) }
-        if busy.isEmpty { return Check("ports", .ok, "\(wanted.map { String($0.0) }.joined(separator: " and ")) free on 127.0.0.1") }
+        let wanted = config.publishedPorts
+        let busy = wanted.filter { !PortProbe.isFree($0.port) }
+        if busy.isEmpty { return Check("ports", .ok, "\(wanted.map { String($0.port) }.joined(separator: " and ")) free on 127.0.0.1") }
         if let engine {
             if let states = try? await engine.services(ofProject: config.composeProject, http: http),
                states.contains(where: { $0.state == "running" }) {
-                return Check("ports", .ok, "\(wanted.map { String($0.0) }.joined(separator: " and ")) held by \(config.composeProject)'s own containers")
+                return Check("ports", .ok, "\(wanted.map { String($0.port) }.joined(separator: " and ")) held by \(config.composeProject)'s own containers")
             }
         }
         let (port, setting) = busy[0]

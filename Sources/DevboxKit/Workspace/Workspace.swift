@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import HTTP
 import Host
 
 /// Something about the workspace stops a command: what, and the command that fixes it.
@@ -46,11 +47,7 @@ public struct Workspace: Sendable {
     /// Whether two remote URLs name the same repository (ignoring credentials, `.git`, case of host).
     static func sameRemote(_ a: String, _ b: String) -> Bool {
         func normal(_ url: String) -> String {
-            var text = url.trimmingCharacters(in: .whitespaces)
-            if let scheme = text.range(of: "://"), let at = text.range(of: "@", range: scheme.upperBound..<text.endIndex),
-               !text[scheme.upperBound..<at.lowerBound].contains("/") {
-                text.removeSubrange(scheme.upperBound..<at.upperBound)
-            }
+            var text = RedactedURL.redact(url.trimmingCharacters(in: .whitespaces))
             while text.hasSuffix("/") { text.removeLast() }
             if text.hasSuffix(".git") { text.removeLast(4) }
             return text.lowercased()
@@ -97,15 +94,15 @@ extension Workspace {
                 let repository = try Repository.open(path)
                 let origin = try repository.remoteURL("origin")
                 guard let origin, Self.sameRemote(origin, url) else {
-                    throw WorkspaceError("\(path) is a git repository, but its origin is \(origin.map(redacted) ?? "missing"), not \(redacted(url)). "
+                    throw WorkspaceError("\(path) is a git repository, but its origin is \(origin.map(RedactedURL.redact) ?? "missing"), not \(RedactedURL.redact(url)). "
                         + "It is not this project's workspace: move it away, or pass `devbox init --dir PATH` for another place.")
                 }
-                return InitOutcome(action: .verified, path: path, repository: redacted(url),
+                return InitOutcome(action: .verified, path: path, repository: RedactedURL.redact(url),
                                    branch: try repository.currentBranch(), seconds: Date().timeIntervalSince(started))
             }
             let contents = (try? manager.contentsOfDirectory(atPath: path)) ?? []
             guard contents.isEmpty else {
-                throw WorkspaceError("\(path) already exists and is not empty (\(contents.count) entries), and it is not a clone of \(redacted(url)). "
+                throw WorkspaceError("\(path) already exists and is not empty (\(contents.count) entries), and it is not a clone of \(RedactedURL.redact(url)). "
                     + "devbox never clones over files: move them away, or pass `devbox init --dir PATH` for another place.")
             }
         }
@@ -119,13 +116,13 @@ extension Workspace {
         if try repository.upstream(of: target) == nil, repository.resolves("origin/\(target)") {
             try repository.setUpstream(of: target, to: "origin/\(target)")
         }
-        return InitOutcome(action: .cloned, path: path, repository: redacted(url), branch: try repository.currentBranch(),
+        return InitOutcome(action: .cloned, path: path, repository: RedactedURL.redact(url), branch: try repository.currentBranch(),
                            seconds: Date().timeIntervalSince(started))
     }
 
     /// A libgit2 failure during clone or fetch, told as what the developer can do about it.
     func explain(_ error: GitError, url: String, branch: String?) -> WorkspaceError {
-        let shown = redacted(url)
+        let shown = RedactedURL.redact(url)
         if error.message.contains("refused the credentials") {
             return WorkspaceError("\(shown) refused the credentials devbox sent. The token (DEVBOX_GIT_TOKEN, GH_TOKEN or "
                 + "~/.config/devbox/git-token) is wrong or expired: ask your admin for a new one (`adminctl access rotate`).")
@@ -139,11 +136,4 @@ extension Workspace {
         }
         return WorkspaceError("cannot reach \(shown): \(error.message). Check the URL (repository.url or --repo) and this machine's network, then run the command again.")
     }
-}
-
-/// A URL without user name or password, for messages.
-func redacted(_ url: String) -> String {
-    guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex),
-          !url[scheme.upperBound..<at.lowerBound].contains("/") else { return url }
-    return url.replacingCharacters(in: scheme.upperBound..<at.upperBound, with: "")
 }
