@@ -51,7 +51,7 @@ public enum ChildProcess {
         let exited = AsyncStream<Int32>.makeStream()
         process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
         do {
-            try process.run()
+            try spawn(process)
         } catch {
             throw ChildProcessError(command: executable, reason: "could not start: \(error.localizedDescription)")
         }
@@ -88,6 +88,13 @@ public enum ChildProcess {
         return result
     }
 
+    /// Starts `process`. Foundation's `Process.run` is not safe to call from several threads
+    /// at once (under the full test suite it crashed in memcpy), so every spawn in this process
+    /// goes through here and they take turns; the children still run side by side.
+    public static func spawn(_ process: Process) throws {
+        try spawnLock.withLock { _ in try process.run() }
+    }
+
     private static func readAll(_ handle: FileHandle) async -> [UInt8] {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {
@@ -97,6 +104,9 @@ public enum ChildProcess {
         }
     }
 }
+
+/// One spawn at a time (see `ChildProcess.run`).
+private let spawnLock = Mutex<Void>(())
 
 private final class ExpiryFlag: Sendable {
     private let value = Atomic<Bool>(false)

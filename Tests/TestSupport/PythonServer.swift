@@ -1,4 +1,5 @@
 import Foundation
+import Host
 
 /// A Python fixture server: started with `python3 SCRIPT ARGS`, it prints one JSON line with its
 /// ports, and exits when our end of its stdin closes (with the test process at the latest).
@@ -34,7 +35,7 @@ public final class PythonServer: Sendable {
         let stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
-        try process.run()
+        try ChildProcess.spawn(process)
         if let firstLine { try stdin.fileHandleForWriting.write(contentsOf: Data((firstLine + "\n").utf8)) }
         var line = Data()
         while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
