@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CCurl"]),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
-        .target(name: "Terminal"),
+        .target(name: "Terminal", dependencies: ["Host"]),
         // The MySQL/MariaDB client protocol in Swift: sync-db talks to the local database without
         // a C client library or a mysql binary on the developer's machine.
         .target(name: "MySQL", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -43,7 +43,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "devbox", dependencies: [
-            "DevboxKit", "Nuvola", "CommandSupport", "Terminal", "HTTP",
+            "DevboxKit", "Nuvola", "CommandSupport", "Terminal", "HTTP", "Host",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "adminctl", dependencies: [

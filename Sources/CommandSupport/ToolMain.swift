@@ -3,42 +3,56 @@ import Foundation
 import Terminal
 
 /// Runs a root command the way both tools promise in `--help`: exit 0 on success, 1 when the
-/// operation failed, 2 for usage errors (ArgumentParser's own default is 64), or a code the
-/// command chose by throwing `ExitCode`. Failures print one "error: ..." paragraph on stderr
-/// and, under `--json`, an `{"error": {...}}` document on stdout.
+/// operation failed, 2 for usage errors (ArgumentParser's own default is 64), 128 + the signal's
+/// number when SIGINT, SIGTERM or SIGHUP stopped it (130 for Ctrl-C, as shells expect), or a
+/// code the command chose by throwing `ExitCode`. Failures print one "error: ..." paragraph on
+/// stderr and, under `--json`, an `{"error": {...}}` document on stdout.
+///
+/// The command runs as a task that those signals cancel (see `SignalCancellation`): every
+/// command stops the same way, through Swift's task cancellation, and cleans up on its way out.
 public enum ToolMain {
     public static func run<Root: AsyncParsableCommand>(_ root: Root.Type,
                                                        arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
-        let wantsJSON = arguments.contains("--json")
+        let command: any ParsableCommand
         do {
-            var command = try root.parseAsRoot(arguments)
-            if var asyncCommand = command as? AsyncParsableCommand {
+            command = try root.parseAsRoot(arguments)
+        } catch {
+            // Help and version are successes ArgumentParser prints itself; the rest is usage.
+            if root.exitCode(for: error) == .success { root.exit(withError: error) }
+            FileDescriptorOutput.standardError.write(root.fullMessage(for: error) + "\n")
+            exit(2)
+        }
+        let json = (command as? ReportsJSON)?.output.json ?? false
+        let signals = SignalCancellation.install()
+        let parsed = Handover(command)
+        let task = Task {
+            var command = parsed.value
+            if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+        }
+        signals.whenSignalled { task.cancel() }
+        let outcome = await task.result
+        let signalled = signals.received
+        switch outcome {
+        case .success:
             exit(0)
-        } catch let code as ExitCode {
+        case .failure(let code as ExitCode):
             exit(code.rawValue)
-        } catch is CancellationError {
-            FileDescriptorOutput.standardError.write("Interrupted.\n")
-            exit(130)
-        } catch {
-            let code = root.exitCode(for: error)
-            if code == .validationFailure {
+        case .failure(let error):
+            if error is CancellationError {
+                FileDescriptorOutput.standardError.write("Interrupted.\n")
+            } else if root.exitCode(for: error) == .validationFailure {
                 FileDescriptorOutput.standardError.write(root.fullMessage(for: error) + "\n")
                 exit(2)
+            } else {
+                report(error, json: json)
             }
-            if isArgumentParserOutcome(error) { root.exit(withError: error) }
-            report(error, json: wantsJSON)
-            exit(1)
+            if let signalled { exit(128 + signalled) }
+            exit(error is CancellationError ? 128 + SIGINT : 1)
         }
-    }
-
-    /// Help, version and usage outcomes that ArgumentParser prints itself.
-    static func isArgumentParserOutcome(_ error: any Error) -> Bool {
-        let name = String(reflecting: type(of: error))
-        return name.hasPrefix("ArgumentParser.")
     }
 
     static func report(_ error: any Error, json: Bool) {
@@ -53,6 +67,18 @@ public enum ToolMain {
             try? console.emit(Failure(error: .init(message: message, type: String(describing: type(of: error)))))
         }
     }
+}
+
+/// Moves the parsed command into the task that runs it; nothing else touches it afterwards.
+private struct Handover: @unchecked Sendable {
+    let value: any ParsableCommand
+    init(_ value: any ParsableCommand) { self.value = value }
+}
+
+/// A command whose results can be one JSON document: `ToolMain` then reports failures as JSON
+/// too. Commands declare it by having `@OptionGroup var output: OutputOptions`.
+public protocol ReportsJSON {
+    var output: OutputOptions { get }
 }
 
 /// `--json`, shared by every command that reports state or results.

@@ -13,17 +13,10 @@ public enum SecretFile {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SecretFileError(path: path, operation: "create", code: errno) }
         var failure: SecretFileError?
-        contents.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = SecretFileError(path: path, operation: "write", code: errno)
-                    return
-                }
-                offset += written
-            }
+        do {
+            try contents.withUnsafeBytes { try FileDescriptor.writeAll(fd, $0) }
+        } catch {
+            failure = SecretFileError(path: path, operation: "write", code: (error as? POSIXError)?.code.rawValue ?? EIO)
         }
         if failure == nil, fsync(fd) != 0 { failure = SecretFileError(path: path, operation: "fsync", code: errno) }
         close(fd)

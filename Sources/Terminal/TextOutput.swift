@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Synchronization
 
 /// Somewhere text can be written: a file descriptor, or a buffer in tests.
@@ -22,17 +23,8 @@ public struct FileDescriptorOutput: TextOutput {
     public static let standardError = FileDescriptorOutput(descriptor: STDERR_FILENO)
 
     public func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return  // a closed pipe: nothing sensible left to do with the text
-            }
-            offset += written
-        }
-        bytes.removeAll()
+        // A closed pipe: nothing sensible is left to do with the text.
+        try? Array(text.utf8).withUnsafeBytes { try FileDescriptor.writeAll(descriptor, $0) }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandSupport
 import DevboxKit
 import Foundation
+import Host
 import Terminal
 
 extension Devbox {

@@ -3,6 +3,7 @@ import CommandSupport
 import DevboxKit
 import Dispatch
 import Foundation
+import Host
 import Terminal
 
 extension Devbox {
@@ -77,7 +78,7 @@ extension Devbox {
                 context.console.warning("the password in --database-url is visible to other users of this machine (ps); "
                     + "prefer DEVBOX_DATABASE_URL or MYSQL_PWD.")
             }
-            let cancel = CancelFlag()
+            let cancel = CancelFlag()  // FIXME
             let sync = DevboxKit.SyncDB(config: context.config, environment: context.environment, http: context.http,
                                         console: context.console, cancel: cancel)
             if list { return try await listDumps(context, sync) }

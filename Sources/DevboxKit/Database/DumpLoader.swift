@@ -1,5 +1,6 @@
 import Archive
 import Foundation
+import Host
 import MySQL
 import Synchronization
 
@@ -279,12 +280,4 @@ final class LoaderPool: @unchecked Sendable {
 final class ConnectionBox: @unchecked Sendable {
     let connection: MySQLConnection
     init(_ connection: MySQLConnection) { self.connection = connection }
-}
-
-/// Set once (Ctrl-C, a failure elsewhere); read from any thread.
-public final class CancelFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    public init() {}
-    public func cancel() { value.store(true, ordering: .relaxed) }
-    public var isCancelled: Bool { value.load(ordering: .relaxed) }
 }

@@ -1,0 +1,4 @@
+import CommandSupport
+
+// The commands with `--json`: ToolMain reports their failures as JSON too.
+extension Adminctl.Doctor: ReportsJSON {}
