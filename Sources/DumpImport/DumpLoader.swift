@@ -147,6 +147,8 @@ final class LoadSession {
     var rowsQueued = 0
     /// The last bytes of SQL, where `-- Dump completed` stands in a whole dump.
     var tail: [UInt8] = []
+    /// The server's max_allowed_packet: a bigger statement would fail only after the rows before it.
+    let maximumPacket: Int
 
     init(loader: DumpLoader, reader: ArchiveReader) throws {
         self.loader = loader
@@ -155,6 +157,7 @@ final class LoadSession {
         collations = CollationTranslator(available: Set(try control.query("SHOW COLLATION").rows.compactMap { $0.first ?? nil }
             .map { $0.lowercased() }))
         queue = LoadQueue(capacity: loader.options.queueBytes)
+        maximumPacket = Int(try control.query("SELECT @@max_allowed_packet").rows.first?.first??.description ?? "") ?? Int.max
     }
 
     /// Every .sql entry of the archive (or the raw stream), statement by statement.
@@ -206,6 +209,12 @@ final class LoadSession {
     }
 
     func insert(_ statement: StatementSplitter.Statement, into table: String) throws {
+        guard statement.bytes.count < maximumPacket else {
+            throw ImportError(.dump, "the INSERT at line \(statement.line) (table `\(table)`) is \(statement.bytes.count) bytes, more than "
+                + "the server's max_allowed_packet (\(maximumPacket) bytes): raise it on the server to at least "
+                + "\((statement.bytes.count >> 20) + 1) MiB (SET GLOBAL max_allowed_packet = \(((statement.bytes.count >> 20) + 1) << 20), "
+                + "or max_allowed_packet in its configuration) and run sync-db again")
+        }
         if workers == nil {
             workers = try LoaderPool(count: loader.options.connections, endpoint: loader.endpoint, prelude: prelude,
                                      queue: queue, cancel: loader.cancel)
