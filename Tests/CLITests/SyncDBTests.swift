@@ -229,14 +229,7 @@ import TestSupport
         try #require(try await devbox(["sync-db", "--file", small], env).status == 0)
         let before = try await fixture.summary(of: name)
 
-        let process = Process()
-        process.executableURL = BuildProducts.executable("devbox")
-        process.arguments = ["sync-db", "--file", fixture.sql]
-        process.environment = env
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, stderr) = try launchDevbox(["sync-db", "--file", fixture.sql], environment: env)
         // Wait until rows are flowing, then interrupt as a terminal's Ctrl-C would.
         var waited = 0
         while waited < 100 {
@@ -274,14 +267,7 @@ import TestSupport
         try #require(try await CLI.run("devbox", ["sync-db", "--file", small], environment: env).status == 0)
         let before = try await fixture.summary(of: name)
 
-        let process = Process()
-        process.executableURL = BuildProducts.executable("devbox")
-        process.arguments = ["sync-db", "--file", fixture.sql] + extra
-        process.environment = env
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, stderr) = try launchDevbox(["sync-db", "--file", fixture.sql] + extra, environment: env)
         let expected = fixture.tables["customer"]?.rows ?? 0
         var lock: TableLock?
         for _ in 0..<600 where lock == nil {
@@ -348,14 +334,7 @@ import TestSupport
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cached + ".partial"))
         try await fleet.inject(kind: "latency", service: "s3", operation: "GetObject", count: 5, seconds: 30)
 
-        let process = Process()
-        process.executableURL = BuildProducts.executable("devbox")
-        process.arguments = ["sync-db"]
-        process.environment = env
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, stderr) = try launchDevbox(["sync-db"], environment: env)
         try await Task.sleep(for: .seconds(3))  // listing and HEAD are quick; the ranged GET is held
         let signalled = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
@@ -378,6 +357,19 @@ import TestSupport
     @Test func ctrlCDuringIndexBuildingStopsTheAlterAndKeepsTheDatabase() async throws {
         try await interrupt(waitingOn: "ALTER TABLE `customer`%", extra: ["--defer-indexes"])
     }
+}
+
+/// Starts devbox with stderr captured, for tests that signal it while it runs.
+func launchDevbox(_ arguments: [String], environment: [String: String]) throws -> (Process, Pipe) {
+    let process = Process()
+    process.executableURL = BuildProducts.executable("devbox")
+    process.arguments = arguments
+    process.environment = environment
+    let stderr = Pipe()
+    process.standardError = stderr
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    return (process, stderr)
 }
 
 /// The test server's password, to check it never shows up.
