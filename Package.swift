@@ -19,8 +19,8 @@ let package = Package(
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
-        .target(name: "HTTP", dependencies: ["CCurl"]),
-        .target(name: "Git", dependencies: ["CGit2"]),
+        .target(name: "HTTP", dependencies: ["CCurl", "Host"]),
+        .target(name: "Git", dependencies: ["CGit2", "Host"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "Terminal", dependencies: ["Host"]),
         // The MySQL/MariaDB client protocol in Swift: sync-db talks to the local database without

@@ -5,6 +5,8 @@ import Synchronization
 /// connections stay alive; never used by two transfers at once.
 final class CurlEasy {
     let handle: UnsafeMutableRawPointer
+    /// The transfer whose callback data, header list and error buffer the handle holds, until `reset`.
+    var pointsInto: ObjectIdentifier?
 
     init() throws(HTTPError) {
         _ = Curl.initialised
@@ -18,7 +20,10 @@ final class CurlEasy {
     deinit { curl_easy_cleanup(handle) }
 
     /// Back to defaults, keeping live connections and the DNS cache.
-    func reset() { curl_easy_reset(handle) }
+    func reset() {
+        curl_easy_reset(handle)
+        pointsInto = nil
+    }
 
     func set(_ option: CURLoption, _ value: Int) throws(CurlSetupError) {
         try check(curl_setopt_long(handle, option, value), option)
