@@ -30,16 +30,17 @@ let package = Package(
         // AWS Signature Version 4, on its own so it depends on nothing but hashing.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
-        // What both tools agree on (versions, tag names, S3 layout); Kits never import each other.
-        .target(name: "Nuvola", dependencies: ["Git", "Archive", "HTTP"]),
+        // What both tools agree on (config files, tag names, S3 layout); Kits never import each other.
+        .target(name: "Nuvola"),
 
         .target(name: "DevboxKit", dependencies: [
-            "Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "SigV4", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
-        // ArgumentParser glue both executables share: global options, error reporting, exit codes.
+        // ArgumentParser glue both executables share: global options, error reporting, exit codes,
+        // and the version report (the only reason it links the C libraries' wrappers).
         .target(name: "CommandSupport", dependencies: [
-            "Terminal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Terminal", "Git", "Archive", "HTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "devbox", dependencies: [
@@ -59,7 +60,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Host"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Host", "TestSupport"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
-        .testTarget(name: "HostTests", dependencies: ["Host"]),
+        .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "Host", "TestSupport"]),
         .testTarget(name: "NuvolaTests", dependencies: ["Nuvola"]),
         .testTarget(name: "MySQLTests", dependencies: ["MySQL", "TestSupport"]),

@@ -208,20 +208,3 @@ extension Credentials {
         SigningCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, sessionToken: sessionToken)
     }
 }
-
-extension AWSService {
-    /// How errors name the service: "STS", "S3", "Auto Scaling".
-    public var displayName: String {
-        switch self {
-        case .sts: "STS"
-        case .s3: "S3"
-        case .ec2: "EC2"
-        case .iam: "IAM"
-        case .ssm: "SSM"
-        case .autoScaling: "AutoScaling"
-        case .elasticLoadBalancingV2: "ELBv2"
-        case .cloudFormation: "CloudFormation"
-        case .rds: "RDS"
-        }
-    }
-}

@@ -5,7 +5,6 @@ import Foundation
 import HTTP
 import Host
 import MySQL
-import SigV4
 import Terminal
 
 /// Where sync-db takes the dump from.
