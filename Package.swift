@@ -69,6 +69,8 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Host", "HTTP", "TestSupport"]),
+        // One test over every type that holds a secret, so it spans the modules that define them.
+        .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "Git", "HTTP", "MySQL", "SigV4"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,8 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-/// The secret material a signature is made from.
-public struct SigningCredentials: Sendable, Equatable {
+/// The secret material a signature is made from. Printing or dumping it shows only the key id.
+public struct SigningCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable {
     public var accessKeyID: String
     public var secretAccessKey: String
     public var sessionToken: String?
@@ -17,6 +18,14 @@ public struct SigningCredentials: Sendable, Equatable {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
+    }
+
+    public var description: String { "signing credentials \(accessKeyID)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+                                "sessionToken": sessionToken == nil ? "none" : "<redacted>"],
+               displayStyle: .struct)
     }
 }
 

@@ -154,13 +154,19 @@ public struct IAM: QueryService {
     // MARK: Access keys
 
     /// A new key pair. The secret exists only in this value: store it (0600) or hand it over.
-    public struct AccessKey: Sendable, CustomStringConvertible {
+    public struct AccessKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
         public var userName: String
         public var accessKeyID: String
         public var secretAccessKey: String
         public var status: String
         public var created: Date?
         public var description: String { "access key \(accessKeyID) of \(userName) (\(status))" }
+        public var debugDescription: String { description }
+        public var customMirror: Mirror {
+            Mirror(self, children: ["userName": userName, "accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+                                    "status": status, "created": created as Any],
+                   displayStyle: .struct)
+        }
     }
 
     public struct AccessKeyMetadata: Sendable, Equatable {
