@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "GitTests", dependencies: ["Git", "Host", "TestSupport"]),
         .testTarget(name: "NuvolaTests", dependencies: ["Nuvola"]),
         .testTarget(name: "MySQLTests", dependencies: ["MySQL", "TestSupport"]),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Host", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CArchive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
