@@ -281,7 +281,7 @@ public enum URIEncoding {
 /// secrets, so the cache stays tiny; an entry answers only for the secret it was derived from.
 final class SigningKeyCache: Sendable {
     static let shared = SigningKeyCache()
-    private struct Entry: @unchecked Sendable {
+    private struct Entry: Sendable {
         var secret: String
         var key: SymmetricKey
     }
