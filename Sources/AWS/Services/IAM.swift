@@ -175,8 +175,11 @@ public struct IAM: QueryService {
         public var created: Date?
     }
 
+    /// A new key pair. Not resent after a lost answer (it would make a second key whose secret
+    /// nobody saw); the error then has `mayHaveTakenEffect`: list the user's keys before retrying.
     public func createAccessKey(user: String) async throws -> AccessKey {
-        let node = try await call("CreateAccessKey", Self.parameters(("UserName", user))).child("AccessKey") ?? XMLNode(name: "")
+        let node = try await call("CreateAccessKey", Self.parameters(("UserName", user)), idempotency: .repeatsWork)
+            .child("AccessKey") ?? XMLNode(name: "")
         return AccessKey(userName: node.string("UserName") ?? user, accessKeyID: node.string("AccessKeyId") ?? "",
                          secretAccessKey: node.string("SecretAccessKey") ?? "", status: node.string("Status") ?? "",
                          created: node.date("CreateDate"))
