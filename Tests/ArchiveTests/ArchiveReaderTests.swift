@@ -11,8 +11,7 @@ final class Fixtures: Sendable {
     let secondLength: Int
 
     static let shared: Fixtures = {
-        let directory = NSTemporaryDirectory() + "archive-fixtures-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try! TemporaryDirectory("archive-fixtures").path
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/make_archives.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
