@@ -18,7 +18,7 @@ final class Fixtures: Sendable {
         process.arguments = ["python3", script, directory]
         let output = Pipe()
         process.standardOutput = output
-        try! process.run()
+        try! ChildProcess.spawn(process)  // Process.run must not race other spawns (see ChildProcess.spawn)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let sizes = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
