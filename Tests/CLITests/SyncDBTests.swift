@@ -255,7 +255,7 @@ import TestSupport
     /// Loads a dump; once `customer`'s rows are in the shadow, a lock of the test's makes the
     /// statement matching `waitingOn` (seen in the server's process list) wait; then SIGINT.
     func interrupt(waitingOn pattern: String, extra: [String] = []) async throws {
-        let fixture = try await DumpFixture(tables: 4, rows: 3000, objects: false)
+        let fixture = try await DumpFixture(tables: 6, rows: 12000, objects: false)
         defer { Task { await fixture.remove() } }
         let name = "local_" + UUID().uuidString.prefix(8).lowercased()
         let shadow = name + "__devbox_shadow"
@@ -369,7 +369,7 @@ func launchDevbox(_ arguments: [String], environment: [String: String]) throws -
     let stderr = Pipe()
     process.standardError = stderr
     process.standardOutput = FileHandle.nullDevice
-    try process.run()
+    try ChildProcess.spawn(process)  // spawns take turns (Foundation's Process.run is not thread-safe)
     return (process, stderr)
 }
 
