@@ -17,6 +17,9 @@ public enum DumpStatementKind: Equatable, Sendable {
     /// Meaningless for a parallel load into another database (LOCK/UNLOCK TABLES, USE,
     /// CREATE/DROP DATABASE, DISABLE/ENABLE KEYS, transactions, mysqldump's GTID_PURGED).
     case ignored
+    /// A scheduled event (`mysqldump --events`): not created, since it would run on this server on
+    /// its own schedule with the importing user's rights.
+    case event
     /// Not something a dump tool writes, or aimed outside the dump's own tables: never run.
     case refused(reason: String)
 
@@ -84,7 +87,9 @@ public enum DumpStatementKind: Equatable, Sendable {
                 return table(original[name]) { verb == "CREATE" ? .createTable(table: $0) : .dropTable(table: $0) }
             case "FUNCTION" where reading.words(limit: 60).contains("SONAME"):
                 return .refused(reason: "CREATE FUNCTION ... SONAME loads a library into the server")
-            case "VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT":
+            case "EVENT":
+                return .event
+            case "VIEW", "TRIGGER", "PROCEDURE", "FUNCTION":
                 var name = index + 1
                 while name < words.count, ["IF", "NOT", "EXISTS"].contains(words[name]) { name += 1 }
                 guard name < words.count else { return .object }

@@ -56,6 +56,8 @@ import Testing
         #expect(kind("SET @@SESSION.SQL_LOG_BIN= 0") == .session)
         #expect(kind("CREATE INDEX `i` ON `t` (`c`)") == .alterTable(table: "t"))
         #expect(kind("DROP DATABASE IF EXISTS `prod`") == .ignored)
+        #expect(kind("/*!50106 CREATE*/ /*!50117 DEFINER=`root`@`%`*/ /*!50106 EVENT `purge` ON SCHEDULE EVERY 1 DAY DO DELETE FROM otherdb.t */") == .event)
+        #expect(kind("/*!50106 DROP EVENT IF EXISTS `purge` */") == .event)
     }
 
     @Test func rowsOfAnInsertLeaveOutTheColumnList() {
