@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Host
 import Synchronization
 import Terminal
 
@@ -54,12 +55,20 @@ public final class SignalCancellation: Sendable {
             return state.actions
         }
         guard let actions else {
-            FileDescriptorOutput.standardError.write("\nleaving at once (second signal).\n")
+            if CriticalSection.isActive {
+                // Leaving now would leave a swap half-done: finish it first, then go.
+                FileDescriptorOutput.standardError.write("\nfinishing the swap already under way, then leaving…\n")
+                CriticalSection.waitUntilDone()
+            } else {
+                FileDescriptorOutput.standardError.write("\nleaving at once (second signal).\n")
+            }
             exit(128 + number)
         }
         let name = number == SIGINT ? "Ctrl-C" : (number == SIGTERM ? "SIGTERM" : "SIGHUP")
         FileDescriptorOutput.standardError.write("\n\(name): stopping and undoing what is unfinished (again to leave at once)…\n")
-        for action in actions { action() }
+        // Off the signal queue: stopping may take network round trips (KILL QUERY), and a second
+        // signal must still be heard meanwhile.
+        DispatchQueue.global().async { for action in actions { action() } }
     }
 }
 

@@ -23,6 +23,8 @@ public enum ToolMain {
             exit(2)
         }
         let json = (command as? ReportsJSON)?.output.json ?? false
+        // A closed pipe (`devbox status | head`) is an error to handle where it happens, not a death.
+        signal(SIGPIPE, SIG_IGN)
         let signals = SignalCancellation.install()
         let parsed = Handover(command)
         let task = Task {

@@ -98,50 +98,71 @@ struct DatabaseSwap {
 
     /// Moves `source`'s tables into the database and the database's current tables and objects
     /// into a new snapshot, then creates `newObjects` (the dump's views, triggers, routines, with
-    /// their session statements) in the database. On any failure everything moves back.
+    /// their session statements) in the database. On a failure every step done is undone, and
+    /// `SwapFailure.restored` says whether the undo was complete: the snapshot is discarded only
+    /// once the previous tables are back in place.
     /// Returns the snapshot's name, nil when the database had nothing to keep.
-    func swapIn(from source: String, newObjects: [String], at date: Date = Date()) throws -> String? {
-        try connection.query("CREATE DATABASE IF NOT EXISTS \(q(database)) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        let current = try baseTables(database)
-        let currentObjects = try objects(database)
-        let incoming = try baseTables(source)
-        let snapshot = current.isEmpty && currentObjects.isEmpty ? nil : snapshotName(at: date)
-        if let snapshot {
-            try connection.query("CREATE DATABASE \(q(snapshot)) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-            try record(currentObjects, for: snapshot)
+    func swapIn(from source: String, newObjects: [String], at date: Date = Date()) throws(SwapFailure) -> String? {
+        let current: [String], currentObjects: [(kind: String, name: String, definition: String)], incoming: [String]
+        var snapshot: String?
+        do {
+            try connection.query("CREATE DATABASE IF NOT EXISTS \(q(database)) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            current = try baseTables(database)
+            currentObjects = try objects(database)
+            incoming = try baseTables(source)
+            if !current.isEmpty || !currentObjects.isEmpty {
+                snapshot = snapshotName(at: date)
+                try connection.query("CREATE DATABASE \(q(snapshot!)) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                try record(currentObjects, for: snapshot!)
+            }
+        } catch {
+            if let snapshot { discard(snapshot) }
+            throw SwapFailure(cause: error, restored: true, snapshot: nil)
         }
         // From here on, each step knows how to undo the ones before it.
+        var dropped: [(kind: String, name: String, definition: String)] = []
         do {
-            try dropObjects(currentObjects, in: database)
+            for object in currentObjects.reversed() {
+                try connection.query("DROP \(object.kind) IF EXISTS \(q(database)).\(q(object.name))")
+                dropped.insert(object, at: 0)
+            }
         } catch {
-            try? createObjects(currentObjects.map(\.definition), in: database)
-            if let snapshot { discard(snapshot) }
-            throw error
+            throw undo(error, snapshot: snapshot, recreating: dropped, tablesInPlace: true)
         }
-        let outward = current.map { "\(q(database)).\(q($0)) TO \(q(snapshot ?? "")).\(q($0))" }
-        let inward = incoming.map { "\(q(source)).\(q($0)) TO \(q(database)).\(q($0))" }
-        let moves = outward + inward
+        let moves = current.map { "\(q(database)).\(q($0)) TO \(q(snapshot ?? "")).\(q($0))" }
+            + incoming.map { "\(q(source)).\(q($0)) TO \(q(database)).\(q($0))" }
         do {
+            // One statement: the server moves all or none.
             if !moves.isEmpty { try connection.query("RENAME TABLE " + moves.joined(separator: ", ")) }
         } catch {
-            try? createObjects(currentObjects.map(\.definition), in: database)
-            if let snapshot { discard(snapshot) }
-            throw error
+            throw undo(error, snapshot: snapshot, recreating: dropped, tablesInPlace: true)
         }
         do {
             try createObjects(newObjects, in: database)
         } catch {
-            // Put everything back: new objects out, tables back where they were, old objects in.
+            // New objects out, tables back where they were (again all or none), old objects in.
             if let created = try? objects(database) { try? dropObjects(created, in: database) }
             let back = incoming.map { "\(q(database)).\(q($0)) TO \(q(source)).\(q($0))" }
                 + current.map { "\(q(snapshot ?? "")).\(q($0)) TO \(q(database)).\(q($0))" }
-            if !back.isEmpty { _ = try? connection.query("RENAME TABLE " + back.joined(separator: ", ")) }
-            try? createObjects(currentObjects.map(\.definition), in: database)
-            if let snapshot { discard(snapshot) }
-            throw error
+            let movedBack = back.isEmpty || (try? connection.query("RENAME TABLE " + back.joined(separator: ", "))) != nil
+            throw undo(error, snapshot: snapshot, recreating: dropped, tablesInPlace: movedBack)
         }
         _ = try? connection.query("DROP DATABASE IF EXISTS \(q(source))")
         return snapshot
+    }
+
+    /// Puts the previous objects back (each on its own: one that fails does not stop the rest)
+    /// and, when the previous tables are back in place too, discards the snapshot.
+    private func undo(_ cause: any Error, snapshot: String?, recreating objects: [(kind: String, name: String, definition: String)],
+                      tablesInPlace: Bool) -> SwapFailure {
+        var complete = tablesInPlace
+        if tablesInPlace {
+            _ = try? connection.query("USE \(q(database))")
+            for object in objects where (try? connection.query(object.definition)) == nil { complete = false }
+        }
+        // The snapshot holds the previous tables, or the definitions of objects not recreated.
+        if complete, let snapshot { discard(snapshot) }
+        return SwapFailure(cause: cause, restored: complete, snapshot: complete ? nil : snapshot)
     }
 
     /// Keeps a snapshot's objects in the bookkeeping table.
@@ -177,7 +198,7 @@ struct DatabaseSwap {
         let rows = try connection.query("SELECT s.SCHEMA_NAME, COUNT(t.TABLE_NAME), COALESCE(SUM(t.DATA_LENGTH + t.INDEX_LENGTH), 0), "
                                         + "MIN(t.CREATE_TIME) FROM information_schema.SCHEMATA s LEFT JOIN information_schema.TABLES t "
                                         + "ON t.TABLE_SCHEMA = s.SCHEMA_NAME "
-                                        + "WHERE s.SCHEMA_NAME LIKE \(literal(prefix.replacingOccurrences(of: "_", with: "\\_") + "%")) "
+                                        + "WHERE s.SCHEMA_NAME LIKE \(literal(ImportNames.literalPattern(prefix) + "%")) "
                                         + "GROUP BY s.SCHEMA_NAME").rows
         let formatter = Self.stampFormatter()
         return rows.compactMap { row -> Snapshot? in
@@ -205,9 +226,35 @@ struct DatabaseSwap {
             throw ImportError(.usage, "there is no snapshot \(snapshot) of \(database); `devbox db snapshots` lists them.")
         }
         let recorded = try recorded(for: snapshot)
-        let kept = try swapIn(from: snapshot, newObjects: recorded)
-        discard(snapshot)
-        return kept
+        do {
+            let kept = try swapIn(from: snapshot, newObjects: recorded)
+            discard(snapshot)
+            return kept
+        } catch {
+            throw error.importError("restoring \(snapshot)", target: database)
+        }
+    }
+}
+
+/// The swap failed. `restored`: everything is as it was before it began; otherwise `snapshot`
+/// still holds what could not be put back (the previous tables, or the recorded definitions).
+struct SwapFailure: Error {
+    let cause: any Error
+    let restored: Bool
+    let snapshot: String?
+
+    /// For people: what failed, and where the data is when the undo was not complete.
+    func importError(_ what: String, target: String) -> ImportError {
+        let cause = (cause as? MySQLError)?.code == 1205
+            ? "\(cause) — another connection holds a lock on one of its tables (the app in the middle of a transaction?)"
+            : "\(cause)"
+        guard !restored else {
+            return ImportError(.swap, "\(what) failed and was undone: \(cause)", databaseUnchanged: target)
+        }
+        var error = ImportError(.swap, "\(what) failed (\(cause)) and could not be undone entirely"
+            + (snapshot.map { ": what was not put back is in \($0); `devbox db restore \($0)` brings it back" } ?? ""))
+        error.databaseTouched = true
+        return error
     }
 }
 

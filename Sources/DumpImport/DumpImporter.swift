@@ -59,53 +59,70 @@ public struct DumpImporter: Sendable {
     /// Imports `input`; `expectedSHA256` is the published checksum, when there is one. `phases`
     /// may already hold the download's time.
     public func run(_ input: DumpInput, expectedSHA256: String?, size: Int64?, phases: PhaseTimes = PhaseTimes()) async throws -> ImportSummary {
-        let started = ProcessInfo.processInfo.systemUptime - phases.total
+        // The download (measured by the caller) counts in the total.
+        let started = ProcessInfo.processInfo.systemUptime - phases.seconds.values.reduce(0, +)
         var phases = phases
-        let session = try await ImportSession.open(target, names: names)
-        defer { session.close() }
+        let session: ImportSession
+        do {
+            session = try await ImportSession.open(target, names: names)
+        } catch {
+            throw explain(error)
+        }
         do {
             try await session.prepareShadow()
-            let loaded = try await phases.measure(.load) { try await load(input, session: session, size: size) }
+            if !session.loadersConfined {
+                console.warning("the server would not let \(target.endpoint.user) create a temporary user for the loaders, so "
+                    + "they use \(target.endpoint.user), who may reach other databases; refused statements are still refused.")
+            }
+            let (loaded, actual) = try await phases.measure(.load) { try await load(input, session: session, size: size) }
             if options.load.deferIndexes { phases[.indexes] = loaded.indexSeconds; phases[.load]! -= loaded.indexSeconds }
-            let sha256 = try checksum(input, expected: expectedSHA256, loaded: loaded)
+            let sha256 = try checksum(actual, of: input, expected: expectedSHA256, loaded: loaded)
             let sanitized = try await phases.measure(.verify) { try await verify(loaded, session: session) }
             try Task.checkCancellation()
             // The one moment the database changes; from here on a signal does not stop it.
             let (snapshot, pruned, discarded) = try await phases.measure(.swap) { try await session.swap(loaded, keep: options.keep) }
             phases.total = ProcessInfo.processInfo.systemUptime - started
+            let interrupted = Task.isCancelled
+            await session.close()
             return ImportSummary(tables: loaded.tables.count, rows: loaded.rows.values.reduce(0, +), sqlBytes: loaded.bytes,
-                                 sha256: sha256, snapshot: snapshot, pruned: pruned, previousDataDiscarded: discarded, collations: loaded.collations,
-                                 sanitized: sanitized, phases: phases, interruptedDuringSwap: Task.isCancelled)
+                                 sha256: sha256, snapshot: snapshot, pruned: pruned, previousDataDiscarded: discarded,
+                                 collations: loaded.collations, sanitized: sanitized, phases: phases,
+                                 interruptedDuringSwap: interrupted)
         } catch {
             await session.dropShadow()
+            await session.close()
             throw explain(error)
         }
     }
 
-    /// Every failure before the swap leaves the target as it was: say so, once.
+    /// Every failure before the swap leaves the target as it was: say so, once. (A failed swap
+    /// says itself whether its undo was complete.)
     func explain(_ error: any Error) -> ImportError {
-        if error is CancellationError || Task.isCancelled {
-            return ImportError(.interrupted, "interrupted; the partial import was dropped", databaseUnchanged: target.display)
-        }
+        if let error = error as? ImportError, error.kind == .swap { return error }
+        if error is CancellationError || Task.isCancelled { return ImportError.interrupted(target.display) }
         if let error = error as? ImportError { return error.leaving(target.display) }
         if let error = error as? ArchiveError { return ImportError(.dump, "the dump cannot be read: \(error).", databaseUnchanged: target.display) }
         if let error = error as? MySQLError { return ImportError(.server, "the database server failed: \(error).", databaseUnchanged: target.display) }
         return ImportError(.server, "\(error)", databaseUnchanged: target.display)
     }
 
-    func load(_ input: DumpInput, session: ImportSession, size: Int64?) async throws -> LoadResult {
+    /// The load, and the SHA-256 of every byte of the input.
+    func load(_ input: DumpInput, session: ImportSession, size: Int64?) async throws -> (LoadResult, String) {
         let bar = console.progress("import", total: size)
         let endpoint = session.loaderEndpoint
         let shadow = names.shadow
         let options = options.load
         do {
-            let result = try await Blocking.run { cancel in
+            let (result, sha256) = try await Blocking.run { cancel in
                 cancel.onCancel { input.abandon() }
                 let reader = try ArchiveReader { buffer in try input.read(into: buffer) }
                 let loader = DumpLoader(endpoint: endpoint, database: shadow, options: options, cancel: cancel) { progress in
                     bar.update(completed: progress.consumed)
                 }
-                return try loader.load(reader)
+                let result = try loader.load(reader)
+                // libarchive may stop before the last bytes (a tar's padding): read them too, here,
+                // where a stalled producer is still abandoned on cancellation.
+                return (result, try input.drain())
             }
             bar.finish("\(result.rows.values.reduce(0, +)) rows in \(result.tables.count) tables, \(Format.bytes(result.bytes)) of SQL")
             if !result.collations.isEmpty {
@@ -117,7 +134,7 @@ public struct DumpImporter: Sendable {
                     + "their own schedule")
             }
             if result.indexSeconds > 0.05 { console.note("indexes: built after the rows in \(Format.duration(result.indexSeconds))") }
-            return result
+            return (result, sha256)
         } catch {
             input.abandon()
             bar.finish(Task.isCancelled ? "stopped" : "failed")
@@ -126,9 +143,7 @@ public struct DumpImporter: Sendable {
     }
 
     /// The bytes were those the producer published, and the dump is whole.
-    func checksum(_ input: DumpInput, expected: String?, loaded: LoadResult) throws -> String {
-        // libarchive may stop before the last bytes (a tar's padding): read them too.
-        let actual = try input.drain()
+    func checksum(_ actual: String, of input: DumpInput, expected: String?, loaded: LoadResult) throws -> String {
         if let expected, expected != actual {
             throw ImportError(.checksum, "the dump's SHA-256 is \(actual), but \(expected) was expected")
         }

@@ -23,6 +23,8 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
         case interrupted
         /// The server failed at something outside the dump's statements (e.g. creating the shadow).
         case server
+        /// The swap itself failed (and was undone, unless `databaseTouched`).
+        case swap
     }
 
     public var kind: Kind
@@ -31,14 +33,23 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
     /// it was; the description then says so.
     public var databaseUnchanged: String?
 
+    /// The target was changed and could not be put back entirely: it is never said to be unchanged.
+    public var databaseTouched = false
+
     public init(_ kind: Kind, _ message: String, databaseUnchanged: String? = nil) {
         self.kind = kind
         self.message = message
         self.databaseUnchanged = databaseUnchanged
     }
 
+    /// The one way an import says it was stopped by a signal before the swap.
+    public static func interrupted(_ database: String) -> ImportError {
+        ImportError(.interrupted, "interrupted; the partial import was dropped", databaseUnchanged: database)
+    }
+
     /// This error, stating that `database` is unchanged (once, however often it is wrapped).
     public func leaving(_ database: String) -> ImportError {
+        guard !databaseTouched else { return self }
         var error = self
         error.databaseUnchanged = database
         return error

@@ -49,4 +49,17 @@ public struct ImportNames: Sendable, Equatable {
     }
 
     static let snapshotInfix = "__snap_"
+
+    /// The temporary user the loaders connect as: one name per target (the lock makes it
+    /// exclusive), so one left behind by a killed run is dropped by the next.
+    public var loaderUser: String {
+        "dumpimport_" + Hex.encode(Array(SHA256.hash(data: Data(lock.utf8)))).prefix(12)
+    }
+
+    /// `text` for a LIKE pattern or a database-level grant, where `_` and `%` are wildcards and
+    /// `\` escapes: matched literally.
+    public static func literalPattern(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_")
+            .replacingOccurrences(of: "%", with: "\\%")
+    }
 }

@@ -16,6 +16,8 @@ final class ImportSession: @unchecked Sendable {
     let control: MySQLConnection
     /// The temporary user's endpoint; the target's own when the server would not create one.
     private(set) var loaderEndpoint: MySQLEndpoint
+    /// The loaders can touch only the shadow (the server let us create their user).
+    var loadersConfined: Bool { temporaryUser != nil }
     private var temporaryUser: String?
 
     private init(target: DatabaseURL, names: ImportNames, control: MySQLConnection) {
@@ -76,18 +78,19 @@ final class ImportSession: @unchecked Sendable {
         }
     }
 
-    /// `dumpimport_<random>` with a random password and every privilege on the shadow only;
-    /// nil when the server does not let us (then the loaders use the target's user).
+    /// The target's loader user (`ImportNames.loaderUser`, dropped first if a killed run left
+    /// it) with a random password and every privilege on the shadow only; nil when the server
+    /// does not let us (then the loaders use the target's user).
     private func createLoaderUser(on control: MySQLConnection) -> (name: String, password: String)? {
         var random = SystemRandomNumberGenerator()
-        let name = "dumpimport_" + Hex.encode((0..<5).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let name = names.loaderUser
         let password = Hex.encode((0..<24).map { _ in UInt8.random(in: 0...255, using: &random) })
         let account = "\(MySQLConnection.quote(name))@'%'"
         do {
+            try control.query("DROP USER IF EXISTS \(account)")
             try control.query("CREATE USER \(account) IDENTIFIED BY \(MySQLConnection.quote(password))")
-            // `_` and `%` are wildcards in a database-level grant: escaped, the grant covers the shadow alone.
-            let literal = names.shadow.replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "%", with: "\\%")
-            try control.query("GRANT ALL PRIVILEGES ON \(MySQLConnection.identifier(literal)).* TO \(account)")
+            // Escaped, the grant covers the shadow alone (`_` and `%` are wildcards in it).
+            try control.query("GRANT ALL PRIVILEGES ON \(MySQLConnection.identifier(ImportNames.literalPattern(names.shadow))).* TO \(account)")
             return (name, password)
         } catch {
             _ = try? control.query("DROP USER IF EXISTS \(account)")
@@ -134,10 +137,15 @@ final class ImportSession: @unchecked Sendable {
     /// than finishing (each step has its undo on failure, not on a whim).
     func swap(_ loaded: LoadResult, keep: Int) async throws -> (snapshot: String?, pruned: [String], discarded: Bool) {
         let objects = loaded.objects.map(DumpObjects.withoutDefiner)
-        let names = names, control = ConnectionBox(control)
-        return try await Blocking.run { _ in
-            let swap = DatabaseSwap(connection: control.connection, names: names)
-            let snapshot = try swap.swapIn(from: names.shadow, newObjects: objects)
+        let names = names, display = target.display
+        return try await runToTheEnd { control in
+            let swap = DatabaseSwap(connection: control, names: names)
+            let snapshot: String?
+            do {
+                snapshot = try swap.swapIn(from: names.shadow, newObjects: objects)
+            } catch let failure as SwapFailure {
+                throw failure.importError("the swap", target: display)
+            }
             let pruned = (try? swap.prune(keep: keep)) ?? []
             // With keep 0 the snapshot just made goes too: then none was kept, and it is no older one.
             guard let snapshot, pruned.contains(snapshot) else { return (snapshot, pruned, false) }
@@ -145,15 +153,50 @@ final class ImportSession: @unchecked Sendable {
         }
     }
 
+    /// The swap waits at most 30 s for a lock (an open transaction of the app on a table), not
+    /// the server's default of a year.
+    static func boundLockWaits(_ connection: MySQLConnection) throws {
+        try connection.query("SET SESSION lock_wait_timeout = 30")
+    }
+
+    /// Runs `body` with the control connection where no signal stops it: the swap and the
+    /// restore, which stopping half-way would leave worse than finishing.
+    func runToTheEnd<T: Sendable>(_ body: @escaping @Sendable (MySQLConnection) throws -> T) async throws -> T {
+        let control = ConnectionBox(control)
+        return try await Blocking.run { _ in
+            try Self.boundLockWaits(control.connection)
+            return try CriticalSection.run { try body(control.connection) }
+        }
+    }
+
     /// Drops the shadow, whatever happened (also after cancellation).
     func dropShadow() async {
         let shadow = MySQLConnection.identifier(names.shadow), control = ConnectionBox(control)
-        await Blocking.run { _ in _ = try? control.connection.query("DROP DATABASE IF EXISTS \(shadow)") }
+        await Blocking.run { _ in Self.retryingAfterAKill(control.connection, "DROP DATABASE IF EXISTS \(shadow)") }
     }
 
     /// Drops the temporary user and releases the lock (the server would on disconnect anyway).
-    func close() {
-        if let temporaryUser { _ = try? control.query("DROP USER IF EXISTS \(MySQLConnection.quote(temporaryUser))@'%'") }
-        ImportLock.release(names, on: control)
+    func close() async {
+        await Blocking.run { [self] _ in
+            if let temporaryUser { Self.retryingAfterAKill(control, "DROP USER IF EXISTS \(MySQLConnection.quote(temporaryUser))@'%'") }
+            ImportLock.release(names, on: control)
+        }
+    }
+
+    /// A cancellation's `KILL QUERY` may arrive late and hit the clean-up that follows it
+    /// (error 1317, "Query execution was interrupted"): one more try then.
+    @discardableResult
+    static func retryingAfterAKill(_ connection: MySQLConnection, _ sql: String) -> Bool {
+        for _ in 0..<2 {
+            do {
+                try connection.query(sql)
+                return true
+            } catch where error.code == 1317 {
+                continue
+            } catch {
+                return false
+            }
+        }
+        return false
     }
 }

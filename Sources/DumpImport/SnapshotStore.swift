@@ -24,9 +24,20 @@ public struct SnapshotStore: Sendable {
     /// snapshot. Returns (restored, the snapshot the replaced data went to).
     public func restore(_ name: String?) async throws -> (restored: String, savedAs: String?) {
         let session = try await ImportSession.open(target, names: names)
-        defer { session.close() }
         let names = names, target = target
-        return try await session.run { control, _ in
+        do {
+            let result = try await restore(name, session: session, names: names, target: target)
+            await session.close()
+            return result
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    private func restore(_ name: String?, session: ImportSession, names: ImportNames,
+                         target: DatabaseURL) async throws -> (restored: String, savedAs: String?) {
+        try await session.runToTheEnd { control in
             let swap = DatabaseSwap(connection: control, names: names)
             guard let chosen = try name ?? swap.snapshots().first?.name else {
                 throw ImportError(.usage, "there are no snapshots of \(target.database) yet; sync-db makes one each time it "

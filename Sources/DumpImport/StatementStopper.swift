@@ -20,8 +20,9 @@ enum StatementStopper {
         let box = ConnectionBox(connection)
         let id = connection.connectionID
         return cancel.onCancel {
-            stop(id, endpoint: endpoint, scope: scope)
+            // Our end first, so a blocked read returns at once; then the server's side.
             if case .connection = scope { box.connection.interrupt() }
+            stop(id, endpoint: endpoint, scope: scope)
         }
     }
 

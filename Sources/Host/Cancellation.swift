@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Set once (Ctrl-C, a failure elsewhere), read from any thread. Blocking work checks it
@@ -8,6 +9,8 @@ public final class CancelFlag: Sendable {
         var cancelled = false
         var next = 0
         var actions: [Int: @Sendable () -> Void] = [:]
+        /// The actions taken by `cancel` are running.
+        var running = false
     }
 
     private let state = Mutex(State())
@@ -21,10 +24,12 @@ public final class CancelFlag: Sendable {
         let actions: [@Sendable () -> Void] = state.withLock { state in
             guard !state.cancelled else { return [] }
             state.cancelled = true
+            state.running = true
             defer { state.actions = [:] }
             return state.actions.sorted { $0.key < $1.key }.map(\.value)
         }
         for action in actions { action() }
+        state.withLock { $0.running = false }
     }
 
     /// Runs `action` when the flag is set (at once if it already is) until the returned
@@ -49,13 +54,21 @@ public final class CancelFlag: Sendable {
         if isCancelled { throw CancellationError() }
     }
 
-    /// An action registered with `onCancel`; `end()` removes it (idempotent).
+    /// An action registered with `onCancel`; `end()` removes it (idempotent), and when `cancel`
+    /// has already taken it, waits until it has run: what comes after `end()` (a clean-up on the
+    /// same connection) is then never hit by a stop meant for the step before.
     public struct Registration: Sendable {
         fileprivate let flag: CancelFlag?
         fileprivate let id: Int
 
         public func end() {
-            _ = flag?.state.withLock { $0.actions.removeValue(forKey: id) }
+            guard let flag else { return }
+            while flag.state.withLock({ state in
+                state.actions.removeValue(forKey: id)
+                return state.running
+            }) {
+                usleep(1_000)
+            }
         }
     }
 }

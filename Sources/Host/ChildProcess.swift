@@ -44,10 +44,11 @@ public enum ChildProcess {
         async let out = SpawnedProcess.readAll(child.output)
         async let err = SpawnedProcess.readAll(child.error)
         if let input {
+            _ = ignoringBrokenPipes
             let fd = child.input
             Thread.detachNewThread {
                 defer { close(fd) }
-                // A child that exits without reading its input: EPIPE, which is fine.
+                // A child that exits without reading its input: EPIPE (not SIGPIPE, see above).
                 try? input.withUnsafeBytes { try FileDescriptor.writeAll(fd, $0) }
             }
         }
@@ -61,7 +62,7 @@ public enum ChildProcess {
                 child.signal(SIGKILL)
             }
         }
-        let status = await child.wait()
+        let status = try await child.wait()
         watchdog?.cancel()
         let result = ProcessResult(status: status, standardOutput: await out, standardError: await err)
         if expired.isSet, let timeout {
@@ -79,6 +80,10 @@ public enum ChildProcess {
     }
 
 }
+
+/// Writing to a child that has exited raises SIGPIPE, whose default ends this process: it is
+/// ignored from the first write on (write then fails with EPIPE). Children get the default back.
+private let ignoringBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
 /// One spawn at a time (see `ChildProcess.run`).
 private let spawnLock = Mutex<Void>(())

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A child process started with `posix_spawn`, with pipes for the streams asked for. Foundation's
 /// `Process.run` crashed here (SIGSEGV in memcpy inside it) when many tasks started children,
@@ -17,11 +18,17 @@ public struct SpawnedProcess: Sendable {
     }
 
     public let pid: pid_t
-    /// The write end of the child's stdin pipe, or -1.
+    /// The write end of the child's stdin pipe (a descriptor), or -1.
     public let input: Int32
-    /// The read ends of the child's stdout and stderr pipes, or -1.
+    /// The read ends of the child's stdout and stderr pipes (descriptors), or -1.
     public let output: Int32
     public let error: Int32
+    /// Set once the child is reaped: its pid may then belong to another process.
+    private let reaped = Reaped()
+
+    private final class Reaped: Sendable {
+        let value = Atomic<Bool>(false)
+    }
 
     /// Starts `path` (a full path) with `arguments`; `environment` nil inherits ours.
     public static func start(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
@@ -88,20 +95,36 @@ public struct SpawnedProcess: Sendable {
     }
 
     /// Waits for the child to end: its exit status, or 128 + the signal that ended it.
-    public func wait() async -> Int32 {
-        let pid = pid
-        return await Blocking.run { _ in
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 {
-                if errno != EINTR { return -1 }
+    /// Cancelling the calling task stops the child (SIGTERM, SIGKILL 2 s later), reaps it and
+    /// then throws `CancellationError`.
+    public func wait() async throws -> Int32 {
+        let pid = pid, reaped = reaped, child = self
+        let status = await withTaskCancellationHandler {
+            await Blocking.run { _ in
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 {
+                    if errno != EINTR { break }
+                }
+                reaped.value.store(true, ordering: .releasing)
+                let signal = status & 0x7f
+                return signal == 0 ? (status >> 8) & 0xff : 128 + signal
             }
-            let signal = status & 0x7f
-            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        } onCancel: {
+            child.signal(SIGTERM)
+            Thread.detachNewThread {
+                sleep(2)
+                child.signal(SIGKILL)
+            }
         }
+        try Task.checkCancellation()
+        return status
     }
 
-    /// Sends `signal` to the child.
-    public func signal(_ signal: Int32) { kill(pid, signal) }
+    /// Sends `signal` to the child, unless it was already reaped (its pid may be another's now).
+    public func signal(_ signal: Int32) {
+        guard !reaped.value.load(ordering: .acquiring) else { return }
+        kill(pid, signal)
+    }
 
     /// Reads `fd` to its end on a thread of its own, then closes it.
     public static func readAll(_ fd: Int32) async -> [UInt8] {

@@ -102,7 +102,7 @@ public struct DatabaseSync: Sendable {
             if case .file(let path) = options.source { target.checksumOrigin = path + ".sha256" }
             throw explain(error, target: target)
         } catch is CancellationError {
-            throw ImportError(.interrupted, "interrupted", databaseUnchanged: url.display)
+            throw ImportError.interrupted(url.display)
         }
     }
 
