@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Host
 import Synchronization
+import Terminal
 
 /// What `devbox up` reports once the app is healthy.
 public struct UpReport: Sendable, Encodable {
@@ -10,6 +11,27 @@ public struct UpReport: Sendable, Encodable {
     public var services: [ServiceState]
     public var seconds: Double
     public var built: Bool
+}
+
+/// `devbox up`'s result: the running app and where the workspace's branch stands.
+public struct UpDocument: Sendable, Encodable {
+    public var up: UpReport
+    public var check: BranchCheck
+
+    public init(up: UpReport, check: BranchCheck) {
+        self.up = up
+        self.check = check
+    }
+
+    public func render(_ policy: ColorPolicy) -> String {
+        let database = up.database
+        return """
+            \(Style.green.apply("✔", policy)) The app is up in \(Format.duration(up.seconds))\(up.built ? " (images built)" : "").
+              app       \(up.url)
+              database  mysql://\(database.user)@\(database.host):\(database.port)/\(database.database) (password in \(database.passwordIn))
+              shell     devbox db
+            """
+    }
 }
 
 /// How to reach the local database (the password is in .env.local, never printed).
@@ -25,6 +47,14 @@ extension LocalApp {
     public var databaseInfo: DatabaseInfo {
         DatabaseInfo(host: "127.0.0.1", port: config.databasePort, user: Self.databaseUser, database: Self.databaseName,
                      passwordIn: "\(workspace)/.env.local")
+    }
+
+    /// `up` with a spinner on `output` (stderr) showing the services' state as they start.
+    public func up(showingProgressOn output: TextOutput) async throws -> UpReport {
+        try await Spinner.during("starting \(config.composeProject)", output: output,
+                                 finish: { ("healthy", $0.services.map(\.service).joined(separator: " and ")) }) { spinner in
+            try await up { spinner.update($0) }
+        }
     }
 
     /// Builds what is missing, starts the project and waits until every service is healthy,
