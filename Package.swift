@@ -27,6 +27,12 @@ let package = Package(
         // a C client library or a mysql binary on the developer's machine.
         .target(name: "MySQL", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Host"),
+        // The dump engine both tools use (devbox sync-db, adminctl db refresh dev): statement
+        // splitting and kinds, the parallel loader, the shadow database, verification and the
+        // atomic swap with snapshots, and where published dumps are found in S3.
+        .target(name: "DumpImport", dependencies: [
+            "MySQL", "Archive", "Host", "AWS", "SigV4", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // AWS Signature Version 4, on its own so it depends on nothing but hashing.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
@@ -34,7 +40,7 @@ let package = Package(
         .target(name: "Nuvola", dependencies: ["Git", "Archive", "HTTP"]),
 
         .target(name: "DevboxKit", dependencies: [
-            "Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "SigV4", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "Nuvola", "DumpImport", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "SigV4", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
         // ArgumentParser glue both executables share: global options, error reporting, exit codes.
@@ -43,7 +49,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "devbox", dependencies: [
-            "DevboxKit", "Nuvola", "CommandSupport", "Terminal", "HTTP", "Host",
+            "DevboxKit", "DumpImport", "Nuvola", "CommandSupport", "Terminal", "HTTP", "Host",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "adminctl", dependencies: [
@@ -66,7 +72,8 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
+        .testTarget(name: "DumpImportTests", dependencies: ["DumpImport", "Archive", "Host", "MySQL", "TestSupport"]),
+        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Host", "HTTP", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,7 +2,6 @@ import ArgumentParser
 import CommandSupport
 import DevboxKit
 import Foundation
-import Host
 import Terminal
 
 extension Devbox {
@@ -34,18 +33,22 @@ extension Devbox {
 
         struct Snapshots: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "List the snapshots of previous data that sync-db kept, newest first.")
+                abstract: "List the snapshots of previous data that sync-db kept, newest first.",
+                discussion: """
+                    The database is --database-url, else DEVBOX_DATABASE_URL, else the one `devbox up` runs; \
+                    leave the password out of the URL and set MYSQL_PWD.
+                    """)
 
-            @Option(help: ArgumentHelp("The database (default: the one `devbox up` runs).", valueName: "mysql://..."))
+            @Option(help: ArgumentHelp("The database (default: DEVBOX_DATABASE_URL, else the one `devbox up` runs).", valueName: "mysql://..."))
             var databaseURL: String?
 
             @OptionGroup var output: OutputOptions
 
             func run() async throws {
                 let context = try DevboxContext(json: output.json)
-                let sync = DevboxKit.SyncDB(config: context.config, environment: context.environment, http: context.http,
-                                            console: context.console, cancel: CancelFlag())
-                let snapshots = try sync.snapshots(databaseURL: databaseURL)
+                let sync = DatabaseSync(config: context.config, environment: context.environment, http: context.http,
+                                        console: context.console)
+                let snapshots = try await sync.snapshots(databaseURL: databaseURL)
                 try context.console.present(snapshots) { _ in
                     snapshots.isEmpty ? "No snapshots yet: sync-db keeps one each time it replaces the data."
                         : Table(headers: ["snapshot", "taken", "tables", "size"], rows: snapshots.map {
@@ -57,12 +60,17 @@ extension Devbox {
 
         struct Restore: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Put a snapshot back in place (the newest when none is named); the current data becomes a snapshot.")
+                abstract: "Put a snapshot back in place (the newest when none is named); the current data becomes a snapshot.",
+                discussion: """
+                    The database is --database-url, else DEVBOX_DATABASE_URL, else the one `devbox up` runs; \
+                    leave the password out of the URL and set MYSQL_PWD. A restore waits for no one: while a \
+                    sync-db or another restore of the same database runs, it is refused.
+                    """)
 
             @Argument(help: "The snapshot's name, from `devbox db snapshots`.")
             var name: String?
 
-            @Option(help: ArgumentHelp("The database (default: the one `devbox up` runs).", valueName: "mysql://..."))
+            @Option(help: ArgumentHelp("The database (default: DEVBOX_DATABASE_URL, else the one `devbox up` runs).", valueName: "mysql://..."))
             var databaseURL: String?
 
             @Flag(help: "Allow a database that is not on this machine.")
@@ -72,9 +80,9 @@ extension Devbox {
 
             func run() async throws {
                 let context = try DevboxContext(json: output.json)
-                let sync = DevboxKit.SyncDB(config: context.config, environment: context.environment, http: context.http,
-                                            console: context.console, cancel: CancelFlag())
-                let (restored, saved) = try sync.restore(name, databaseURL: databaseURL, allowRemote: allowRemote)
+                let sync = DatabaseSync(config: context.config, environment: context.environment, http: context.http,
+                                        console: context.console)
+                let (restored, saved) = try await sync.restore(name, databaseURL: databaseURL, allowRemote: allowRemote)
                 struct Document: Encodable { var restored: String; var previousDataSavedAs: String? }
                 try context.console.present(Document(restored: restored, previousDataSavedAs: saved)) { _ in
                     "Restored \(restored)" + (saved.map { "; the data it replaced is kept as \($0)." } ?? ".")

@@ -1,9 +1,8 @@
 import ArgumentParser
 import CommandSupport
 import DevboxKit
-import Dispatch
+import DumpImport
 import Foundation
-import Host
 import Terminal
 
 extension Devbox {
@@ -21,11 +20,19 @@ extension Devbox {
                 becomes a snapshot (`devbox db snapshots`, `devbox db restore`). A failure or \
                 Ctrl-C at any point leaves your database exactly as it was.
 
-                Sanitisation rules ([[sanitize]] in config.toml) are applied before the swap.
+                Sanitisation rules ([[sanitize]] in config.toml) are applied before the swap. A dump \
+                is data: statements dump tools do not write, or that name another database, are \
+                refused with their line, and the loader connections can touch only the shadow. One \
+                sync-db or restore at a time per database. A dump without a checksum must end with \
+                mysqldump's `-- Dump completed` line (--allow-incomplete for dumps known to lack it); \
+                a local file's checksum may stand beside it as <file>.sha256.
+
+                Ctrl-C, SIGTERM or SIGHUP stop it and drop the partial import (exit 130, 143, 129); \
+                once the swap has begun it is finished instead, and the summary says so.
 
                 Examples:
                   devbox sync-db
-                  devbox sync-db --dump 2026-11-28T0300Z.sql.gz --keep 1
+                  devbox sync-db --dump 2026-11-28T030000Z.sql.gz --keep 1
                   DEVBOX_DATABASE_URL=mysql://root@127.0.0.1:3306/nuvola devbox sync-db --file ~/prod.sql.zst
                   zcat dump.sql.gz | devbox sync-db --file -
                 """
@@ -52,14 +59,18 @@ extension Devbox {
         @Flag(help: "Stream from S3 straight into the import; keep nothing on disk.")
         var noCache = false
 
-        @Option(help: "How many snapshots of previous data to keep.")
+        // .unconditional: "--keep -1" reaches validate() and its range error, not "Missing value".
+        @Option(parsing: .unconditional, help: "How many snapshots of previous data to keep (0 keeps none).")
         var keep: Int = 2
 
-        @Option(help: "Loader connections in parallel (default: CPU count, at least 2).")
+        @Option(parsing: .unconditional, help: "Loader connections in parallel (default: CPU count, at least 2).")
         var connections: Int?
 
         @Flag(help: "Add secondary indexes and foreign keys after the rows (faster for big tables with random-order keys).")
         var deferIndexes = false
+
+        @Flag(help: "Load a dump that lacks the closing `-- Dump completed` line and has no checksum.")
+        var allowIncomplete = false
 
         @Flag(help: "List the published dumps and exit.")
         var list = false
@@ -68,7 +79,7 @@ extension Devbox {
 
         func validate() throws {
             if dump != nil && file != nil { throw ValidationError("--dump and --file name different sources; give one.") }
-            if keep < 0 { throw ValidationError("--keep must be 0 or more.") }
+            if keep < 0 { throw ValidationError("--keep must be 0 or more (it is \(keep)): how many snapshots of previous data to keep.") }
             if let connections, !(1...32).contains(connections) { throw ValidationError("--connections must be between 1 and 32.") }
         }
 
@@ -78,9 +89,8 @@ extension Devbox {
                 context.console.warning("the password in --database-url is visible to other users of this machine (ps); "
                     + "prefer DEVBOX_DATABASE_URL or MYSQL_PWD.")
             }
-            let cancel = CancelFlag()  // FIXME
-            let sync = DevboxKit.SyncDB(config: context.config, environment: context.environment, http: context.http,
-                                        console: context.console, cancel: cancel)
+            let sync = DatabaseSync(config: context.config, environment: context.environment, http: context.http,
+                                    console: context.console)
             if list { return try await listDumps(context, sync) }
 
             var options = SyncOptions()
@@ -89,9 +99,10 @@ extension Devbox {
             options.allowRemote = allowRemote
             options.useCache = !noCache
             options.keep = keep
+            options.allowIncomplete = allowIncomplete
             if let connections { options.load.connections = connections }
             options.load.deferIndexes = deferIndexes
-            let target = try sync.target(databaseURL: databaseURL)
+            let target = try sync.target(databaseURL: databaseURL).url
             if !target.isLocal && allowRemote && !yes {
                 let answer = Prompt.confirm("sync-db will replace every table of \(target.display), which is not on this machine.",
                                             expected: target.database, output: context.console.err)
@@ -100,32 +111,11 @@ extension Devbox {
                                                         : "not confirmed; nothing was changed.")
                 }
             }
-
-            // Ctrl-C stops the import at the next statement and drops the shadow database.
-            signal(SIGINT, SIG_IGN)
-            let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
-            interrupt.setEventHandler {
-                cancel.cancel()
-                context.console.note("stopping: the partial import will be dropped, your database stays as it is…")
-            }
-            interrupt.resume()
-            defer { interrupt.cancel() }
-
             let report = try await sync.run(options)
-            try context.console.present(report) { _ in
-                var lines = ["✔ \(report.database) now holds \(report.rows) rows in \(report.tables) tables from \(report.dump.source)"
-                    + " in \(Format.duration(report.seconds["total"] ?? 0))."]
-                let phases = ["download", "load", "indexes", "verify", "swap"].compactMap { name in
-                    report.seconds[name].map { "\(name) \(Format.duration($0))" }
-                }
-                lines.append("  " + phases.joined(separator: ", "))
-                if let snapshot = report.snapshot { lines.append("  previous data kept as \(snapshot) (`devbox db restore` brings it back)") }
-                if !report.sanitized.isEmpty { lines.append("  sanitised: " + report.sanitized.joined(separator: ", ")) }
-                return lines.joined(separator: "\n")
-            }
+            try context.console.present(report) { _ in report.render() }
         }
 
-        func listDumps(_ context: DevboxContext, _ sync: DevboxKit.SyncDB) async throws {
+        func listDumps(_ context: DevboxContext, _ sync: DatabaseSync) async throws {
             let dumps = try await sync.published()
             struct Row: Encodable { var key: String; var size: Int64; var lastModified: Date?; var complete: Bool }
             let rows = dumps.map { Row(key: $0.object.key, size: $0.object.size, lastModified: $0.object.lastModified, complete: $0.complete) }

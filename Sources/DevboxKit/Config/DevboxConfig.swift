@@ -1,3 +1,4 @@
+import DumpImport
 import Foundation
 import Nuvola
 

@@ -1,4 +1,5 @@
 import Crypto
+import DumpImport
 import Foundation
 import HTTP
 import Host
@@ -92,7 +93,7 @@ public struct LocalApp: Sendable {
     public static func databaseURL(config: DevboxConfig, paths: DevboxPaths) throws -> DatabaseURL {
         let file = databasePasswordFile(paths: paths, project: config.composeProject)
         guard let password = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw SyncError("the local database has not been set up yet: run `devbox up` first (or pass --database-url).")
+            throw ImportError(.usage, "the local database has not been set up yet: run `devbox up` first (or pass --database-url).")
         }
         return DatabaseURL(endpoint: MySQLEndpoint(host: "127.0.0.1", port: config.databasePort, user: databaseUser,
                                                   password: password.trimmingCharacters(in: .whitespacesAndNewlines)),

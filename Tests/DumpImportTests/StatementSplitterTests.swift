@@ -1,4 +1,4 @@
-import DevboxKit
+import DumpImport
 import Testing
 
 @Suite struct StatementSplitterTests {

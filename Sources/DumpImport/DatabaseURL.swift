@@ -12,14 +12,14 @@ public struct DatabaseURL: Sendable, Equatable {
     }
 
     /// Parses the URL; throws a message that never repeats the password.
-    public init(_ text: String) throws(SyncError) {
+    public init(_ text: String) throws(ImportError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme,
               ["mysql", "mariadb"].contains(scheme.lowercased()) else {
-            throw SyncError("the database URL must look like mysql://user:password@127.0.0.1:3306/name")
+            throw ImportError(.usage, "the database URL must look like mysql://user:password@127.0.0.1:3306/name")
         }
         let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         guard let user = components.user, !database.isEmpty, !database.contains("/") else {
-            throw SyncError("the database URL must name a user and a database: mysql://user:password@host:port/name")
+            throw ImportError(.usage, "the database URL must name a user and a database: mysql://user:password@host:port/name")
         }
         let host = components.host ?? "127.0.0.1"
         endpoint = MySQLEndpoint(host: host.isEmpty ? "127.0.0.1" : host, port: components.port ?? 3306,
@@ -37,11 +37,4 @@ public struct DatabaseURL: Sendable, Equatable {
 
     /// For messages: no password.
     public var display: String { "mysql://\(endpoint.user)@\(endpoint.host):\(endpoint.port)/\(database)" }
-}
-
-/// sync-db could not do what was asked; the current database is untouched unless said otherwise.
-public struct SyncError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var description: String { message }
-    public init(_ message: String) { self.message = message }
 }

@@ -3,6 +3,10 @@ import Foundation
 /// INSERT statements on their way from the dump reader to the loader connections, bounded by
 /// bytes so a dump of any size loads in the same memory. Closing it lets loaders finish what is
 /// queued; failing it makes everyone stop.
+///
+/// Unchecked Sendable: every stored property is private and touched only while `condition` is
+/// locked — also `failure`, which the reader thread and the loaders both read. (Synchronization's
+/// `Mutex` has no condition variable to wait on, which push and pop need.)
 final class LoadQueue: @unchecked Sendable {
     struct Item {
         var table: String
@@ -16,7 +20,7 @@ final class LoadQueue: @unchecked Sendable {
     private var head = 0
     private var bytes = 0
     private var closed = false
-    private(set) var failure: (any Error)?
+    private var firstFailure: (any Error)?
     let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
@@ -25,8 +29,8 @@ final class LoadQueue: @unchecked Sendable {
     func push(_ item: Item) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while bytes > 0 && bytes + item.statement.count > capacity && failure == nil { condition.wait() }
-        guard failure == nil else { return false }
+        while bytes > 0 && bytes + item.statement.count > capacity && firstFailure == nil { condition.wait() }
+        guard firstFailure == nil else { return false }
         items.append(item)
         bytes += item.statement.count
         condition.broadcast()
@@ -37,8 +41,8 @@ final class LoadQueue: @unchecked Sendable {
     func pop() -> Item? {
         condition.lock()
         defer { condition.unlock() }
-        while head == items.count && !closed && failure == nil { condition.wait() }
-        guard failure == nil, head < items.count else { return nil }
+        while head == items.count && !closed && firstFailure == nil { condition.wait() }
+        guard firstFailure == nil, head < items.count else { return nil }
         let item = items[head]
         items[head] = Item(table: "", statement: [], rows: 0, line: 0)
         head += 1
@@ -61,14 +65,15 @@ final class LoadQueue: @unchecked Sendable {
     /// Records the first failure and wakes everyone.
     func fail(_ error: any Error) {
         condition.lock()
-        if failure == nil { failure = error }
+        if firstFailure == nil { firstFailure = error }
         condition.broadcast()
         condition.unlock()
     }
 
-    var hasFailed: Bool {
+    /// The first failure recorded, read under the lock.
+    var failure: (any Error)? {
         condition.lock()
         defer { condition.unlock() }
-        return failure != nil
+        return firstFailure
     }
 }

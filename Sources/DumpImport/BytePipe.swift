@@ -1,8 +1,9 @@
 import Foundation
 
 /// Joins a pushing producer (an S3 download delivering chunks) to a pulling consumer
-/// (libarchive asking for bytes) across threads, holding at most `capacity` bytes.
-final class BytePipe: @unchecked Sendable {
+/// (libarchive asking for bytes) across threads, holding at most `capacity` bytes. Unchecked
+/// Sendable: every stored property is read and written only while `condition` is locked.
+public final class BytePipe: @unchecked Sendable {
     private let condition = NSCondition()
     private var chunks: [[UInt8]] = []
     private var offset = 0
@@ -12,10 +13,10 @@ final class BytePipe: @unchecked Sendable {
     private var abandoned = false
     let capacity: Int
 
-    init(capacity: Int = 2 << 20) { self.capacity = capacity }
+    public init(capacity: Int = 2 << 20) { self.capacity = capacity }
 
     /// Blocks while the pipe is full; throws when the reader has gone.
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
         condition.lock()
         defer { condition.unlock() }
         while buffered >= capacity && !abandoned { condition.wait() }
@@ -26,7 +27,7 @@ final class BytePipe: @unchecked Sendable {
     }
 
     /// The producer is done; `error` when it failed.
-    func finish(_ error: (any Error)? = nil) {
+    public func finish(_ error: (any Error)? = nil) {
         condition.lock()
         finished = true
         failure = error
@@ -35,7 +36,7 @@ final class BytePipe: @unchecked Sendable {
     }
 
     /// The consumer stops reading; a blocked writer fails.
-    func abandon() {
+    public func abandon() {
         condition.lock()
         abandoned = true
         condition.broadcast()
@@ -43,10 +44,11 @@ final class BytePipe: @unchecked Sendable {
     }
 
     /// Fills `buffer`; 0 at the end; throws the producer's failure.
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         condition.lock()
         defer { condition.unlock() }
-        while chunks.isEmpty && !finished { condition.wait() }
+        while chunks.isEmpty && !finished && !abandoned { condition.wait() }
+        if abandoned { throw CancellationError() }
         if chunks.isEmpty {
             if let failure { throw failure }
             return 0

@@ -13,14 +13,14 @@ public struct Snapshot: Sendable, Encodable, Equatable {
 /// loaded shadow database into place (the old tables become a snapshot), restore of a
 /// snapshot, listing and pruning. Tables move with one multi-table `RENAME TABLE`, which the
 /// server applies atomically; views, triggers and routines cannot move between databases, so
-/// they are recorded in the snapshot (`devbox_objects`), dropped, and created again, and every
-/// step after the first change has its undo.
+/// they are recorded (in `_dumpimport.snapshot_objects`, beside the snapshots, never among a
+/// dump's tables), dropped, and created again, and every step after the first change has its undo.
 struct DatabaseSwap {
     let connection: MySQLConnection
-    let database: String
+    let names: ImportNames
+    var database: String { names.database }
 
-    static let snapshotInfix = "__snap_"
-    static let objectsTable = "devbox_objects"
+    static let objectsTable = "`\(ImportNames.bookkeeping)`.`snapshot_objects`"
 
     func q(_ name: String) -> String { MySQLConnection.identifier(name) }
     func literal(_ value: String) -> String { MySQLConnection.quote(value) }
@@ -37,10 +37,10 @@ struct DatabaseSwap {
     /// `nuvola__snap_20261129_010203`.
     func snapshotName(at date: Date) -> String {
         let formatter = Self.stampFormatter()
-        var name = database + Self.snapshotInfix + formatter.string(from: date)
+        var name = names.snapshotPrefix + formatter.string(from: date)
         var suffix = 2
         while (try? exists(name)) == true {
-            name = database + Self.snapshotInfix + formatter.string(from: date) + "_\(suffix)"
+            name = names.snapshotPrefix + formatter.string(from: date) + "_\(suffix)"
             suffix += 1
         }
         return name
@@ -53,7 +53,6 @@ struct DatabaseSwap {
     func baseTables(_ schema: String) throws -> [String] {
         try connection.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = \(literal(schema)) "
                              + "AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME").rows.compactMap { $0.first ?? nil }
-            .filter { $0 != Self.objectsTable }
     }
 
     /// Views, triggers and routines of `schema` as `CREATE` statements (definer removed), views
@@ -109,19 +108,14 @@ struct DatabaseSwap {
         let snapshot = current.isEmpty && currentObjects.isEmpty ? nil : snapshotName(at: date)
         if let snapshot {
             try connection.query("CREATE DATABASE \(q(snapshot)) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-            try connection.query("CREATE TABLE \(q(snapshot)).\(q(Self.objectsTable)) (position INT PRIMARY KEY, kind VARCHAR(20), "
-                                 + "name VARCHAR(64), definition LONGTEXT) CHARACTER SET utf8mb4")
-            for (index, object) in currentObjects.enumerated() {
-                try connection.query("INSERT INTO \(q(snapshot)).\(q(Self.objectsTable)) VALUES (\(index), \(literal(object.kind)), "
-                                     + "\(literal(object.name)), \(literal(object.definition)))")
-            }
+            try record(currentObjects, for: snapshot)
         }
         // From here on, each step knows how to undo the ones before it.
         do {
             try dropObjects(currentObjects, in: database)
         } catch {
             try? createObjects(currentObjects.map(\.definition), in: database)
-            if let snapshot { _ = try? connection.query("DROP DATABASE \(q(snapshot))") }
+            if let snapshot { discard(snapshot) }
             throw error
         }
         let outward = current.map { "\(q(database)).\(q($0)) TO \(q(snapshot ?? "")).\(q($0))" }
@@ -131,7 +125,7 @@ struct DatabaseSwap {
             if !moves.isEmpty { try connection.query("RENAME TABLE " + moves.joined(separator: ", ")) }
         } catch {
             try? createObjects(currentObjects.map(\.definition), in: database)
-            if let snapshot { _ = try? connection.query("DROP DATABASE \(q(snapshot))") }
+            if let snapshot { discard(snapshot) }
             throw error
         }
         do {
@@ -143,19 +137,46 @@ struct DatabaseSwap {
                 + current.map { "\(q(snapshot ?? "")).\(q($0)) TO \(q(database)).\(q($0))" }
             if !back.isEmpty { _ = try? connection.query("RENAME TABLE " + back.joined(separator: ", ")) }
             try? createObjects(currentObjects.map(\.definition), in: database)
-            if let snapshot { _ = try? connection.query("DROP DATABASE \(q(snapshot))") }
+            if let snapshot { discard(snapshot) }
             throw error
         }
         _ = try? connection.query("DROP DATABASE IF EXISTS \(q(source))")
         return snapshot
     }
 
+    /// Keeps a snapshot's objects in the bookkeeping table.
+    func record(_ objects: [(kind: String, name: String, definition: String)], for snapshot: String) throws {
+        try connection.query("CREATE DATABASE IF NOT EXISTS \(q(ImportNames.bookkeeping)) CHARACTER SET utf8mb4")
+        try connection.query("CREATE TABLE IF NOT EXISTS \(Self.objectsTable) (snapshot VARCHAR(64) NOT NULL, position INT NOT NULL, "
+                             + "kind VARCHAR(20), name VARCHAR(64), definition LONGTEXT, PRIMARY KEY (snapshot, position)) CHARACTER SET utf8mb4")
+        try connection.query("DELETE FROM \(Self.objectsTable) WHERE snapshot = \(literal(snapshot))")
+        for (index, object) in objects.enumerated() {
+            try connection.query("INSERT INTO \(Self.objectsTable) VALUES (\(literal(snapshot)), \(index), \(literal(object.kind)), "
+                                 + "\(literal(object.name)), \(literal(object.definition)))")
+        }
+    }
+
+    /// The objects recorded for `snapshot`, in their order.
+    func recorded(for snapshot: String) throws -> [String] {
+        let exists = try connection.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                                          + "\(literal(ImportNames.bookkeeping)) AND TABLE_NAME = 'snapshot_objects'").rows
+        guard !exists.isEmpty else { return [] }
+        return try connection.query("SELECT definition FROM \(Self.objectsTable) WHERE snapshot = \(literal(snapshot)) ORDER BY position")
+            .rows.compactMap { $0.first ?? nil }
+    }
+
+    /// Drops a snapshot and what was recorded for it.
+    func discard(_ snapshot: String) {
+        _ = try? connection.query("DROP DATABASE IF EXISTS \(q(snapshot))")
+        _ = try? connection.query("DELETE FROM \(Self.objectsTable) WHERE snapshot = \(literal(snapshot))")
+    }
+
     /// The snapshots of this database, newest first.
     func snapshots() throws -> [Snapshot] {
-        let prefix = database + Self.snapshotInfix
+        let prefix = names.snapshotPrefix
         let rows = try connection.query("SELECT s.SCHEMA_NAME, COUNT(t.TABLE_NAME), COALESCE(SUM(t.DATA_LENGTH + t.INDEX_LENGTH), 0), "
                                         + "MIN(t.CREATE_TIME) FROM information_schema.SCHEMATA s LEFT JOIN information_schema.TABLES t "
-                                        + "ON t.TABLE_SCHEMA = s.SCHEMA_NAME AND t.TABLE_NAME <> \(literal(Self.objectsTable)) "
+                                        + "ON t.TABLE_SCHEMA = s.SCHEMA_NAME "
                                         + "WHERE s.SCHEMA_NAME LIKE \(literal(prefix.replacingOccurrences(of: "_", with: "\\_") + "%")) "
                                         + "GROUP BY s.SCHEMA_NAME").rows
         let formatter = Self.stampFormatter()
@@ -171,20 +192,22 @@ struct DatabaseSwap {
     /// Drops all but the newest `keep` snapshots; returns the names dropped.
     func prune(keep: Int) throws -> [String] {
         let doomed = try snapshots().dropFirst(max(0, keep))
-        for snapshot in doomed { try connection.query("DROP DATABASE \(q(snapshot.name))") }
+        for snapshot in doomed {
+            try connection.query("DROP DATABASE \(q(snapshot.name))")
+            discard(snapshot.name)
+        }
         return doomed.map(\.name)
     }
 
     /// Puts `snapshot` back in place; what was in place becomes a new snapshot. Returns its name.
     func restore(_ snapshot: String) throws -> String? {
-        guard try exists(snapshot), snapshot.hasPrefix(database + Self.snapshotInfix) else {
-            throw SyncError("there is no snapshot \(snapshot) of \(database); `devbox db snapshots` lists them.")
+        guard try exists(snapshot), snapshot.hasPrefix(names.snapshotPrefix) else {
+            throw ImportError(.usage, "there is no snapshot \(snapshot) of \(database); `devbox db snapshots` lists them.")
         }
-        // The objects table stays behind in the snapshot (base table lists skip it) and goes
-        // with the emptied snapshot database at the end; a failed restore leaves it as it was.
-        let recorded = try connection.query("SELECT definition FROM \(q(snapshot)).\(q(Self.objectsTable)) ORDER BY position")
-            .rows.compactMap { $0.first ?? nil }
-        return try swapIn(from: snapshot, newObjects: recorded)
+        let recorded = try recorded(for: snapshot)
+        let kept = try swapIn(from: snapshot, newObjects: recorded)
+        discard(snapshot)
+        return kept
     }
 }
 

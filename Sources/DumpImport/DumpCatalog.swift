@@ -19,14 +19,14 @@ public struct DumpLocation: Sendable, Equatable, CustomStringConvertible {
     public var bucket: String
     public var prefix: String
 
-    public init(_ text: String) throws(SyncError) {
+    public init(_ text: String) throws(ImportError) {
         guard text.hasPrefix("s3://") else {
-            throw SyncError("dumps.location must look like s3://bucket/prefix/ (it is \(text)).")
+            throw ImportError(.usage, "dumps.location must look like s3://bucket/prefix/ (it is \(text)).")
         }
         let rest = text.dropFirst("s3://".count)
         let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let bucket = parts.first, !bucket.isEmpty else {
-            throw SyncError("dumps.location must name a bucket: s3://bucket/prefix/ (it is \(text)).")
+            throw ImportError(.usage, "dumps.location must name a bucket: s3://bucket/prefix/ (it is \(text)).")
         }
         self.bucket = String(bucket)
         prefix = parts.count > 1 ? String(parts[1]) : ""
@@ -81,7 +81,7 @@ public struct DumpCatalog: Sendable {
             skipped.append(candidate.key)
         }
         let note = skipped.isEmpty ? "" : " (\(skipped.count) without a published checksum, still being written: \(skipped.prefix(3).joined(separator: ", ")))"
-        throw SyncError("no complete dump under \(location)\(note). Check dumps.location (`devbox config show`), or ask "
+        throw ImportError(.source, "no complete dump under \(location)\(note). Check dumps.location (`devbox config show`), or ask "
             + "your admin to publish one (`adminctl db dump prod`).")
     }
 
@@ -103,7 +103,7 @@ public struct DumpCatalog: Sendable {
             throw explain(error, doing: "read s3://\(bucket)/\(key)")
         }
         guard let head else {
-            throw SyncError("there is no dump s3://\(bucket)/\(key). `devbox sync-db --list` shows the published ones.")
+            throw ImportError(.source, "there is no dump s3://\(bucket)/\(key). `devbox sync-db --list` shows the published ones.")
         }
         var checksum = head.metadata["sha256"]?.lowercased()
         if checksum == nil { checksum = try? await sidecar(key, bucket: bucket) }
@@ -129,20 +129,20 @@ public struct DumpCatalog: Sendable {
         let text = String(decoding: bytes.prefix(200), as: UTF8.self)
         let hex = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).first.map(String.init)?.lowercased() ?? ""
         guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
-            throw SyncError("s3://\(bucket ?? location.bucket)/\(key).sha256 does not hold a SHA-256 (it starts \"\(text.prefix(40))\").")
+            throw ImportError(.source, "s3://\(bucket ?? location.bucket)/\(key).sha256 does not hold a SHA-256 (it starts \"\(text.prefix(40))\").")
         }
         return hex
     }
 
-    func explain(_ error: AWSError, doing what: String) -> SyncError {
+    func explain(_ error: AWSError, doing what: String) -> ImportError {
         switch error.code {
         case "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch":
-            return SyncError("S3 refused to \(what): \(error.code) (\(error.message)). This machine's role may only read its own "
+            return ImportError(.source, "S3 refused to \(what): \(error.code) (\(error.message)). This machine's role may only read its own "
                 + "paths: check dumps.location, or ask your admin (`adminctl access show`).")
         case "NoSuchBucket":
-            return SyncError("the bucket of \(location) does not exist (NoSuchBucket). Check dumps.location (`devbox config show`).")
+            return ImportError(.source, "the bucket of \(location) does not exist (NoSuchBucket). Check dumps.location (`devbox config show`).")
         default:
-            return SyncError("could not \(what): \(error)")
+            return ImportError(.source, "could not \(what): \(error)")
         }
     }
 }

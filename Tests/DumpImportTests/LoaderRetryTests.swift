@@ -1,4 +1,4 @@
-@testable import DevboxKit
+@testable import DumpImport
 import Foundation
 import MySQL
 import Testing
