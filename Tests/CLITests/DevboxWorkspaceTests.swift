@@ -150,6 +150,11 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: origin.directory.file(".config/devbox/config.toml")))
         let empty = try await CLI.run("devbox", ["init", "--repo", " "], environment: base.environment(origin))
         #expect(empty.status == 2 && empty.errorOutput.hasPrefix("Error: --repo needs the repository's URL or path"))
+        let branch = try await CLI.run("devbox", ["init", "--branch", "a..b"], environment: base.environment(origin))
+        #expect(branch.status == 2)
+        #expect(branch.errorOutput.hasPrefix("Error: --branch \"a..b\" is not a valid branch name: it contains '..', which git reads as a range of commits.\n"))
+        let tail = try await CLI.run("devbox", ["logs", "--tail", "-5"], environment: base.environment(origin))
+        #expect(tail.status == 2 && tail.errorOutput.hasPrefix("Error: --tail is a number of lines, 0 or more (not -5).\n"))
     }
 
     @Test(arguments: [("bad name", "it contains a space (git allows no spaces, control characters or any of ~ ^ : ? * [ \\ in a name)"),

@@ -277,6 +277,37 @@ struct WorkspaceSetup {
         #expect(try repository.commitID(of: "origin/new_features") == remote)
     }
 
+    @Test func aNameOriginAlreadyHasIsRefused() async throws {
+        let setup = try await WorkspaceSetup()
+        defer { setup.origin.directory.remove() }
+        try await setup.origin.git(["-C", setup.origin.seed, "push", "--quiet", "origin", "main:colleague-work"])
+        _ = try await setup.workspace.initialise()
+        let error = await #expect(throws: WorkspaceError.self) { try await setup.workspace.startBranch("colleague-work") { _ in } }
+        #expect(error?.message == "origin already has a branch named colleague-work. To work on it: `git switch colleague-work` "
+            + "(it tracks origin/colleague-work); to start something new, pick another name.")
+        #expect(try setup.workspace.open().hasBranch("colleague-work") == false)
+    }
+
+    @Test func controlCharactersInCommitSubjectsAndFileNamesAreEscaped() async throws {
+        let setup = try await WorkspaceSetup()
+        defer { setup.origin.directory.remove() }
+        let evil = "evil\u{1B}[2J.txt"
+        try await setup.origin.git(["-C", setup.origin.seed, "checkout", "--quiet", "new_features"])
+        try await setup.origin.commit(evil, "theirs\n", "clear the screen")
+        try await setup.origin.git(["-C", setup.origin.seed, "push", "--quiet", "origin", "new_features"])
+        _ = try await setup.workspace.initialise(branch: "main")
+        try "mine\n".write(toFile: setup.path + "/" + evil, atomically: true, encoding: .utf8)
+        let conflict = await #expect(throws: WorkspaceError.self) { try await setup.workspace.startBranch("topic") { _ in } }
+        #expect(conflict?.message.hasPrefix("your uncommitted changes to evil\\u{1b}[2J.txt conflict with origin/new_features") == true)
+        try FileManager.default.removeItem(atPath: setup.path + "/" + evil)
+
+        try await setup.git("checkout", "--quiet", "--detach")
+        try await setup.git("commit", "--quiet", "--allow-empty", "-m", "bell\u{7}and\u{1B}[31mred")
+        let outcome = try await setup.workspace.startBranch("kept") { _ in }
+        #expect(!outcome.startSummary.contains("\u{1B}") && !outcome.startSummary.contains("\u{7}"))
+        #expect(outcome.startSummary.contains("bell\\u{7}and\\u{1b}[31mred"))
+    }
+
     @Test func anotherGitProcessAtWorkIsNamedAndNothingChanges() async throws {
         let setup = try await WorkspaceSetup()
         defer { setup.origin.directory.remove() }

@@ -6,13 +6,6 @@ import TestSupport
 /// Each failure a caller must tell apart has its own kind, read from libgit2's codes and error
 /// classes against real repositories, never from the text of the message.
 @Suite struct GitErrorKindTests {
-    func cloned() async throws -> (GitOrigin, Repository, String) {
-        let origin = try await GitOrigin()
-        let path = origin.directory.file("work")
-        try await Repository.clone(url: origin.bare, to: path)
-        return (origin, try Repository.open(path), path)
-    }
-
     @Test func missingThingsAreNotFound() async throws {
         let origin = try await GitOrigin()
         defer { origin.directory.remove() }
@@ -33,7 +26,7 @@ import TestSupport
     }
 
     @Test func existingBranchesLocksAndBadNames() async throws {
-        let (origin, repository, path) = try await cloned()
+        let (origin, repository, path) = try await BranchTests().cloned()
         defer { origin.directory.remove() }
         #expect(#expect(throws: GitError.self) { try repository.createBranch("main", at: "HEAD") }?.kind == .exists)
 

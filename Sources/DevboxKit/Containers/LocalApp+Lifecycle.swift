@@ -71,13 +71,20 @@ extension LocalApp {
         if let (port, setting) = busy.first {
             throw ComposeError("port \(port) on 127.0.0.1 is already in use by another program, so the app cannot publish it. "
                 + "Find it with `ss -ltnp 'sport = :\(port)'` and stop it, or choose another port: "
-                + "`devbox config show` → set \(setting) in ~/.config/devbox/config.toml (or DEVBOX_\(setting.uppercased().replacingOccurrences(of: ".", with: "_"))).")
+                + "`devbox config show` → set \(setting) in ~/.config/devbox/config.toml (or \(DevboxConfig.settings.first { $0.key == setting }?.environmentName ?? "its DEVBOX_ variable")).")
         }
         try writeEnvLocal()
 
         let built = try await buildIfNeeded(onProgress: onProgress)
-        // `up -d` itself waits for dependencies' health (depends_on: service_healthy), so the
-        // services are watched while it runs.
+        try await startProject(onProgress: onProgress)
+        let states = try await waitUntilHealthy(deadline: started + .seconds(config.healthTimeout), onProgress: onProgress)
+        return UpReport(url: appURL, database: databaseInfo, services: states,
+                        seconds: (ContinuousClock.now - started).seconds, built: built)
+    }
+
+    /// `compose up --detach`, watching the services while it runs: it waits for dependencies'
+    /// health itself (depends_on: service_healthy).
+    func startProject(onProgress: @escaping @Sendable (String) -> Void) async throws {
         let finished = Atomic<Bool>(false)
         let watcher = Task {
             while !Task.isCancelled && !finished.load(ordering: .relaxed) {
@@ -88,24 +95,24 @@ extension LocalApp {
         let result = try await project.run(["up", "--detach", "--remove-orphans"], timeout: .seconds(config.healthTimeout))
         finished.store(true, ordering: .relaxed)
         watcher.cancel()
-        if !result.succeeded {
-            let states = (try? await project.services(http: http)) ?? []
-            if states.contains(where: \.hasFailed) {
-                throw await failure(states)
-            }
-            try await rejectInvalidFile()
-            throw ComposeError("compose could not start the project (\(project.file)):\n\(Self.tail(result.errorOutput, 15))\n"
-                + "Fix what it names; `devbox doctor` checks the engine.")
+        guard !result.succeeded else { return }
+        let states = (try? await project.services(http: http)) ?? []
+        if states.contains(where: \.hasFailed) {
+            throw await failure(states)
         }
-        let deadline = started + .seconds(config.healthTimeout)
+        try await rejectInvalidFile()
+        throw ComposeError("compose could not start the project (\(project.file)):\n\(Self.tail(result.errorOutput, 15))\n"
+            + "Fix what it names; `devbox doctor` checks the engine.")
+    }
+
+    /// Polls the services until all are ready (their states), one has failed, or `deadline`
+    /// passes (then the project is stopped).
+    func waitUntilHealthy(deadline: ContinuousClock.Instant, onProgress: @escaping @Sendable (String) -> Void) async throws -> [ServiceState] {
         while true {
             let states = try await project.services(http: http)
             onProgress(Self.describe(states))
             if states.contains(where: \.hasFailed) { throw await failure(states) }
-            if !states.isEmpty, states.allSatisfy(\.isReady) {
-                return UpReport(url: appURL, database: databaseInfo, services: states,
-                                seconds: (ContinuousClock.now - started).seconds, built: built)
-            }
+            if !states.isEmpty, states.allSatisfy(\.isReady) { return states }
             if ContinuousClock.now > deadline {
                 let waiting = states.filter { !$0.isReady }.map(\.service)
                 _ = try? await project.run(["stop"], timeout: .seconds(60))

@@ -1,4 +1,5 @@
 import Git
+import Terminal
 
 /// What `devbox branch start` or `devbox branch update` did.
 public struct BranchOutcome: Sendable, Encodable {
@@ -17,7 +18,7 @@ public struct BranchOutcome: Sendable, Encodable {
         var text = "Switched to \(branch), started from \(from)"
         if !kept.isEmpty {
             text += " to keep the \(kept.count) commit(s) that were on no branch: "
-                + kept.map(\.description).joined(separator: "; ")
+                + kept.map { Printable.escaping($0.description) }.joined(separator: "; ")
                 + ". `devbox status` shows how it stands against the integration branch"
         }
         return text + (carried.isEmpty ? "." : "; \(carried.count) uncommitted change(s) came along.")
@@ -78,6 +79,12 @@ extension Workspace {
         if try repository.hasBranch(topic) {
             throw WorkspaceError("a branch named \(topic) already exists. Switch to it with `git switch \(topic)`, or pick another name.")
         }
+        // Someone's branch of that name on origin: a new one from the integration branch would
+        // hide it behind an unrelated local branch.
+        if repository.resolves("refs/remotes/origin/\(topic)") {
+            throw WorkspaceError("origin already has a branch named \(topic). To work on it: `git switch \(topic)` (it tracks "
+                + "origin/\(topic)); to start something new, pick another name.")
+        }
         let kept = try repository.currentBranch() == nil ? repository.commitsOnNoReference() : []
         let fetchProblem = await fetchQuietly(repository)
         let base = kept.isEmpty ? "origin/\(integrationBranch)" : "HEAD"
@@ -103,7 +110,7 @@ extension Workspace {
     func explainSwitch(_ error: GitError, to topic: String, from base: String) -> any Error {
         switch error.kind {
         case .conflict:
-            return WorkspaceError("your uncommitted changes to \(error.paths.joined(separator: ", ")) conflict with \(base), so "
+            return WorkspaceError("your uncommitted changes to \(Self.list(error.paths)) conflict with \(base), so "
                 + "devbox changed nothing. Commit them (or `git stash`), run `devbox branch start \(topic)` again, then "
                 + "`git stash pop` if you stashed.")
         case .locked:
@@ -111,6 +118,11 @@ extension Workspace {
         default:
             return error
         }
+    }
+
+    /// File names as a list safe for a terminal (a file may be named with control characters).
+    static func list(_ paths: [String]) -> String {
+        paths.map { Printable.escaping($0) }.joined(separator: ", ")
     }
 
     /// Fast-forwards the current branch to its upstream (origin/<integration> on the integration
@@ -137,7 +149,7 @@ extension Workspace {
                 throw WorkspaceError("\(branch) has commits \(upstream) lacks, so it cannot simply move forward; devbox changed nothing. "
                     + "Rebase it yourself: `git rebase \(upstream)`.")
             case .conflict:
-                throw WorkspaceError("your uncommitted changes to \(error.paths.joined(separator: ", ")) conflict with \(upstream); devbox "
+                throw WorkspaceError("your uncommitted changes to \(Self.list(error.paths)) conflict with \(upstream); devbox "
                     + "changed nothing. Commit or `git stash` them, then run `devbox branch update` again.")
             case .locked:
                 throw locked(error)

@@ -2,6 +2,7 @@ import Foundation
 import Git
 import HTTP
 import Host
+import Terminal
 
 /// Something about the workspace stops a command: what, and the command that fixes it.
 public struct WorkspaceError: Error, CustomStringConvertible, Sendable {
@@ -117,7 +118,8 @@ extension Workspace {
             let repository = try Repository.open(path)
             let origin = try repository.remoteURL("origin")
             guard let origin, RemoteLocation.same(origin, url) else {
-                throw WorkspaceError("\(path) is a git repository, but its origin is \(origin.map(RedactedURL.redact) ?? "missing"), not \(RedactedURL.redact(url)). "
+                let shown = origin.map { Printable.escaping(RedactedURL.redact($0)) } ?? "missing"
+                throw WorkspaceError("\(path) is a git repository, but its origin is \(shown), not \(RedactedURL.redact(url)). "
                     + "It is not this project's workspace: move it away, or pass `devbox init --dir PATH` for another place.")
             }
             return InitOutcome(action: .verified, path: path, repository: RedactedURL.redact(url),
