@@ -40,6 +40,7 @@ extension Devbox {
             if let repo, repo.trimmingCharacters(in: .whitespaces).isEmpty {
                 throw ValidationError("--repo needs the repository's URL or path, e.g. `--repo https://github.com/acme/nuvola.git`.")
             }
+            if let repo, let problem = Workspace.embeddedPasswordProblem(repo) { throw ValidationError(problem) }
             if let dir, dir.trimmingCharacters(in: .whitespaces).isEmpty {
                 throw ValidationError("--dir needs a path, e.g. `--dir ~/src/nuvola`.")
             }

@@ -117,6 +117,11 @@ import TestSupport
         for result in results {
             #expect(!result.output.contains("InlinePw99") && !result.errorOutput.contains("InlinePw99"), "\(result.output)\(result.errorOutput)")
         }
+        let flag = try await CLI.run("devbox", ["init", "--repo", "https://ada:InlinePw99@127.0.0.1:\(port)/x.git"], environment: env)
+        #expect(flag.status == 2)
+        #expect(flag.errorOutput.hasPrefix("Error: --repo carries a password (https://127.0.0.1:\(port)/x.git with user:password@ "
+            + "before the host); devbox would store it in clear"))
+        #expect(!flag.errorOutput.contains("InlinePw99") && !FileManager.default.fileExists(atPath: origin.directory.file(".config/devbox/config.toml")))
         let row = results[0].output.split(separator: "\n").first { $0.hasPrefix("repository.url ") }
         #expect(row?.split(separator: " ") == ["repository.url", "https://127.0.0.1:\(port)/acme/nuvola.git", "\(origin.directory.file("etc.toml"))"])
         #expect(results[2].status == 1)

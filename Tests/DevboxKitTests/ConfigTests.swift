@@ -1,5 +1,6 @@
 import DevboxKit
 import Foundation
+import Host
 import Terminal
 import Testing
 import TestSupport
@@ -173,6 +174,17 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: file, withIntermediateDirectories: true)
         let error = #expect(throws: ConfigError.self) { try DevboxConfig.load(paths: setup.paths, environment: setup.environment) }
         #expect(error?.message == "cannot read \(file): it is a directory, not a file. Move it away (devbox expects a TOML file there).")
+    }
+
+    @Test func recordingKeepsAPrivateFilePrivate() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("config.toml")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("[compose]\nhttp_port = 8081\n".utf8),
+                                               attributes: [.posixPermissions: 0o600]))
+        try DevboxConfig.record([(key: "workspace.path", value: "/w")], in: path)
+        #expect(SecretFile.mode(of: path) == 0o600)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "[compose]\nhttp_port = 8081\n\n[workspace]\npath = \"/w\"\n")
     }
 
     @Test func passwordsInURLsAndControlCharactersNeverReachTheOutput() throws {

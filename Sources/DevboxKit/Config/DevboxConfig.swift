@@ -1,5 +1,6 @@
 import DumpImport
 import Foundation
+import Host
 import Nuvola
 import Terminal
 
@@ -273,6 +274,12 @@ extension DevboxConfig {
         }
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let text = lines.joined(separator: "\n") + "\n"
+        // A file only its owner could read stays that way (a rewrite must not make it 0644).
+        if let mode = SecretFile.mode(of: path), mode & 0o077 == 0 {
+            try SecretFile.write(text, to: path)
+        } else {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
     }
 }

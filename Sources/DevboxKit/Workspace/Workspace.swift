@@ -80,6 +80,15 @@ extension Workspace {
         return flags
     }
 
+    /// Why `url` may not be given on the command line: a password in it would be stored in clear
+    /// in ~/.config/devbox/config.toml and the workspace's .git/config. Nil when it may.
+    public static func embeddedPasswordProblem(_ url: String) -> String? {
+        guard RemoteLocation(url) == .http, let password = URLComponents(string: url)?.password, !password.isEmpty else { return nil }
+        return "--repo carries a password (\(RedactedURL.redact(url)) with user:password@ before the host); devbox would "
+            + "store it in clear in ~/.config/devbox/config.toml and .git/config. Give the URL without it and put the token "
+            + "in ~/.config/devbox/git-token (mode 0600) or DEVBOX_GIT_TOKEN."
+    }
+
     /// Clones the repository when the workspace does not exist yet (on `branch`, else the
     /// integration branch), or checks an existing one is a clone of the right repository. A
     /// non-empty directory that is not that clone is never touched.
