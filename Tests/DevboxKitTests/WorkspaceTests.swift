@@ -67,7 +67,8 @@ struct WorkspaceSetup {
         let plain = try await WorkspaceSetup(url: "file:///tmp")
         defer { plain.origin.directory.remove() }
         let notRepository = await #expect(throws: WorkspaceError.self) { try await plain.workspace.initialise() }
-        #expect(notRepository?.message.hasPrefix("/tmp is not a git repository, so there is nothing to clone.") == true)
+        #expect(notRepository?.message == "/tmp is not a git repository, so there is nothing to clone. Check repository.url "
+            + "(or `devbox init --repo PATH`): give the path of an existing clone or bare repository.")
 
         let port = freePort()
         let closed = try await WorkspaceSetup(url: "http://127.0.0.1:\(port)/origin.git")
@@ -275,6 +276,19 @@ struct WorkspaceSetup {
         #expect(try repository.hasBranch("origin/new_features") == false)
         let remote = try await setup.origin.git(["-C", setup.origin.bare, "rev-parse", "new_features"])
         #expect(try repository.commitID(of: "origin/new_features") == remote)
+    }
+
+    @Test func aMissingLocalOriginIsNamedWhenFetching() async throws {
+        let setup = try await WorkspaceSetup()
+        defer { setup.origin.directory.remove() }
+        _ = try await setup.workspace.initialise()
+        let gone = setup.origin.directory.file("gone.git")
+        try await setup.git("remote", "set-url", "origin", gone)
+        var warnings: [String] = []
+        let outcome = try await setup.workspace.startBranch("offline") { warnings.append($0) }
+        #expect(!outcome.fetched)
+        #expect(warnings == ["could not fetch origin, starting from the last known origin/new_features: the repository "
+            + "\(gone) does not exist (no such file or directory). Check origin with `git -C \(setup.path) remote -v`."])
     }
 
     @Test func aNameOriginAlreadyHasIsRefused() async throws {

@@ -35,6 +35,9 @@ extension Workspace {
     /// Fetches origin; a failure is reported, not thrown, so offline work goes on.
     func fetchQuietly(_ repository: Repository) async -> String? {
         guard let url = try? repository.remoteURL("origin") else { return "no remote named origin" }
+        if let problem = Self.missingLocalRepository(url) {
+            return "\(problem). Check origin with `git -C \(path) remote -v`."
+        }
         do {
             try await repository.fetch(credentials: credentials)
             return nil

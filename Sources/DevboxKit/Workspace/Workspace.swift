@@ -145,16 +145,23 @@ extension Workspace {
     /// A local repository path is checked before libgit2 sees it: for a path that does not exist
     /// libgit2 only says "unsupported URL protocol".
     func checkLocalSource(_ url: String) throws {
-        guard case .local(let source) = RemoteLocation(url) else { return }
+        guard let problem = Self.missingLocalRepository(url) else { return }
+        throw WorkspaceError("\(problem). Check repository.url (or `devbox init --repo PATH`): give the path of an existing "
+            + "clone or bare repository.")
+    }
+
+    /// What is wrong with a local repository path (it does not exist, or holds no repository);
+    /// nil when it is fine or `url` is not a local path.
+    static func missingLocalRepository(_ url: String) -> String? {
+        guard case .local(let source) = RemoteLocation(url) else { return nil }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
-            throw WorkspaceError("the repository \(source) does not exist (no such file or directory). Check repository.url "
-                + "(or `devbox init --repo PATH`): give the path of an existing clone or bare repository.")
+            return "the repository \(source) does not exist (no such file or directory)"
         }
         guard isDirectory.boolValue, (try? Repository.open(source)) != nil else {
-            throw WorkspaceError("\(source) is not a git repository, so there is nothing to clone. Check repository.url "
-                + "(or `devbox init --repo PATH`): give the path of an existing clone or bare repository.")
+            return "\(source) is not a git repository, so there is nothing to clone"
         }
+        return nil
     }
 
     /// The clone's directory must be creatable: checked first, so that a failure during the clone
@@ -191,7 +198,9 @@ extension Workspace {
         case .locked:
             return locked(error)
         default:
-            return WorkspaceError("cannot reach \(shown): \(Self.scrub(error.message, url: url)). Check the URL (repository.url or --repo) "
+            // Without a branch this is a fetch of the workspace's origin, not a clone of repository.url.
+            let source = branch == nil ? "origin's URL (`git -C \(path) remote -v`)" : "the URL (repository.url or --repo)"
+            return WorkspaceError("cannot reach \(shown): \(Self.scrub(error.message, url: url)). Check \(source) "
                 + "and this machine's network, then run the command again.")
         }
     }
