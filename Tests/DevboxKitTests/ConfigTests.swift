@@ -129,6 +129,12 @@ import TestSupport
         return (setup.directory.file("etc-config.toml"), error?.message)
     }
 
+    func failureKind(system: String) throws -> ConfigError.Kind? {
+        let setup = try Setup(system: system, user: nil)
+        defer { setup.directory.remove() }
+        return #expect(throws: ConfigError.self) { try DevboxConfig.load(paths: setup.paths, environment: setup.environment) }?.kind
+    }
+
     @Test(arguments: [
         ("[compose]\nhttp_port = 99999", "line 2: compose.http_port must be a port number between 1 and 65535, not 99999."),
         ("[compose]\n\n# the database\ndb_port = -5", "line 4: compose.db_port must be a port number between 1 and 65535, not -5."),
@@ -147,6 +153,8 @@ import TestSupport
     func badValuesInAFileNameTheFileAndLine(toml: String, expected: String) throws {
         let (file, message) = try failure(system: toml)
         #expect(message == "\(file), \(expected)")
+        let key = String(expected.split(separator: " ")[2])
+        #expect(try failureKind(system: toml) == .value(key: key))
     }
 
     @Test func badValuesFromTheEnvironmentNameTheVariable() throws {
@@ -163,6 +171,7 @@ import TestSupport
         let file = setup.directory.file("etc-config.toml")
         try Data(Array("[repository]\nurl = \"caf".utf8) + [0xE9] + Array("\"\n".utf8)).write(to: URL(fileURLWithPath: file))
         let error = #expect(throws: ConfigError.self) { try DevboxConfig.load(paths: setup.paths, environment: setup.environment) }
+        #expect(error?.kind == .malformed)
         #expect(error?.message == "\(file) is not UTF-8 text: on line 2, byte 0xE9 at offset 23 is not UTF-8 (TOML files must "
             + "be UTF-8). Save it as UTF-8, or move it away to use the defaults.")
     }
@@ -173,6 +182,7 @@ import TestSupport
         let file = setup.directory.file("etc-config.toml")
         try FileManager.default.createDirectory(atPath: file, withIntermediateDirectories: true)
         let error = #expect(throws: ConfigError.self) { try DevboxConfig.load(paths: setup.paths, environment: setup.environment) }
+        #expect(error?.kind == .unreadable)
         #expect(error?.message == "cannot read \(file): it is a directory, not a file. Move it away (devbox expects a TOML file there).")
     }
 

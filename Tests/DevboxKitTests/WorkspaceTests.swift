@@ -48,6 +48,7 @@ struct WorkspaceSetup {
         try await setup.origin.git(["-C", setup.path, "remote", "add", "origin", "https://other.example.com/x.git"])
         let stray = await #expect(throws: WorkspaceError.self) { try await setup.workspace.initialise() }
         #expect(stray?.message.contains("its origin is https://other.example.com/x.git, not \(setup.origin.bare)") == true)
+        #expect(stray?.kind == .occupied)
 
         try FileManager.default.removeItem(atPath: setup.path + "/.git")
         try "notes".write(toFile: setup.path + "/notes.txt", atomically: true, encoding: .utf8)
@@ -62,6 +63,7 @@ struct WorkspaceSetup {
         let missingPath = await #expect(throws: WorkspaceError.self) { try await setup.workspace.initialise() }
         #expect(missingPath?.message == "the repository /nonexistent/repo.git does not exist (no such file or directory). Check "
             + "repository.url (or `devbox init --repo PATH`): give the path of an existing clone or bare repository.")
+        #expect(missingPath?.kind == .remote(.notFound))
         #expect(!FileManager.default.fileExists(atPath: setup.path))
 
         let plain = try await WorkspaceSetup(url: "file:///tmp")
@@ -75,6 +77,7 @@ struct WorkspaceSetup {
         defer { closed.origin.directory.remove() }
         let unreachable = await #expect(throws: WorkspaceError.self) { try await closed.workspace.initialise() }
         #expect(unreachable?.message.hasPrefix("cannot reach http://127.0.0.1:\(port)/origin.git: failed to connect to 127.0.0.1") == true)
+        #expect(unreachable?.kind == .remote(.network))
         #expect(!FileManager.default.fileExists(atPath: closed.path))
 
         let other = try await WorkspaceSetup()
@@ -101,11 +104,13 @@ struct WorkspaceSetup {
         let refused = await #expect(throws: WorkspaceError.self) { try await wrong.workspace.initialise() }
         #expect(refused?.message.hasPrefix("\(url) refused the credentials devbox sent.") == true)
         #expect(refused?.message.contains("ghp_stale-value") == false)
+        #expect(refused?.kind == .remote(.authentication(.refused)))
 
         let none = try await WorkspaceSetup(url: url)
         defer { none.origin.directory.remove() }
         let asked = await #expect(throws: WorkspaceError.self) { try await none.workspace.initialise() }
         #expect(asked?.message.hasPrefix("\(url) asks for credentials and devbox has none.") == true)
+        #expect(asked?.kind == .remote(.authentication(.missing)))
 
         // The onboarding token file, mode 0600.
         let file = try await WorkspaceSetup(url: url)
@@ -137,6 +142,7 @@ struct WorkspaceSetup {
         let error = await #expect(throws: WorkspaceError.self) { try await setup.workspace.initialise() }
         #expect(error?.message == "cannot create /etc/hostname/nuvola: /etc/hostname is a file, not a directory. Choose another "
             + "place with `devbox init --dir PATH` (or workspace.path).")
+        #expect(error?.kind == .occupied)
     }
 }
 
@@ -215,6 +221,7 @@ struct WorkspaceSetup {
         try "mine\n".write(toFile: other.path + "/feature.txt", atomically: true, encoding: .utf8)
         let conflict = await #expect(throws: WorkspaceError.self) { try await other.workspace.startBranch("topic") { _ in } }
         #expect(conflict?.message.hasPrefix("your uncommitted changes to feature.txt conflict with origin/new_features, so devbox changed nothing.") == true)
+        #expect(conflict?.kind == .blocked)
         let repository = try other.workspace.open()
         #expect(try repository.currentBranch() == "main")
         #expect(try repository.hasBranch("topic") == false)
@@ -262,6 +269,7 @@ struct WorkspaceSetup {
         _ = try await setup.workspace.initialise()
         let error = await #expect(throws: WorkspaceError.self) { try await setup.workspace.startBranch(name) { _ in } }
         #expect(error?.message == "\"\(name)\" is not a valid branch name: \(rule). Pick another, e.g. `devbox branch start fix-invoice-rounding`.")
+        #expect(error?.kind == .branchName)
         #expect(try setup.workspace.open().currentBranch() == "new_features")
     }
 
@@ -329,6 +337,7 @@ struct WorkspaceSetup {
         FileManager.default.createFile(atPath: setup.path + "/.git/index.lock", contents: Data())
         let error = await #expect(throws: WorkspaceError.self) { try await setup.workspace.startBranch("topic") { _ in } }
         #expect(error?.message.hasPrefix("another git process is working in \(setup.path) (") == true)
+        #expect(error?.kind == .blocked)
         #expect(error?.message.hasSuffix("if none is running, remove \(setup.path)/.git/index.lock, then run the command again.") == true)
         let repository = try setup.workspace.open()
         #expect(try repository.currentBranch() == "main")
@@ -351,5 +360,6 @@ struct WorkspaceSetup {
         try await setup.origin.git(["-C", setup.origin.seed, "push", "--quiet", "origin", "new_features"])
         let diverged = await #expect(throws: WorkspaceError.self) { try await setup.workspace.updateBranch { _ in } }
         #expect(diverged?.message.hasPrefix("new_features has commits origin/new_features lacks") == true)
+        #expect(diverged?.kind == .cannotMove)
     }
 }

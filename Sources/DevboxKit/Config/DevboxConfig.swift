@@ -21,10 +21,28 @@ public enum SettingOrigin: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A config file that cannot be used, or a value of the wrong kind.
+/// A config file that cannot be used, or a value of the wrong kind: the kind, and a message
+/// naming the file and line (or the variable) and the fix.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// The file cannot be read (permissions, a directory in its place).
+        case unreadable
+        /// The file is not UTF-8, or not TOML.
+        case malformed
+        /// A setting's value is of the wrong kind or outside its range.
+        case value(key: String)
+        /// Anything else in a file that devbox cannot use (a sanitize rule).
+        case invalid
+    }
+
+    public var kind: Kind
     public var message: String
     public var description: String { message }
+
+    public init(_ kind: Kind = .invalid, message: String) {
+        self.kind = kind
+        self.message = message
+    }
 }
 
 /// devbox's merged configuration: built-in defaults, then /etc/devbox/config.toml (written at
@@ -89,7 +107,7 @@ public struct DevboxConfig: Sendable {
     func checkPortsDiffer() throws(ConfigError) {
         guard httpPort == databasePort else { return }
         let origins = ["compose.http_port", "compose.db_port"].map { "\($0) from \(entries[$0]?.origin.description ?? "default")" }
-        throw ConfigError(message: "\(origins.joined(separator: " and ")) are both \(httpPort); the app and the database each need "
+        throw ConfigError(.value(key: "compose.db_port"), message: "\(origins.joined(separator: " and ")) are both \(httpPort); the app and the database each need "
             + "a port of their own. Change one of them.")
     }
 
@@ -109,10 +127,10 @@ public struct DevboxConfig: Sendable {
             document = try TOML.document(bytes: bytes)
         } catch {
             if case .encoding = error.kind {
-                throw ConfigError(message: "\(path) is not UTF-8 text: on line \(error.line), \(error.message). Save it as UTF-8, or "
+                throw ConfigError(.malformed, message: "\(path) is not UTF-8 text: on line \(error.line), \(error.message). Save it as UTF-8, or "
                     + "move it away to use the defaults.")
             }
-            throw ConfigError(message: "\(path) is not valid TOML (\(error)). Fix the file, or move it away to use the defaults.")
+            throw ConfigError(.malformed, message: "\(path) is not valid TOML (\(error)). Fix the file, or move it away to use the defaults.")
         }
         sanitizeRules += try SanitizeRule.rules(from: document.values, file: path)
         for (section, content) in document.values.sorted(by: { $0.key < $1.key }) where !Self.extensionSections.contains(section) {
@@ -131,7 +149,7 @@ public struct DevboxConfig: Sendable {
                 case .string(let text): try set(setting, text, origin: .file(path), line: line)
                 case .integer(let number): try set(setting, String(number), origin: .file(path), line: line)
                 default:
-                    throw ConfigError(message: "\(Self.place(of: key, .file(path), line: line)) should be "
+                    throw ConfigError(.value(key: key), message: "\(Self.place(of: key, .file(path), line: line)) should be "
                         + "\(setting.isInteger ? "a number" : "a quoted string"), not \(Printable.escaping(value.text)).")
                 }
             }
@@ -144,12 +162,12 @@ public struct DevboxConfig: Sendable {
         if let data = FileManager.default.contents(atPath: path) { return [UInt8](data) }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ConfigError(message: "cannot read \(path): it is a directory, not a file. Move it away (devbox expects a TOML file there).")
+            throw ConfigError(.unreadable, message: "cannot read \(path): it is a directory, not a file. Move it away (devbox expects a TOML file there).")
         }
         let code = access(path, R_OK) == 0 ? EIO : errno
         let advice = code == EACCES ? "Check its permissions (`ls -l \(path)`): your user must be able to read it."
             : "Fix the file, or move it away to use the defaults."
-        throw ConfigError(message: "cannot read \(path): \(String(cString: strerror(code))). \(advice)")
+        throw ConfigError(.unreadable, message: "cannot read \(path): \(String(cString: strerror(code))). \(advice)")
     }
 
     /// Sections read on their own terms (sync-db's sanitisation rules).
@@ -157,7 +175,7 @@ public struct DevboxConfig: Sendable {
 
     mutating func set(_ setting: DevboxSetting, _ value: String, origin: SettingOrigin, line: Int? = nil) throws(ConfigError) {
         if let problem = setting.problem(with: value) {
-            throw ConfigError(message: "\(Self.place(of: setting.key, origin, line: line)) \(problem).")
+            throw ConfigError(.value(key: setting.key), message: "\(Self.place(of: setting.key, origin, line: line)) \(problem).")
         }
         entries[setting.key] = Entry(value: value, origin: origin)
     }

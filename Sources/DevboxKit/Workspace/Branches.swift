@@ -77,15 +77,15 @@ extension Workspace {
     /// changes: the new branch is removed and the files are as they were. On a detached HEAD
     /// holding commits no branch has, the branch starts from HEAD instead, so they are kept.
     public func startBranch(_ topic: String, warn: (String) -> Void) async throws -> BranchOutcome {
-        if let problem = topicProblem(topic) { throw WorkspaceError(problem) }
+        if let problem = topicProblem(topic) { throw WorkspaceError(.branchName, problem) }
         let repository = try open()
         if try repository.hasBranch(topic) {
-            throw WorkspaceError("a branch named \(topic) already exists. Switch to it with `git switch \(topic)`, or pick another name.")
+            throw WorkspaceError(.branchName, "a branch named \(topic) already exists. Switch to it with `git switch \(topic)`, or pick another name.")
         }
         // Someone's branch of that name on origin: a new one from the integration branch would
         // hide it behind an unrelated local branch.
         if repository.resolves("refs/remotes/origin/\(topic)") {
-            throw WorkspaceError("origin already has a branch named \(topic). To work on it: `git switch \(topic)` (it tracks "
+            throw WorkspaceError(.branchName, "origin already has a branch named \(topic). To work on it: `git switch \(topic)` (it tracks "
                 + "origin/\(topic)); to start something new, pick another name.")
         }
         let kept = try repository.currentBranch() == nil ? repository.commitsOnNoReference() : []
@@ -95,7 +95,7 @@ extension Workspace {
             warn("could not fetch origin" + (kept.isEmpty ? ", starting from the last known \(base)" : "") + ": \(fetchProblem)")
         }
         guard repository.resolves(base) else {
-            throw WorkspaceError("\(base) is unknown in \(path), so there is nothing to start from. Check the remote has "
+            throw WorkspaceError(.cannotMove, "\(base) is unknown in \(path), so there is nothing to start from. Check the remote has "
                 + "\(integrationBranch) (repository.integration_branch) and that `devbox init` cloned it.")
         }
         let carried = try repository.status().map(\.path)
@@ -113,7 +113,7 @@ extension Workspace {
     func explainSwitch(_ error: GitError, to topic: String, from base: String) -> any Error {
         switch error.kind {
         case .conflict:
-            return WorkspaceError("your uncommitted changes to \(Self.list(error.paths)) conflict with \(base), so "
+            return WorkspaceError(.blocked, "your uncommitted changes to \(Self.list(error.paths)) conflict with \(base), so "
                 + "devbox changed nothing. Commit them (or `git stash`), run `devbox branch start \(topic)` again, then "
                 + "`git stash pop` if you stashed.")
         case .locked:
@@ -133,13 +133,13 @@ extension Workspace {
     public func updateBranch(warn: (String) -> Void) async throws -> BranchOutcome {
         let repository = try open()
         guard let branch = try repository.currentBranch() else {
-            throw WorkspaceError("HEAD is detached; `devbox branch start <topic>` first.")
+            throw WorkspaceError(.cannotMove, "HEAD is detached; `devbox branch start <topic>` first.")
         }
         let fetchProblem = await fetchQuietly(repository)
         if let fetchProblem { warn("could not fetch origin: \(fetchProblem)") }
         guard let upstream = try repository.upstream(of: branch)
             ?? (branch == integrationBranch ? "origin/\(integrationBranch)" : nil) else {
-            throw WorkspaceError("\(branch) follows no remote branch, so there is nothing to update it to. To take in "
+            throw WorkspaceError(.cannotMove, "\(branch) follows no remote branch, so there is nothing to update it to. To take in "
                 + "new \(integrationBranch) work: `git rebase origin/\(integrationBranch)`.")
         }
         let carried = try repository.status().map(\.path)
@@ -149,10 +149,10 @@ extension Workspace {
         } catch {
             switch error.kind {
             case .notFastForward:
-                throw WorkspaceError("\(branch) has commits \(upstream) lacks, so it cannot simply move forward; devbox changed nothing. "
+                throw WorkspaceError(.cannotMove, "\(branch) has commits \(upstream) lacks, so it cannot simply move forward; devbox changed nothing. "
                     + "Rebase it yourself: `git rebase \(upstream)`.")
             case .conflict:
-                throw WorkspaceError("your uncommitted changes to \(Self.list(error.paths)) conflict with \(upstream); devbox "
+                throw WorkspaceError(.blocked, "your uncommitted changes to \(Self.list(error.paths)) conflict with \(upstream); devbox "
                     + "changed nothing. Commit or `git stash` them, then run `devbox branch update` again.")
             case .locked:
                 throw locked(error)

@@ -4,11 +4,32 @@ import HTTP
 import Host
 import Terminal
 
-/// Something about the workspace stops a command: what, and the command that fixes it.
+/// Something about the workspace stops a command: the kind (what callers switch on), and a
+/// message saying what and the command that fixes it.
 public struct WorkspaceError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// No workspace yet, or nothing to clone it from: `devbox init` (with --repo) fixes it.
+        case notInitialised
+        /// Something else occupies the workspace's place, or the place cannot be created.
+        case occupied
+        /// The repository could not be cloned or fetched; the git failure's kind says why.
+        case remote(GitError.Kind)
+        /// The branch name breaks git's rules, or is taken (locally, on origin, or shared).
+        case branchName
+        /// Uncommitted changes or another git process stopped the switch; nothing changed.
+        case blocked
+        /// The branch cannot move as asked: detached, following nothing, diverged, base unknown.
+        case cannotMove
+    }
+
+    public var kind: Kind
     public var message: String
     public var description: String { message }
-    public init(_ message: String) { self.message = message }
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
 }
 
 /// The developer's checkout of the app: where it is, which repository it must be a clone of,
@@ -49,7 +70,7 @@ public struct Workspace: Sendable {
     /// Opens the workspace, or says how to create it.
     public func open() throws -> Repository {
         guard FileManager.default.fileExists(atPath: path + "/.git") else {
-            throw WorkspaceError("there is no workspace at \(path). Run `devbox init` to clone the repository there"
+            throw WorkspaceError(.notInitialised, "there is no workspace at \(path). Run `devbox init` to clone the repository there"
                 + " (or `devbox init --dir PATH`, or set workspace.path in ~/.config/devbox/config.toml).")
         }
         return try Repository.open(path)
@@ -94,7 +115,7 @@ extension Workspace {
     /// non-empty directory that is not that clone is never touched.
     public func initialise(branch: String? = nil, progress: (@Sendable (GitProgress) -> Void)? = nil) async throws -> InitOutcome {
         guard let url = repositoryURL else {
-            throw WorkspaceError("no repository to clone: pass `devbox init --repo URL` or set repository.url in ~/.config/devbox/config.toml.")
+            throw WorkspaceError(.notInitialised, "no repository to clone: pass `devbox init --repo URL` or set repository.url in ~/.config/devbox/config.toml.")
         }
         let started = Date()
         if let existing = try verifyExisting(url: url, started: started) { return existing }
@@ -121,14 +142,14 @@ extension Workspace {
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
         guard isDirectory.boolValue else {
-            throw WorkspaceError("\(path) is a file, not a directory. Move it away or choose another place with `devbox init --dir PATH`.")
+            throw WorkspaceError(.occupied, "\(path) is a file, not a directory. Move it away or choose another place with `devbox init --dir PATH`.")
         }
         if manager.fileExists(atPath: path + "/.git") {
             let repository = try Repository.open(path)
             let origin = try repository.remoteURL("origin")
             guard let origin, RemoteLocation.same(origin, url) else {
                 let shown = origin.map { Printable.escaping(RedactedURL.redact($0)) } ?? "missing"
-                throw WorkspaceError("\(path) is a git repository, but its origin is \(shown), not \(RedactedURL.redact(url)). "
+                throw WorkspaceError(.occupied, "\(path) is a git repository, but its origin is \(shown), not \(RedactedURL.redact(url)). "
                     + "It is not this project's workspace: move it away, or pass `devbox init --dir PATH` for another place.")
             }
             return InitOutcome(action: .verified, path: path, repository: RedactedURL.redact(url),
@@ -136,7 +157,7 @@ extension Workspace {
         }
         let contents = (try? manager.contentsOfDirectory(atPath: path)) ?? []
         guard contents.isEmpty else {
-            throw WorkspaceError("\(path) already exists and is not empty (\(contents.count) entries), and it is not a clone of \(RedactedURL.redact(url)). "
+            throw WorkspaceError(.occupied, "\(path) already exists and is not empty (\(contents.count) entries), and it is not a clone of \(RedactedURL.redact(url)). "
                 + "devbox never clones over files: move them away, or pass `devbox init --dir PATH` for another place.")
         }
         return nil
@@ -146,7 +167,7 @@ extension Workspace {
     /// libgit2 only says "unsupported URL protocol".
     func checkLocalSource(_ url: String) throws {
         guard let problem = Self.missingLocalRepository(url) else { return }
-        throw WorkspaceError("\(problem). Check repository.url (or `devbox init --repo PATH`): give the path of an existing "
+        throw WorkspaceError(.remote(.notFound), "\(problem). Check repository.url (or `devbox init --repo PATH`): give the path of an existing "
             + "clone or bare repository.")
     }
 
@@ -174,11 +195,11 @@ extension Workspace {
         var isDirectory: ObjCBool = false
         FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory)
         guard isDirectory.boolValue else {
-            throw WorkspaceError("cannot create \(path): \(ancestor.path) is a file, not a directory. Choose another place "
+            throw WorkspaceError(.occupied, "cannot create \(path): \(ancestor.path) is a file, not a directory. Choose another place "
                 + "with `devbox init --dir PATH` (or workspace.path).")
         }
         guard access(ancestor.path, W_OK) == 0 else {
-            throw WorkspaceError("cannot create \(path): you may not write in \(ancestor.path). Choose another place with "
+            throw WorkspaceError(.occupied, "cannot create \(path): you may not write in \(ancestor.path). Choose another place with "
                 + "`devbox init --dir PATH` (or workspace.path), or ask for write access there.")
         }
     }
@@ -188,19 +209,19 @@ extension Workspace {
         let shown = RedactedURL.redact(url)
         switch error.kind {
         case .authentication(.refused):
-            return WorkspaceError("\(shown) refused the credentials devbox sent. The token (DEVBOX_GIT_TOKEN, GH_TOKEN or "
+            return WorkspaceError(.remote(.authentication(.refused)), "\(shown) refused the credentials devbox sent. The token (DEVBOX_GIT_TOKEN, GH_TOKEN or "
                 + "~/.config/devbox/git-token) is wrong or expired: ask your admin for a new one (`adminctl access rotate`).")
         case .authentication(.missing):
-            return WorkspaceError("\(shown) asks for credentials and devbox has none. Put your token in ~/.config/devbox/git-token "
+            return WorkspaceError(.remote(.authentication(.missing)), "\(shown) asks for credentials and devbox has none. Put your token in ~/.config/devbox/git-token "
                 + "(mode 0600) or export DEVBOX_GIT_TOKEN, then run the command again.")
         case .notFound where branch != nil:
-            return WorkspaceError("\(shown) has no branch \(branch!). Check repository.integration_branch, or pass `--branch` with one that exists.")
+            return WorkspaceError(.remote(.notFound), "\(shown) has no branch \(branch!). Check repository.integration_branch, or pass `--branch` with one that exists.")
         case .locked:
             return locked(error)
         default:
             // Without a branch this is a fetch of the workspace's origin, not a clone of repository.url.
             let source = branch == nil ? "origin's URL (`git -C \(path) remote -v`)" : "the URL (repository.url or --repo)"
-            return WorkspaceError("cannot reach \(shown): \(Self.scrub(error.message, url: url)). Check \(source) "
+            return WorkspaceError(.remote(error.kind), "cannot reach \(shown): \(Self.scrub(error.message, url: url)). Check \(source) "
                 + "and this machine's network, then run the command again.")
         }
     }
@@ -213,7 +234,7 @@ extension Workspace {
             .filter { $0.hasSuffix(".lock") }.map { git + "/refs/" + $0 } ?? []
         let locks = (top + refs).filter { FileManager.default.fileExists(atPath: $0) }
         let remove = locks.isEmpty ? "the stale .lock file under \(git)" : locks.joined(separator: ", ")
-        return WorkspaceError("another git process is working in \(path) (\(error.message)); devbox changed nothing. Wait for it "
+        return WorkspaceError(.blocked, "another git process is working in \(path) (\(error.message)); devbox changed nothing. Wait for it "
             + "to finish; if none is running, remove \(remove), then run the command again.")
     }
 
