@@ -76,6 +76,9 @@ public struct StatementSplitter {
     }
 
     /// Scans `chunk`; returns how many bytes it used (the rest needs the next chunk to decide).
+    /// One loop over the bytes, longer than most functions here on purpose: every byte of a
+    /// dump passes through it, and its states share the position, the carry and the line count,
+    /// which functions per state would pass back and forth on each byte.
     mutating func scan(_ chunk: UnsafeBufferPointer<UInt8>, final: Bool, _ emit: (Statement) throws -> Void) throws -> Int {
         var index = 0
         let count = chunk.count

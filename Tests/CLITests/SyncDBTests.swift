@@ -229,14 +229,7 @@ import TestSupport
         try #require(try await devbox(["sync-db", "--file", small], env).status == 0)
         let before = try await fixture.summary(of: name)
 
-        let process = Process()
-        process.executableURL = BuildProducts.executable("devbox")
-        process.arguments = ["sync-db", "--file", fixture.sql]
-        process.environment = env
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, stderr) = try launchDevbox(["sync-db", "--file", fixture.sql], environment: env)
         // Wait until rows are flowing, then interrupt as a terminal's Ctrl-C would.
         var waited = 0
         while waited < 100 {
@@ -254,6 +247,129 @@ import TestSupport
         try await expectNoShadow(fixture, name)
         _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
     }
+}
+
+/// Ctrl-C in every phase of a sync: the statement running on the server is stopped, the
+/// partial import dropped, the database unchanged, and devbox gone within 2 s.
+@Suite struct SyncDBInterruptTests {
+    /// Loads a dump; once `customer`'s rows are in the shadow, a lock of the test's makes the
+    /// statement matching `waitingOn` (seen in the server's process list) wait; then SIGINT.
+    func interrupt(waitingOn pattern: String, extra: [String] = []) async throws {
+        let fixture = try await DumpFixture(tables: 4, rows: 3000, objects: false)
+        defer { Task { await fixture.remove() } }
+        let name = "local_" + UUID().uuidString.prefix(8).lowercased()
+        let shadow = name + "__devbox_shadow"
+        let env = ["HOME": fixture.directory.file("home"), "DEVBOX_SYSTEM_CONFIG": fixture.directory.file("etc.toml"),
+                   "PATH": "/usr/bin:/bin", "NO_COLOR": "1", "DEVBOX_DATABASE_URL": fixture.database.url(name)]
+        let small = fixture.directory.file("small.sql")
+        try "CREATE TABLE kept (id INT PRIMARY KEY); INSERT INTO kept VALUES (1),(2);\n-- Dump completed on 2026-11-30\n"
+            .write(toFile: small, atomically: true, encoding: .utf8)
+        try #require(try await CLI.run("devbox", ["sync-db", "--file", small], environment: env).status == 0)
+        let before = try await fixture.summary(of: name)
+
+        let (process, stderr) = try launchDevbox(["sync-db", "--file", fixture.sql] + extra, environment: env)
+        let expected = fixture.tables["customer"]?.rows ?? 0
+        var lock: TableLock?
+        for _ in 0..<600 where lock == nil {
+            let count = try? await fixture.database.sql("SELECT COUNT(*) FROM `\(shadow)`.`customer`")
+            if Int(count?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") == expected {
+                lock = try await TableLock(fixture.database, schema: shadow, table: "customer")
+            } else {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let held = try #require(lock, "customer's rows never arrived in the shadow")
+        var waiting = false
+        for _ in 0..<600 where !waiting {
+            let list = try await fixture.database.sql("SELECT INFO FROM information_schema.PROCESSLIST WHERE INFO LIKE '\(pattern)'")
+            waiting = !list.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            if !waiting { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(waiting, "no statement like \(pattern) ever waited")
+        let signalled = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        held.release()
+        process.waitUntilExit()
+        let elapsed = ContinuousClock.now - signalled
+        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(elapsed < .seconds(2), "devbox took \(elapsed) to stop")
+        #expect(process.terminationStatus == 130, "\(output)")
+        #expect(output.contains("interrupted; the partial import was dropped") && output.contains("is unchanged."), "\(output)")
+        #expect(try await fixture.summary(of: name) == before)
+        let shadows = try await fixture.database.sql("SHOW DATABASES LIKE '\(name)\\_\\_devbox\\_shadow'")
+        #expect(shadows.isEmpty)
+        let users = try await fixture.database.sql("SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'dumpimport\\_%'")
+        #expect(users.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        _ = try? await fixture.database.sql("DROP DATABASE `\(name)`")
+    }
+
+    /// A partial download is being resumed from a slow S3 when Ctrl-C comes: the transfer is
+    /// abandoned at once, the partial file kept for next time, the database untouched.
+    @Test func ctrlCDuringAResumedDownloadStopsItAtOnce() async throws {
+        let fleet = try await Fleet.start()
+        defer { Task { try? await fleet.stop() } }
+        let fixture = try await DumpFixture(tables: 2, rows: 200, objects: false)
+        defer { Task { await fixture.remove() } }
+        let bucket = "nuvola-dumps-\(UUID().uuidString.prefix(6).lowercased())"
+        let aws = TestEngine.repositoryRoot + "/.venv/bin/aws"
+        let awsEnv = fleet.environment.merging(["PATH": "/usr/bin:/bin"]) { a, _ in a }
+        try #require(try await ChildProcess.run(aws, ["s3", "mb", "s3://\(bucket)"], environment: awsEnv).succeeded)
+        let key = "dumps/prod/2026-11-28T030000Z.sql.gz"
+        let gz = try await fixture.file("sql.gz")
+        try #require(try await ChildProcess.run(aws, ["s3", "cp", "--quiet", gz, "s3://\(bucket)/\(key)"], environment: awsEnv).succeeded)
+        let sha = try await ChildProcess.run("sha256sum", [gz]).output.split(separator: " ").first.map(String.init) ?? ""
+        let sidecar = fixture.directory.file("sidecar")
+        try "\(sha)  x\n".write(toFile: sidecar, atomically: true, encoding: .utf8)
+        try #require(try await ChildProcess.run(aws, ["s3", "cp", "--quiet", sidecar, "s3://\(bucket)/\(key).sha256"], environment: awsEnv).succeeded)
+
+        let name = "local_" + UUID().uuidString.prefix(8).lowercased()
+        var env = fleet.environment
+        env["HOME"] = fixture.directory.file("home")
+        env["DEVBOX_SYSTEM_CONFIG"] = fixture.directory.file("etc.toml")
+        env["DEVBOX_DUMPS_LOCATION"] = "s3://\(bucket)/dumps/prod/"
+        env["DEVBOX_DATABASE_URL"] = fixture.database.url(name)
+        let cached = fixture.directory.file("home/.cache/devbox/dumps/\(bucket)/\(key)")
+        try FileManager.default.createDirectory(atPath: (cached as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: gz))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cached + ".partial"))
+        try await fleet.inject(kind: "latency", service: "s3", operation: "GetObject", count: 5, seconds: 30)
+
+        let (process, stderr) = try launchDevbox(["sync-db"], environment: env)
+        try await Task.sleep(for: .seconds(3))  // listing and HEAD are quick; the ranged GET is held
+        let signalled = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let elapsed = ContinuousClock.now - signalled
+        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(elapsed < .seconds(2), "devbox took \(elapsed) to stop: \(output)")
+        #expect(process.terminationStatus == 130, "\(output)")
+        #expect(output.contains("is unchanged."), "\(output)")
+        #expect(FileManager.default.fileExists(atPath: cached + ".partial"), "the partial download must be kept for next time")
+        let exists = try await fixture.database.sql("SHOW DATABASES LIKE '\(name)%'")
+        #expect(exists.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "nothing may be created: \(exists)")
+        try await fleet.clearFaults()
+    }
+
+    @Test func ctrlCDuringVerificationStopsTheCountAndKeepsTheDatabase() async throws {
+        try await interrupt(waitingOn: "SELECT COUNT(*) FROM %customer%")
+    }
+
+    @Test func ctrlCDuringIndexBuildingStopsTheAlterAndKeepsTheDatabase() async throws {
+        try await interrupt(waitingOn: "ALTER TABLE `customer`%", extra: ["--defer-indexes"])
+    }
+}
+
+/// Starts devbox with stderr captured, for tests that signal it while it runs.
+func launchDevbox(_ arguments: [String], environment: [String: String]) throws -> (Process, Pipe) {
+    let process = Process()
+    process.executableURL = BuildProducts.executable("devbox")
+    process.arguments = arguments
+    process.environment = environment
+    let stderr = Pipe()
+    process.standardError = stderr
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    return (process, stderr)
 }
 
 /// The test server's password, to check it never shows up.

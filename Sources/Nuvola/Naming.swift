@@ -1,0 +1,52 @@
+/// What devbox, adminctl and the CloudFormation templates must name alike: tags, the S3
+/// layout, parameter names. Change a name here and every side follows.
+public enum NuvolaTag {
+    /// What a machine is for: `devbox` (a developer's), `app` (prod or dev ASG), `admin`.
+    public static let role = "Role"
+    /// The developer a devbox machine belongs to (their IAM user name).
+    public static let owner = "Owner"
+    /// `prod` or `dev`, on app instances and what serves them.
+    public static let environment = "Env"
+    public static let project = "Project"
+    public static let managedBy = "ManagedBy"
+}
+
+/// The values of the `Role` tag.
+public enum MachineRole: String, Sendable, CaseIterable {
+    case devbox, app, admin
+}
+
+/// The two environments the app is deployed to.
+public enum AppEnvironment: String, Sendable, CaseIterable, Codable {
+    case prod, dev
+}
+
+/// Where things live in the project's buckets.
+public enum BucketLayout {
+    /// `artifacts/<env>/`: release tarballs and their `.sha256`.
+    public static func artifactsPrefix(_ environment: AppEnvironment) -> String { "artifacts/\(environment.rawValue)/" }
+
+    /// `artifacts/<env>/<release>.tar.gz`.
+    public static func artifact(_ environment: AppEnvironment, release: String) -> String {
+        artifactsPrefix(environment) + release + ".tar.gz"
+    }
+
+    /// `dumps/prod/`: production dumps as `devbox sync-db` reads them (README: the dump convention).
+    public static let productionDumps = "dumps/prod/"
+
+    /// `tools/devbox/<version>/`: the devbox build developer machines install.
+    public static func devboxTool(version: String) -> String { "tools/devbox/\(version)/" }
+}
+
+/// SSM Parameter Store names, under `/<project>/`.
+public struct ParameterNames: Sendable, Equatable {
+    public var project: String
+
+    public init(project: String) { self.project = project }
+
+    /// The release an environment's instances install (at boot too): `/<project>/<env>/release`.
+    public func release(_ environment: AppEnvironment) -> String { "/\(project)/\(environment.rawValue)/release" }
+
+    /// Everything an environment's instances may read: `/<project>/<env>/`.
+    public func environmentPath(_ environment: AppEnvironment) -> String { "/\(project)/\(environment.rawValue)/" }
+}
