@@ -82,14 +82,14 @@ extension Workspace {
         if try repository.hasBranch(topic) {
             throw WorkspaceError(.branchName, "a branch named \(topic) already exists. Switch to it with `git switch \(topic)`, or pick another name.")
         }
-        // Someone's branch of that name on origin: a new one from the integration branch would
-        // hide it behind an unrelated local branch.
+        let kept = try repository.currentBranch() == nil ? repository.commitsOnNoReference() : []
+        let fetchProblem = await fetchQuietly(repository)
+        // Someone's branch of that name on origin (checked after the fetch, which may have just
+        // brought it): a new one from the integration branch would hide it behind an unrelated one.
         if repository.resolves("refs/remotes/origin/\(topic)") {
             throw WorkspaceError(.branchName, "origin already has a branch named \(topic). To work on it: `git switch \(topic)` (it tracks "
                 + "origin/\(topic)); to start something new, pick another name.")
         }
-        let kept = try repository.currentBranch() == nil ? repository.commitsOnNoReference() : []
-        let fetchProblem = await fetchQuietly(repository)
         let base = kept.isEmpty ? "origin/\(integrationBranch)" : "HEAD"
         if let fetchProblem {
             warn("could not fetch origin" + (kept.isEmpty ? ", starting from the last known \(base)" : "") + ": \(fetchProblem)")
