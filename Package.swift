@@ -19,8 +19,8 @@ let package = Package(
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
-        .target(name: "HTTP", dependencies: ["CCurl"]),
-        .target(name: "Git", dependencies: ["CGit2"]),
+        .target(name: "HTTP", dependencies: ["CCurl", "Host"]),
+        .target(name: "Git", dependencies: ["CGit2", "Host"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "Terminal", dependencies: ["Host"]),
         // The MySQL/MariaDB client protocol in Swift: sync-db talks to the local database without
@@ -31,21 +31,22 @@ let package = Package(
         // splitting and kinds, the parallel loader, the shadow database, verification and the
         // atomic swap with snapshots, and where published dumps are found in S3.
         .target(name: "DumpImport", dependencies: [
-            "MySQL", "Archive", "Host", "AWS", "SigV4", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "MySQL", "Archive", "Host", "AWS", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // AWS Signature Version 4, on its own so it depends on nothing but hashing.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
-        // What both tools agree on (versions, tag names, S3 layout); Kits never import each other.
-        .target(name: "Nuvola", dependencies: ["Git", "Archive", "HTTP"]),
+        // What both tools agree on (config files, tag names, S3 layout); Kits never import each other.
+        .target(name: "Nuvola"),
 
         .target(name: "DevboxKit", dependencies: [
-            "Nuvola", "DumpImport", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "SigV4", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "Nuvola", "DumpImport", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
-        // ArgumentParser glue both executables share: global options, error reporting, exit codes.
+        // ArgumentParser glue both executables share: global options, error reporting, exit codes,
+        // and the version report (the only reason it links the C libraries' wrappers).
         .target(name: "CommandSupport", dependencies: [
-            "Terminal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Terminal", "Git", "Archive", "HTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "devbox", dependencies: [
@@ -65,16 +66,18 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Host"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Host", "TestSupport"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
-        .testTarget(name: "HostTests", dependencies: ["Host"]),
+        .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "Host", "TestSupport"]),
         .testTarget(name: "NuvolaTests", dependencies: ["Nuvola"]),
         .testTarget(name: "MySQLTests", dependencies: ["MySQL", "TestSupport"]),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Host", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CArchive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DumpImportTests", dependencies: ["DumpImport", "Archive", "Host", "MySQL", "TestSupport"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Host", "HTTP", "TestSupport"]),
+        // One test over every type that holds a secret, so it spans the modules that define them.
+        .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "HTTP", "MySQL", "SigV4"]),
     ],
     swiftLanguageModes: [.v6]
 )

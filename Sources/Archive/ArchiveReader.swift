@@ -27,12 +27,19 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Turns a libarchive return code into an `ArchiveError` with `archive_error_string`.
+/// Turns a libarchive return code into an `ArchiveError` with `archive_error_string`. Warnings
+/// pass (the call did its job); where a warning means the data cannot be trusted, callers test
+/// the code themselves and throw `libraryError`.
 @discardableResult
 func check(_ code: Int32, _ archive: OpaquePointer?, _ function: String) throws(ArchiveError) -> Int32 {
     guard code < ARCHIVE_WARN else { return code }
+    throw libraryError(code, archive, function)
+}
+
+/// The error for `code`, in libarchive's own words.
+func libraryError(_ code: Int32, _ archive: OpaquePointer?, _ function: String) -> ArchiveError {
     let message = archive.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "unknown error"
-    throw ArchiveError(kind: .library(code: code), function: function, message: message)
+    return ArchiveError(kind: .library(code: code), function: function, message: message)
 }
 
 /// Limits against hostile input, checked as data is read.
@@ -92,10 +99,16 @@ public final class ArchiveReader {
         guard let handle = archive_read_new() else {
             throw ArchiveError(kind: .library(code: ARCHIVE_FATAL), function: "archive_read_new", message: "out of memory")
         }
-        archive_read_support_filter_all(handle)
-        archive_read_support_format_all(handle)
-        // A lone compressed (or plain) file has no container format: read it as one entry.
-        archive_read_support_format_raw(handle)
+        do {
+            // ARCHIVE_WARN from filter_all only says some filters will run an external program.
+            try check(archive_read_support_filter_all(handle), handle, "archive_read_support_filter_all")
+            try check(archive_read_support_format_all(handle), handle, "archive_read_support_format_all")
+            // A lone compressed (or plain) file has no container format: read it as one entry.
+            try check(archive_read_support_format_raw(handle), handle, "archive_read_support_format_raw")
+        } catch {
+            archive_read_free(handle)
+            throw error
+        }
         return handle
     }
 
@@ -105,8 +118,12 @@ public final class ArchiveReader {
         let code = archive_read_next_header(handle, &entry)
         if code == ARCHIVE_EOF { return nil }
         try rethrowSourceFailure()
+        // ARCHIVE_RETRY is a damaged header ("Damaged tar archive", no entry): calling again would
+        // skip to the next good header and silently lose this member, so it is an error. A
+        // warning still comes with a valid entry (an unconvertible name, an odd pax field).
+        if code == ARCHIVE_RETRY { throw libraryError(code, handle, "archive_read_next_header") }
         try check(code, handle, "archive_read_next_header")
-        guard let entry else { return nil }
+        guard let entry else { throw libraryError(ARCHIVE_FATAL, handle, "archive_read_next_header") }
         let path = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
         let type = archive_entry_filetype(entry)
         if path.hasPrefix("/") || path.split(separator: "/").contains("..") {
@@ -117,16 +134,27 @@ public final class ArchiveReader {
                             isSymlink: type == Self.symlink)
     }
 
+    /// How often `read` repeats a call libarchive answered with ARCHIVE_RETRY.
+    static let maxRetries = 3
+
     // AE_IFREG and friends are cast macros Swift cannot import.
     static let regularFile: UInt32 = 0o100000
     static let directory: UInt32 = 0o040000
     static let symlink: UInt32 = 0o120000
 
-    /// Reads the current entry's data; 0 at its end.
+    /// Reads the current entry's data; 0 at its end. Never returns a negative count.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let count = archive_read_data(handle, buffer.baseAddress, buffer.count)
+        var count = archive_read_data(handle, buffer.baseAddress, buffer.count)
+        var retries = 0
+        while count == la_ssize_t(ARCHIVE_RETRY), retries < Self.maxRetries {
+            retries += 1
+            count = archive_read_data(handle, buffer.baseAddress, buffer.count)
+        }
         try rethrowSourceFailure()
-        if count < 0 { try check(Int32(count), handle, "archive_read_data") }
+        // A negative count is a status, never bytes. ARCHIVE_WARN here means the data cannot be
+        // trusted (a zip member whose CRC or size does not match), and libarchive drops the count
+        // of what it copied into `buffer` with it: so every negative answer is an error.
+        if count < 0 { throw libraryError(Int32(count), handle, "archive_read_data") }
         produced += Int64(count)
         if produced > limits.maxBytes {
             throw ArchiveError(kind: .tooLarge(limit: limits.maxBytes), function: "archive_read_data", message: "")

@@ -42,6 +42,9 @@ public enum ToolMain {
         case .failure(let code as ExitCode):
             exit(code.rawValue)
         case .failure(let error):
+            // `--help` parses as ArgumentParser's own help command, whose run() throws the
+            // request: a success it prints itself (as are version requests and CleanExit).
+            if root.exitCode(for: error) == .success { root.exit(withError: error) }
             if error is CancellationError {
                 FileDescriptorOutput.standardError.write("Interrupted.\n")
             } else if root.exitCode(for: error) == .validationFailure {

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import Host
-import SigV4
 
 /// The dump's bytes as libarchive pulls them (a file, standard input, or a pipe an S3 stream
 /// fills), hashed with SHA-256 on the way so every byte is checked against the published sum.

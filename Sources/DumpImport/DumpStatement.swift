@@ -23,7 +23,19 @@ public enum DumpStatementKind: Equatable, Sendable {
     /// Classifies by the statement's first words, reading through executable comments
     /// (`/*!50003 CREATE*/ /*!50017 DEFINER=...*/ /*!50003 TRIGGER ...`).
     public static func classify(_ bytes: [UInt8]) -> DumpStatementKind {
-        let original = leadingWords(bytes, limit: 12)
+        let read = classify(words: leadingWords(bytes, limit: 12))
+        // A server skips executable comments above its version: both readings must agree
+        // (or the comments be all there is, as in mysqldump's `/*!40101 SET ... */`).
+        guard bytes.contains(UInt8(ascii: "!")) else { return read }
+        let plainWords = leadingWords(bytes, limit: 12, unwrapping: false)
+        guard !plainWords.isEmpty else { return read }
+        let plain = classify(words: plainWords)
+        if plain == read { return read }
+        if case .refused = read { return read }
+        return .refused(reason: "its executable comments make it a different statement on servers of other versions")
+    }
+
+    static func classify(words original: [String]) -> DumpStatementKind {
         let words = original.map { $0.hasPrefix("`") ? $0 : $0.uppercased() }
         guard let first = words.first else { return .ignored }
         switch first {
@@ -102,9 +114,11 @@ public enum DumpStatementKind: Equatable, Sendable {
         return statement.tuples - 1
     }
 
-    /// The first words as written (backquoted identifiers keep their quotes), with the markers
-    /// of executable comments removed.
-    static func leadingWords(_ bytes: [UInt8], limit: Int) -> [String] {
+    /// The first words as written (backquoted identifiers keep their quotes). Comments are
+    /// skipped; executable comments (`/*!50003 ... */`, MariaDB's `/*M!100100 ... */`) are read
+    /// through when `unwrapping`, else skipped like any comment — the two readings a server may
+    /// make of them, depending on its version.
+    static func leadingWords(_ bytes: [UInt8], limit: Int, unwrapping: Bool = true) -> [String] {
         var words: [String] = []
         var word: [UInt8] = []
         var index = 0
@@ -115,6 +129,14 @@ public enum DumpStatementKind: Equatable, Sendable {
             words.append(text)
             word.removeAll()
         }
+        func at(_ text: String) -> Bool {
+            let pattern = Array(text.utf8)
+            return index + pattern.count <= bytes.count && Array(bytes[index..<index + pattern.count]) == pattern
+        }
+        func skip(through end: String) {
+            while index < bytes.count, !at(end) { index += 1 }
+            index = min(bytes.count, index + end.utf8.count)
+        }
         while index < bytes.count, index < 4096, words.count < limit {
             let byte = bytes[index]
             if inQuote {
@@ -123,13 +145,27 @@ public enum DumpStatementKind: Equatable, Sendable {
                 index += 1
                 continue
             }
-            if byte == UInt8(ascii: "/"), index + 2 < bytes.count, bytes[index + 1] == UInt8(ascii: "*"), bytes[index + 2] == UInt8(ascii: "!") {
+            if at("/*!") || at("/*M!") {
                 flush()
-                index += 3
+                if !unwrapping {
+                    skip(through: "*/")
+                    continue
+                }
+                index += at("/*M!") ? 4 : 3
                 while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
                 continue
             }
-            if byte == UInt8(ascii: "*"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "/") {
+            if at("/*") {
+                flush()
+                skip(through: "*/")
+                continue
+            }
+            if at("#") || at("-- ") || at("--\t") || at("--\n") {
+                flush()
+                skip(through: "\n")
+                continue
+            }
+            if at("*/") {
                 flush()
                 index += 2
                 continue

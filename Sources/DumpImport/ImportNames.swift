@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import SigV4
+import Host
 
 /// The names an import uses beside its target database — the shadow it loads into, the
 /// snapshots it keeps, the lock it holds — checked before anything starts, so a long target

@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import Host
 import MySQL
-import SigV4
 
 /// The control side of one import: a privileged connection to the target's server that holds
 /// the target's lock, creates and drops the shadow, verifies and swaps; and a temporary user that

@@ -1,5 +1,6 @@
 import CGit2
 import Foundation
+import Host
 import Synchronization
 
 /// How far a clone or fetch has come.
@@ -174,10 +175,11 @@ struct UncheckedBox<Value>: @unchecked Sendable {
 
 /// What libgit2's remote callbacks need: credentials (offered once: a second request means they
 /// were refused), progress, and the cancellation flag.
-final class RemoteContext: @unchecked Sendable {
+final class RemoteContext: Sendable {
     let credentials: GitCredentials
     let progress: (@Sendable (GitProgress) -> Void)?
-    private let cancelled = Atomic<Bool>(false)
+    /// Set when the awaiting task is cancelled; the progress callback then stops libgit2.
+    private let cancel = CancelFlag()
     private let state = Mutex<(attempts: Int, refused: Bool)>((0, false))
 
     init(credentials: GitCredentials, progress: (@Sendable (GitProgress) -> Void)?) {
@@ -185,7 +187,7 @@ final class RemoteContext: @unchecked Sendable {
         self.progress = progress
     }
 
-    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+    var isCancelled: Bool { cancel.isCancelled }
 
     func install(into callbacks: inout git_remote_callbacks) {
         callbacks.payload = Unmanaged.passUnretained(self).toOpaque()
@@ -195,20 +197,13 @@ final class RemoteContext: @unchecked Sendable {
 
     /// Runs `body` on a thread of its own; cancellation of the task aborts the transfer.
     func run(_ body: @escaping @Sendable () throws -> Void, cleanup: @escaping @Sendable () -> Void) async throws {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                Thread.detachNewThread {
-                    do {
-                        try body()
-                        continuation.resume()
-                    } catch {
-                        cleanup()
-                        continuation.resume(throwing: self.isCancelled ? CancellationError() : error)
-                    }
-                }
+        try await Blocking.run(cancel: cancel) { cancel in
+            do {
+                try body()
+            } catch {
+                cleanup()
+                throw cancel.isCancelled ? CancellationError() : error
             }
-        } onCancel: {
-            self.cancelled.store(true, ordering: .relaxed)
         }
     }
 

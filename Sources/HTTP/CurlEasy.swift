@@ -5,6 +5,8 @@ import Synchronization
 /// connections stay alive; never used by two transfers at once.
 final class CurlEasy {
     let handle: UnsafeMutableRawPointer
+    /// The transfer whose callback data, header list and error buffer the handle holds, until `reset`.
+    var pointsInto: ObjectIdentifier?
 
     init() throws(HTTPError) {
         _ = Curl.initialised
@@ -18,7 +20,10 @@ final class CurlEasy {
     deinit { curl_easy_cleanup(handle) }
 
     /// Back to defaults, keeping live connections and the DNS cache.
-    func reset() { curl_easy_reset(handle) }
+    func reset() {
+        curl_easy_reset(handle)
+        pointsInto = nil
+    }
 
     func set(_ option: CURLoption, _ value: Int) throws(CurlSetupError) {
         try check(curl_setopt_long(handle, option, value), option)
@@ -78,7 +83,10 @@ struct CurlSetupError: Error {
 /// Idle easy handles kept for reuse: a handle keeps its connections open, so the next request
 /// to the same host skips the TCP and TLS handshakes.
 final class CurlHandlePool: Sendable {
-    /// A handle in the pool belongs to nobody; taking it out hands it to exactly one transfer.
+    /// A handle in the pool belongs to nobody: it is reset before it goes in (no transfer's
+    /// pointers left in it) and only ever touched under the lock while in; taking it out hands it
+    /// to exactly one transfer on one thread. `CurlEasy` itself stays non-Sendable so it cannot
+    /// be shared any other way; region checking cannot yet express "moved through a Mutex".
     private struct Idle: @unchecked Sendable { let easy: CurlEasy }
 
     private let idle = Mutex<[Idle]>([])

@@ -1,4 +1,5 @@
 import Foundation
+import Host
 
 /// Sends HTTP requests over libcurl. Blocking transfers run on their own threads, off Swift's
 /// cooperative pool; cancelling the awaiting task aborts the transfer. Safe to share.
@@ -101,33 +102,27 @@ public final class HTTPClient: Sendable {
 
     private func perform(_ request: HTTPRequest, into sink: ResponseSink, skipOnFullResponse: Int64,
                          progress: ProgressHandler?) async -> TransferOutcome {
-        let control = TransferControl()
         let proxy = proxies.proxy(for: request.url)
         let pool = self.pool
         let userAgent = self.userAgent
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<TransferOutcome, Never>) in
-                if Task.isCancelled { control.cancel() }
-                let thread = Thread {
-                    let easy: CurlEasy
-                    do {
-                        easy = try pool.take()
-                    } catch {
-                        let response = HTTPResponse(status: 0, headers: [:], body: [], url: request.url, metrics: HTTPMetrics())
-                        continuation.resume(returning: TransferOutcome(response: response, delivered: 0, error: error))
-                        return
-                    }
-                    let transfer = Transfer(easy: easy, request: request, sink: sink, control: control,
-                                            progress: progress, skipOnFullResponse: skipOnFullResponse)
-                    let outcome = transfer.perform(proxy: proxy, userAgent: userAgent)
-                    pool.give(back: easy)
-                    continuation.resume(returning: outcome)
-                }
-                thread.stackSize = 1 << 20
-                thread.start()
+        return await Blocking.run(stackSize: 1 << 20) { cancel in
+            let easy: CurlEasy
+            do {
+                easy = try pool.take()
+            } catch {
+                let response = HTTPResponse(status: 0, headers: [:], body: [], url: request.url, metrics: HTTPMetrics())
+                return TransferOutcome(response: response, delivered: 0, error: error)
             }
-        } onCancel: {
-            control.cancel()
+            let transfer = Transfer(easy: easy, request: request, sink: sink, cancel: cancel,
+                                    progress: progress, skipOnFullResponse: skipOnFullResponse)
+            // The handle points into the transfer (callback data, header list, error buffer) until
+            // it is reset, so the transfer must outlive the reset `give(back:)` does; Swift may
+            // otherwise end its lifetime right after its last use.
+            return withExtendedLifetime(transfer) {
+                let outcome = transfer.perform(proxy: proxy, userAgent: userAgent)
+                pool.give(back: easy)
+                return outcome
+            }
         }
     }
 }

@@ -50,6 +50,16 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when the failure shows the request never reached the server (no connection, no TLS
+    /// session), so sending it again cannot repeat its effect. Every other failure without an
+    /// answer (a connection lost, a timeout) may have come after the server acted on it.
+    public var requestWasNotSent: Bool {
+        switch kind {
+        case .cannotResolveHost, .cannotConnect, .connectTimeout, .tls: true
+        default: false
+        }
+    }
+
     public var status: Int? {
         if case .status(let code) = kind { return code }
         return nil

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Host
 import Synchronization
 
 #if canImport(Glibc)
@@ -7,14 +8,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Shared between the task that awaits a transfer and the thread running it: Ctrl-C or task
-/// cancellation sets the flag and libcurl's progress callback aborts the transfer.
-final class TransferControl: Sendable {
-    private let cancelled = Atomic<Bool>(false)
-    func cancel() { cancelled.store(true, ordering: .relaxed) }
-    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
-}
 
 /// What a finished (or failed) transfer left behind: the response as far as it came and the error.
 struct TransferOutcome: Sendable {
@@ -33,7 +26,8 @@ final class Transfer {
 
     let easy: CurlEasy
     let request: HTTPRequest
-    let control: TransferControl
+    /// Set by task cancellation (see `Blocking.run`); the progress callback then aborts the transfer.
+    let cancel: CancelFlag
     let progress: ProgressHandler?
     let sink: ResponseSink
     /// When a `Range` request gets a full 200 answer, this many leading bytes were already delivered.
@@ -53,12 +47,12 @@ final class Transfer {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
-    init(easy: CurlEasy, request: HTTPRequest, sink: ResponseSink, control: TransferControl,
+    init(easy: CurlEasy, request: HTTPRequest, sink: ResponseSink, cancel: CancelFlag,
          progress: ProgressHandler?, skipOnFullResponse: Int64) {
         self.easy = easy
         self.request = request
         self.sink = sink
-        self.control = control
+        self.cancel = cancel
         self.progress = progress
         self.skipOnFullResponse = skipOnFullResponse
         self.source = BodySource(request.body)
@@ -66,6 +60,8 @@ final class Transfer {
     }
 
     deinit {
+        // Freeing what the handle still points to would leave it dangling (see `HTTPClient.perform`).
+        precondition(easy.pointsInto != ObjectIdentifier(self), "a transfer ended before its curl handle was reset")
         if fileDescriptor >= 0 { close(fileDescriptor) }
         source.close()
         curl_slist_free_all(headerList)
@@ -127,6 +123,7 @@ final class Transfer {
 
     private func configure(proxy: String?, userAgent: String) throws {
         let userdata = Unmanaged.passUnretained(self).toOpaque()
+        easy.pointsInto = ObjectIdentifier(self)
         try easy.set(CURLOPT_URL, request.url)
         try easy.set(CURLOPT_NOSIGNAL, true)
         try easy.set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
@@ -289,14 +286,10 @@ final class Transfer {
     }
 
     private func writeAll(_ chunk: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < chunk.count {
-            let written = write(fileDescriptor, chunk.baseAddress! + offset, chunk.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw localError("write", errno: errno)
-            }
-            offset += written
+        do {
+            try FileDescriptor.writeAll(fileDescriptor, chunk)
+        } catch {
+            throw localError("write", errno: error.code.rawValue)
         }
     }
 
@@ -312,7 +305,7 @@ final class Transfer {
     fileprivate func rewindBody(to offset: Int64) -> Bool { source.seek(to: offset) }
 
     fileprivate func reportProgress(downloadTotal: Int64, downloaded: Int64, uploadTotal: Int64, uploaded: Int64) -> Bool {
-        if control.isCancelled { return false }
+        if cancel.isCancelled { return false }
         progress?(TransferProgress(downloaded: downloaded, downloadTotal: downloadTotal > 0 ? downloadTotal : nil,
                                    uploaded: uploaded, uploadTotal: uploadTotal > 0 ? uploadTotal : nil))
         return true
@@ -326,7 +319,7 @@ final class Transfer {
     }
 
     private func error(for code: CURLcode) -> any Error {
-        if code == CURLE_ABORTED_BY_CALLBACK, control.isCancelled { return CancellationError() }
+        if code == CURLE_ABORTED_BY_CALLBACK, cancel.isCancelled { return CancellationError() }
         if let callbackError {
             if let error = callbackError as? HTTPError { return error }
             if let error = callbackError as? BodySourceError {

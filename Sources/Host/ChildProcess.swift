@@ -96,12 +96,7 @@ public enum ChildProcess {
     }
 
     private static func readAll(_ handle: FileHandle) async -> [UInt8] {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let data = (try? handle.readToEnd()) ?? Data()
-                continuation.resume(returning: [UInt8](data))
-            }
-        }
+        await Blocking.run { _ in [UInt8]((try? handle.readToEnd()) ?? Data()) }
     }
 }
 

@@ -294,3 +294,20 @@ enum Command {
     static let quit: UInt8 = 1
     static let query: UInt8 = 3
 }
+
+/// The password never shows in `"\(endpoint)"`, `String(reflecting:)` or `dump`, so an endpoint
+/// can go into a log line or an error as it is.
+extension MySQLEndpoint: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// "mysql://user@host:port/database".
+    public var description: String {
+        "mysql://\(user)@\(host):\(port)" + (database.map { "/\($0)" } ?? "")
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["host": host, "port": port, "user": user,
+                                "password": password.isEmpty ? "" : "<redacted>", "database": database as Any],
+               displayStyle: .struct)
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A TOML value. Both tools' config files are TOML; TOMLKit (the mirror's TOML package) cannot be
 /// resolved here because its test-only dependency is not mirrored, so this reader covers the
 /// language minus dates: everything our config files use, with errors that name the line.

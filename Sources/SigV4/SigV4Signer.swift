@@ -7,8 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-/// The secret material a signature is made from.
-public struct SigningCredentials: Sendable, Equatable {
+/// The secret material a signature is made from. Printing or dumping it shows only the key id.
+public struct SigningCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable {
     public var accessKeyID: String
     public var secretAccessKey: String
     public var sessionToken: String?
@@ -17,6 +18,14 @@ public struct SigningCredentials: Sendable, Equatable {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
+    }
+
+    public var description: String { "signing credentials \(accessKeyID)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+                                "sessionToken": sessionToken == nil ? "none" : "<redacted>"],
+               displayStyle: .struct)
     }
 }
 
@@ -160,7 +169,7 @@ public struct SigV4Signer: Sendable {
     /// Task 4: the signature, lower-case hex.
     public func signature(stringToSign: String, secret: String, date: SigningDate) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(secret: secret, date: date))
-        return Hex.encode(Array(code))
+        return Self.lowercaseHex(code)
     }
 
     /// "20150830/us-east-1/service/aws4_request".
@@ -168,7 +177,15 @@ public struct SigV4Signer: Sendable {
 
     // MARK: Helpers
 
-    public static func hexSHA256(_ bytes: [UInt8]) -> String { Hex.encode(Array(SHA256.hash(data: bytes))) }
+    public static func hexSHA256(_ bytes: [UInt8]) -> String { lowercaseHex(SHA256.hash(data: bytes)) }
+
+    /// The specification's `Hex()`: lowercase base 16, two digits a byte. Kept here rather than
+    /// imported so this module depends on nothing but swift-crypto; others use `Host.Hex`.
+    static func lowercaseHex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.reduce(into: "") { text, byte in
+            text += String(byte >> 4, radix: 16) + String(byte & 0xF, radix: 16)
+        }
+    }
 
     /// Trims the value and collapses runs of whitespace (including folded lines) into one space.
     static func normalizeHeaderValue(_ value: String) -> String {
@@ -260,22 +277,11 @@ public enum URIEncoding {
     }
 }
 
-/// Lower-case hexadecimal.
-public enum Hex {
-    public static func encode(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var output = [UInt8]()
-        output.reserveCapacity(bytes.count * 2)
-        for byte in bytes { output += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
-        return String(decoding: output, as: UTF8.self)
-    }
-}
-
 /// Derived signing keys, valid for one day, region and service. A process signs with one or two
 /// secrets, so the cache stays tiny; an entry answers only for the secret it was derived from.
 final class SigningKeyCache: Sendable {
     static let shared = SigningKeyCache()
-    private struct Entry: @unchecked Sendable {
+    private struct Entry: Sendable {
         var secret: String
         var key: SymmetricKey
     }

@@ -39,15 +39,17 @@ public struct Console: Sendable {
         out.write(line + "\n")
     }
 
-    /// A line of commentary on stderr.
-    public func note(_ line: String) { err.write(line + "\n") }
+    /// A line of commentary on stderr. Notes, warnings and errors carry values taken from input
+    /// (file names, a dump's statements, a server's words): control characters in them are
+    /// escaped, so nothing they hold can drive the terminal.
+    public func note(_ line: String) { err.write(Printable.escaping(line, singleLine: false) + "\n") }
 
     public func warning(_ line: String) {
-        err.write(Style.yellow.apply("warning:", errColors) + " " + line + "\n")
+        err.write(Style.yellow.apply("warning:", errColors) + " " + Printable.escaping(line, singleLine: false) + "\n")
     }
 
     public func error(_ line: String) {
-        err.write(Style.red.apply("error:", errColors) + " " + line + "\n")
+        err.write(Style.red.apply("error:", errColors) + " " + Printable.escaping(line, singleLine: false) + "\n")
     }
 
     /// Writes `value` as the one JSON document on stdout.

@@ -1,6 +1,7 @@
 import AWS
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct ConfigFileTests {
     @Test func parsesSectionsCommentsAndNestedKeys() {
@@ -63,9 +64,9 @@ import Testing
     }
 
     @Test func loadsFilesNamedByEnvironmentAndToleratesMissingOnes() throws {
-        let directory = NSTemporaryDirectory() + "awsconfig-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("awsconfig")
+        defer { scratch.remove() }
+        let directory = scratch.path
         try "[profile x]\nregion = ap-south-1\n".write(toFile: directory + "/cfg", atomically: true, encoding: .utf8)
         let loaded = SharedConfig.load(environment: ["AWS_CONFIG_FILE": directory + "/cfg",
                                                      "AWS_SHARED_CREDENTIALS_FILE": directory + "/none"])

@@ -11,15 +11,14 @@ final class Fixtures: Sendable {
     let secondLength: Int
 
     static let shared: Fixtures = {
-        let directory = NSTemporaryDirectory() + "archive-fixtures-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try! TemporaryDirectory("archive-fixtures").path
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/make_archives.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, directory]
         let output = Pipe()
         process.standardOutput = output
-        try! process.run()
+        try! ChildProcess.spawn(process)  // Process.run must not race other spawns (see ChildProcess.spawn)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let sizes = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { Int($0) }

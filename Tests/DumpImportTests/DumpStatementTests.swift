@@ -40,7 +40,9 @@ import Testing
                     "SET GLOBAL max_connections = 1", "SET @@GLOBAL.read_only = 1", "SET PASSWORD = PASSWORD('x')",
                     "SET @x = (SELECT COUNT(*) FROM otherdb.victim)", "SET PERSIST max_connections = 1", "SET ROLE ALL",
                     "/*!50001 DROP VIEW IF EXISTS `otherdb`.`v`*/", "INSTALL PLUGIN x SONAME 'x.so'", "SHUTDOWN", "KILL 1",
-                    "FLUSH PRIVILEGES", "HANDLER t OPEN", "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'x')"] {
+                    "FLUSH PRIVILEGES", "HANDLER t OPEN", "CREATE /*!99999 VIEW v */ USER 'evil'@'%'",
+                    "/*!99999 SET @x = 1 */ DROP DATABASE otherdb", "CREATE /* VIEW */ USER 'evil'@'%'",
+                    "CREATE -- VIEW\n USER 'evil'@'%'", "CREATE /*M!999999 VIEW v */ USER x", "/*!50000 INSERT INTO t */ DELETE FROM t", "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'x')"] {
             #expect(refused(sql), "\(sql) should be refused")
         }
         // What mysqldump writes that touches no other database stays accepted.

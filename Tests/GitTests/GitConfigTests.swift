@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import Testing
+import TestSupport
 
 @Suite(.serialized) struct GitConfigTests {
     @Test func linkedVersionIsLibgit2() {
@@ -11,9 +12,9 @@ import Testing
 
     @Test func readsTheUsersGlobalConfig() throws {
         // libgit2 finds ~/.gitconfig through HOME; point it at a scratch home for this test.
-        let home = NSTemporaryDirectory() + "git-home-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: home) }
+        let scratch = try TemporaryDirectory("git-home")
+        defer { scratch.remove() }
+        let home = scratch.path
         try "[user]\n\tname = Ada Dev\n".write(toFile: home + "/.gitconfig", atomically: true, encoding: .utf8)
         let config = try withHome(home) { try GitConfig.global() }
         #expect(try config.string("user.name") == "Ada Dev")

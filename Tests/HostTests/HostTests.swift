@@ -1,6 +1,7 @@
 import Foundation
 import Host
 import Testing
+import TestSupport
 
 @Suite struct ChildProcessTests {
     @Test func capturesOutputAndStatus() async throws {
@@ -42,8 +43,9 @@ import Testing
 
 @Suite struct SecretFileTests {
     @Test func secretFilesAreMode0600AndReplacedAtomically() throws {
-        let directory = NSTemporaryDirectory() + "secret-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("secret")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let path = directory + "/nested/credentials"
         try SecretFile.write("first", to: path)
         #expect(SecretFile.mode(of: path) == 0o600)

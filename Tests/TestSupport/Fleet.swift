@@ -33,7 +33,7 @@ public final class Fleet: Sendable {
 
     /// A simulator of its own (fault injection is per simulator).
     public static func start(auth: Bool = true) async throws -> Fleet {
-        let state = NSTemporaryDirectory() + "fleet-" + UUID().uuidString
+        let state = try TemporaryDirectory("fleet").path
         let arguments = ["up", "--state", state, "--exit-with", String(getpid())] + (auth ? ["--auth"] : [])
         let output = try await run(arguments)
         var environment: [String: String] = [:]

@@ -16,15 +16,7 @@ public final class PythonServer: Sendable {
     /// Starts the script on a thread of its own (its start blocks on the first line).
     /// `firstLine`, when given, is written to the script's stdin first: how secrets reach it (never argv).
     public static func start(_ script: String, _ arguments: [String] = [], firstLine: String? = nil) async throws -> PythonServer {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                do {
-                    continuation.resume(returning: try PythonServer(script: script, arguments: arguments, firstLine: firstLine))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try await Blocking.run { _ in try PythonServer(script: script, arguments: arguments, firstLine: firstLine) }
     }
 
     private init(script: String, arguments: [String], firstLine: String?) throws {

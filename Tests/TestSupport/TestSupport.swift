@@ -52,11 +52,12 @@ public final class TestServer: Sendable {
     public func tlsURL(_ path: String) -> String { "https://127.0.0.1:\(info.tlsPort)\(path)" }
 }
 
-/// A fresh temporary directory, removed by the caller with `remove()`.
+/// A fresh temporary directory, removed by the caller with `remove()`; `purpose` goes in its
+/// name so a leftover says which test left it.
 public struct TemporaryDirectory: Sendable {
     public let path: String
-    public init() throws {
-        path = NSTemporaryDirectory() + "http-tests-" + UUID().uuidString
+    public init(_ purpose: String = "tests") throws {
+        path = NSTemporaryDirectory() + "nuvola-\(purpose)-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     public func file(_ name: String) -> String { path + "/" + name }

@@ -14,6 +14,11 @@ public struct AWSConfiguration: Sendable {
     /// Seconds since 1970 for signatures; tests move it to provoke clock-skew errors.
     public var clock: @Sendable () -> Int
     public var sleep: @Sendable (Duration) async throws -> Void
+    /// Sends the signed requests that `AWSClient.send` answers in memory; nil uses `http`.
+    /// Unit tests put a stand-in here to see every attempt and to fail some.
+    public var transport: Transport?
+
+    public typealias Transport = @Sendable (HTTPRequest, ResponseSink, ProgressHandler?) async throws -> HTTPResponse
 
     public init(region: Region, credentials: any CredentialsProvider, environment: [String: String] = [:],
                 shared: SharedConfig = SharedConfig(config: ConfigFile(parsing: ""), credentials: ConfigFile(parsing: "")),
@@ -75,7 +80,8 @@ public final class AWSClient: Sendable {
         var replayable = request.isReplayable
         if case .stream = sink { replayable = false }
         return try await withRetries(request, mayRetry: { _ in replayable }) { signed, _ in
-            try await self.configuration.http.send(signed, into: sink, progress: progress)
+            if let transport = self.configuration.transport { return try await transport(signed, sink, progress) }
+            return try await self.configuration.http.send(signed, into: sink, progress: progress)
         }
     }
 
@@ -101,7 +107,9 @@ public final class AWSClient: Sendable {
 
     /// Signs and runs `transfer` until it succeeds, retrying failures the retry strategy deems
     /// transient when `mayRetry` allows, and fetching fresh credentials once after ExpiredToken.
-    /// `transfer` may answer a non-2xx response or throw `HTTPError` for it.
+    /// `transfer` may answer a non-2xx response or throw `HTTPError` for it. The same request
+    /// (and so the same idempotency token) goes out on every attempt; a request that repeats its
+    /// work is resent only when AWS cannot have acted on it (see `AWSRequest.Idempotency`).
     private func withRetries(_ request: AWSRequest, mayRetry: (AWSError) -> Bool,
                              _ transfer: (HTTPRequest, Int) async throws -> HTTPResponse) async throws -> HTTPResponse {
         let endpoint = configuration.endpoint(for: request.service)
@@ -111,6 +119,9 @@ public final class AWSClient: Sendable {
         while true {
             try Task.checkCancellation()
             var failure: AWSError
+            // Whether AWS may have acted on this attempt: it did not when it throttled (throttling
+            // is decided before any work) or when the request never left this machine.
+            let mayHaveActed: Bool
             do {
                 let credentials = try await configuration.credentials.credentials()
                 let response = try await transfer(try sign(request, endpoint: endpoint, credentials: credentials), attempt)
@@ -119,10 +130,16 @@ public final class AWSClient: Sendable {
                     return response
                 }
                 failure = ErrorParser.parse(response, request: request)
+                mayHaveActed = !failure.isThrottling
             } catch let error as HTTPError {
                 failure = ErrorParser.parse(error, request: request, endpoint: endpoint)
+                mayHaveActed = error.status == nil ? !error.requestWasNotSent : !failure.isThrottling
             }
             failure.attempts = attempt
+            if request.idempotency == .repeatsWork, mayHaveActed, failure.isTransient {
+                failure.mayHaveTakenEffect = true
+                throw failure
+            }
             let retryable = mayRetry(failure)
             if ["ExpiredToken", "ExpiredTokenException"].contains(failure.code), !refreshedCredentials, retryable {
                 // Temporary credentials ran out between our check and AWS's: fetch new ones once.
@@ -206,22 +223,5 @@ public final class AWSClient: Sendable {
 extension Credentials {
     var signing: SigningCredentials {
         SigningCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, sessionToken: sessionToken)
-    }
-}
-
-extension AWSService {
-    /// How errors name the service: "STS", "S3", "Auto Scaling".
-    public var displayName: String {
-        switch self {
-        case .sts: "STS"
-        case .s3: "S3"
-        case .ec2: "EC2"
-        case .iam: "IAM"
-        case .ssm: "SSM"
-        case .autoScaling: "AutoScaling"
-        case .elasticLoadBalancingV2: "ELBv2"
-        case .cloudFormation: "CloudFormation"
-        case .rds: "RDS"
-        }
     }
 }

@@ -15,6 +15,9 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     public var rawBody: String?
     /// How many attempts were made before giving up.
     public var attempts: Int = 1
+    /// The call repeats its work when resent and AWS may have carried it out before the answer
+    /// was lost, so it was not resent: find out (e.g. ListCommands) before calling again.
+    public var mayHaveTakenEffect = false
 
     public init(service: String, operation: String, code: String, message: String, requestID: String? = nil,
                 httpStatus: Int, rawBody: String? = nil) {
@@ -34,6 +37,10 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         if let requestID, !requestID.isEmpty { text += " [request id \(requestID)]" }
         if attempts > 1 { text += " after \(attempts) attempts" }
         text += "."
+        if mayHaveTakenEffect {
+            text += " AWS may have carried out \(operation) before the answer was lost, so it was not sent again;"
+                + " check its effect before calling it again."
+        }
         if let rawBody, !rawBody.isEmpty { text += "\nThe response was: \(rawBody.prefix(400))" }
         if let hint { text += "\n\(hint)" }
         return text

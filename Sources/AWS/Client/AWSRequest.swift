@@ -17,6 +17,21 @@ public struct AWSRequest: Sendable {
     public var errorFormat: ErrorFormat
     /// Prepended to the endpoint's host: S3's virtual-hosted style ("bucket.").
     public var hostPrefix: String?
+    /// Whether AWS carrying the request out twice does its work twice (see `Idempotency`).
+    public var idempotency: Idempotency
+
+    /// What a resent request does if the first one was carried out but its answer was lost
+    /// (a connection dropped after the server processed it, a timeout, a 5xx).
+    public enum Idempotency: Sendable, Equatable {
+        /// Nothing more: reads, writes of a whole value, deletes, and calls that carry an
+        /// idempotency token (ClientToken, ClientRequestToken) generated once per call and
+        /// resent unchanged. Retried on every transient failure, as the standard retry mode does.
+        case idempotent
+        /// The work again, and AWS offers no token for it (SendCommand runs the commands twice,
+        /// CreateAccessKey makes a second key). Resent only after failures that show AWS did not
+        /// carry it out: throttling, and connections that never carried the request.
+        case repeatsWork
+    }
 
     public enum ErrorFormat: Sendable {
         /// `<ErrorResponse><Error><Code>`: IAM, STS, AutoScaling, ELBv2, CloudFormation.
@@ -31,8 +46,9 @@ public struct AWSRequest: Sendable {
 
     public init(service: AWSService, operation: String, method: HTTPMethod = .post, path: String = "/",
                 query: [(name: String, value: String)] = [], headers: HTTPHeaders = [:], body: RequestBody = .empty,
-                errorFormat: ErrorFormat, hostPrefix: String? = nil) {
+                errorFormat: ErrorFormat, hostPrefix: String? = nil, idempotency: Idempotency = .idempotent) {
         self.hostPrefix = hostPrefix
+        self.idempotency = idempotency
         self.service = service
         self.operation = operation
         self.method = method

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import SigV4
+import Host
 
 /// Digests of (part of) a file, read in 1 MiB blocks.
 public enum FileDigest {

@@ -2,30 +2,30 @@
 public enum AWSService: String, Sendable, CaseIterable {
     case sts, s3, ec2, iam, ssm, autoScaling, elasticLoadBalancingV2, cloudFormation, rds
 
-    /// The SDKs' service id, upper-cased with underscores for `AWS_ENDPOINT_URL_<ID>`.
-    public var environmentSuffix: String {
+    /// How each service is named: in errors, in `AWS_ENDPOINT_URL_<ID>` (the SDKs' service id,
+    /// upper-cased with underscores), and in SigV4's credential scope and default host names.
+    private var names: (display: String, environment: String, signing: String) {
         switch self {
-        case .sts: "STS"
-        case .s3: "S3"
-        case .ec2: "EC2"
-        case .iam: "IAM"
-        case .ssm: "SSM"
-        case .autoScaling: "AUTO_SCALING"
-        case .elasticLoadBalancingV2: "ELASTIC_LOAD_BALANCING_V2"
-        case .cloudFormation: "CLOUDFORMATION"
-        case .rds: "RDS"
+        case .sts: ("STS", "STS", "sts")
+        case .s3: ("S3", "S3", "s3")
+        case .ec2: ("EC2", "EC2", "ec2")
+        case .iam: ("IAM", "IAM", "iam")
+        case .ssm: ("SSM", "SSM", "ssm")
+        case .autoScaling: ("AutoScaling", "AUTO_SCALING", "autoscaling")
+        case .elasticLoadBalancingV2: ("ELBv2", "ELASTIC_LOAD_BALANCING_V2", "elasticloadbalancing")
+        case .cloudFormation: ("CloudFormation", "CLOUDFORMATION", "cloudformation")
+        case .rds: ("RDS", "RDS", "rds")
         }
     }
 
+    /// How errors name the service: "STS", "S3", "AutoScaling".
+    public var displayName: String { names.display }
+
+    /// The suffix of `AWS_ENDPOINT_URL_<ID>`.
+    public var environmentSuffix: String { names.environment }
+
     /// The name used in SigV4's credential scope and in default host names.
-    public var signingName: String {
-        switch self {
-        case .autoScaling: "autoscaling"
-        case .elasticLoadBalancingV2: "elasticloadbalancing"
-        case .cloudFormation: "cloudformation"
-        default: rawValue
-        }
-    }
+    public var signingName: String { names.signing }
 
     /// IAM is global: one endpoint, signed for us-east-1.
     public var isGlobal: Bool { self == .iam }

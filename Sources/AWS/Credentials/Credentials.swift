@@ -1,7 +1,8 @@
 import Foundation
 
-/// AWS credentials. `description` never shows the secret or the session token.
-public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+/// AWS credentials. `description`, `debugDescription` and the mirror `dump` reads never show the
+/// secret or the session token.
+public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var accessKeyID: String
     public var secretAccessKey: String
     public var sessionToken: String?
@@ -25,6 +26,13 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomD
 
     public var description: String { "credentials \(maskedAccessKeyID) from \(source)" }
     public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyID": maskedAccessKeyID, "secretAccessKey": "<redacted>",
+                                "sessionToken": sessionToken == nil ? "none" : "<redacted>",
+                                "expiration": expiration as Any, "source": source],
+               displayStyle: .struct)
+    }
 
     /// Static keys from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`).
     public static func fromEnvironment(_ environment: [String: String]) -> Credentials? {

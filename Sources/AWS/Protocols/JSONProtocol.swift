@@ -4,13 +4,14 @@ import HTTP
 /// The AWS JSON 1.1 protocol (SSM): `X-Amz-Target: <prefix>.<Operation>`, a JSON body each way.
 extension AWSClient {
     func json<Input: Encodable, Output: Decodable>(_ service: AWSService, targetPrefix: String, operation: String,
-                                                   _ input: Input, as output: Output.Type) async throws -> Output {
+                                                   _ input: Input, as output: Output.Type,
+                                                   idempotency: AWSRequest.Idempotency = .idempotent) async throws -> Output {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
         let request = AWSRequest(service: service, operation: operation, method: .post, path: "/",
                                  headers: ["Content-Type": "application/x-amz-json-1.1",
                                            "X-Amz-Target": "\(targetPrefix).\(operation)"],
-                                 body: .bytes(Array(try encoder.encode(input))), errorFormat: .json)
+                                 body: .bytes(Array(try encoder.encode(input))), errorFormat: .json, idempotency: idempotency)
         let response = try await send(request)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970

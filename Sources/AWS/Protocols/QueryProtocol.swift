@@ -75,12 +75,13 @@ extension String {
 extension AWSClient {
     /// Calls a query-protocol action and returns the `<ActionResult>` element (or, for EC2, the
     /// response's root element).
-    func query(_ service: AWSService, action: String, version: String,
-               _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
+    func query(_ service: AWSService, action: String, version: String, _ parameters: QueryParameters = QueryParameters(),
+               idempotency: AWSRequest.Idempotency = .idempotent) async throws -> XMLNode {
         let format: AWSRequest.ErrorFormat = service == .ec2 ? .ec2 : .query
         let request = AWSRequest(service: service, operation: action, method: .post, path: "/",
                                  headers: ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"],
-                                 body: .bytes(parameters.body(action: action, version: version)), errorFormat: format)
+                                 body: .bytes(parameters.body(action: action, version: version)), errorFormat: format,
+                                 idempotency: idempotency)
         let response = try await send(request)
         let root: XMLNode
         do {
@@ -103,8 +104,9 @@ protocol QueryService: Sendable {
 }
 
 extension QueryService {
-    func call(_ action: String, _ parameters: QueryParameters = QueryParameters()) async throws -> XMLNode {
-        try await client.query(Self.service, action: action, version: Self.version, parameters)
+    func call(_ action: String, _ parameters: QueryParameters = QueryParameters(),
+              idempotency: AWSRequest.Idempotency = .idempotent) async throws -> XMLNode {
+        try await client.query(Self.service, action: action, version: Self.version, parameters, idempotency: idempotency)
     }
 }
 

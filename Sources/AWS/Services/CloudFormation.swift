@@ -65,31 +65,40 @@ public struct CloudFormation: QueryService {
         }
     }
 
+    // Every call that changes a stack carries CloudFormation's idempotency token, made once per
+    // call (the default argument) and resent unchanged on every retry, so a retry after a lost
+    // answer is recognised as the same request. A caller that must survive its own restart
+    // passes its own token. The stack's events carry it too.
+
     @discardableResult
     public func createStack(name: String, template: String, parameters values: [String: String] = [:],
-                            tags: [String: String] = [:], capabilities: [String] = ["CAPABILITY_NAMED_IAM"]) async throws -> String {
+                            tags: [String: String] = [:], capabilities: [String] = ["CAPABILITY_NAMED_IAM"],
+                            clientRequestToken: String = UUID().uuidString) async throws -> String {
         var parameters = QueryParameters()
         parameters.set("StackName", name)
         parameters.set("TemplateBody", template)
         parameters.list("Capabilities", capabilities)
-        parameters.set("ClientRequestToken", UUID().uuidString)
+        parameters.set("ClientRequestToken", clientRequestToken)
         Self.add(parameters: values, tags: tags, to: &parameters)
         return try await call("CreateStack", parameters).string("StackId") ?? ""
     }
 
     public func updateStack(name: String, template: String, parameters values: [String: String] = [:],
-                            capabilities: [String] = ["CAPABILITY_NAMED_IAM"]) async throws {
+                            capabilities: [String] = ["CAPABILITY_NAMED_IAM"],
+                            clientRequestToken: String = UUID().uuidString) async throws {
         var parameters = QueryParameters()
         parameters.set("StackName", name)
         parameters.set("TemplateBody", template)
         parameters.list("Capabilities", capabilities)
+        parameters.set("ClientRequestToken", clientRequestToken)
         Self.add(parameters: values, tags: [:], to: &parameters)
         _ = try await call("UpdateStack", parameters)
     }
 
-    public func deleteStack(_ name: String) async throws {
+    public func deleteStack(_ name: String, clientRequestToken: String = UUID().uuidString) async throws {
         var parameters = QueryParameters()
         parameters.set("StackName", name)
+        parameters.set("ClientRequestToken", clientRequestToken)
         _ = try await call("DeleteStack", parameters)
     }
 
@@ -136,10 +145,12 @@ public struct CloudFormation: QueryService {
     /// Creates a change set (`CREATE` for a new stack, `UPDATE` otherwise); returns its id.
     public func createChangeSet(stack: String, name: String, template: String, parameters values: [String: String] = [:],
                                 tags: [String: String] = [:], type: String = "UPDATE",
-                                capabilities: [String] = ["CAPABILITY_NAMED_IAM"]) async throws -> String {
+                                capabilities: [String] = ["CAPABILITY_NAMED_IAM"],
+                                clientToken: String = UUID().uuidString) async throws -> String {
         var parameters = QueryParameters()
         parameters.set("StackName", stack)
         parameters.set("ChangeSetName", name)
+        parameters.set("ClientToken", clientToken)
         parameters.set("TemplateBody", template)
         parameters.set("ChangeSetType", type)
         parameters.list("Capabilities", capabilities)
@@ -162,10 +173,11 @@ public struct CloudFormation: QueryService {
                          })
     }
 
-    public func executeChangeSet(stack: String, name: String) async throws {
+    public func executeChangeSet(stack: String, name: String, clientRequestToken: String = UUID().uuidString) async throws {
         var parameters = QueryParameters()
         parameters.set("StackName", stack)
         parameters.set("ChangeSetName", name)
+        parameters.set("ClientRequestToken", clientRequestToken)
         _ = try await call("ExecuteChangeSet", parameters)
     }
 

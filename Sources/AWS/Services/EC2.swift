@@ -89,8 +89,10 @@ public struct EC2: QueryService {
         public var userData: String?
         public var tags: [String: String] = [:]
         public var launchTemplateID: String?
-        /// Makes a retried RunInstances start the instances only once.
-        public var clientToken: String = UUID().uuidString
+        /// EC2's idempotency token: a retried RunInstances starts the instances only once. Nil
+        /// makes a fresh one for each `runInstances` call (resent on that call's retries); set
+        /// it to make a call repeated after a restart of the caller the same request.
+        public var clientToken: String?
 
         public init(imageID: String) { self.imageID = imageID }
     }
@@ -106,7 +108,7 @@ public struct EC2: QueryService {
         parameters.set("IamInstanceProfile.Name", input.instanceProfileName)
         parameters.set("UserData", input.userData.map { Data($0.utf8).base64EncodedString() })
         parameters.set("LaunchTemplate.LaunchTemplateId", input.launchTemplateID)
-        parameters.set("ClientToken", input.clientToken)
+        parameters.set("ClientToken", input.clientToken ?? UUID().uuidString)
         if !input.tags.isEmpty {
             parameters.set("TagSpecification.1.ResourceType", "instance")
             parameters.tags("TagSpecification.1.Tag", input.tags, member: nil)
@@ -310,10 +312,12 @@ public struct EC2: QueryService {
                        defaultVersion: node.int("defaultVersionNumber") ?? 0, latestVersion: node.int("latestVersionNumber") ?? 0)
     }
 
-    public func createLaunchTemplate(name: String, data: LaunchTemplateData) async throws -> LaunchTemplate {
+    /// `clientToken` (EC2's idempotency token) is made once per call and resent on retries.
+    public func createLaunchTemplate(name: String, data: LaunchTemplateData,
+                                     clientToken: String = UUID().uuidString) async throws -> LaunchTemplate {
         var parameters = QueryParameters()
         parameters.set("LaunchTemplateName", name)
-        parameters.set("ClientToken", UUID().uuidString)
+        parameters.set("ClientToken", clientToken)
         data.add(to: &parameters)
         let result = try await call("CreateLaunchTemplate", parameters)
         return Self.template(result.child("launchTemplate") ?? result)
@@ -321,11 +325,11 @@ public struct EC2: QueryService {
 
     /// A new version of the template; returns its number.
     public func createLaunchTemplateVersion(templateID: String, data: LaunchTemplateData,
-                                            description: String? = nil) async throws -> Int {
+                                            description: String? = nil, clientToken: String = UUID().uuidString) async throws -> Int {
         var parameters = QueryParameters()
         parameters.set("LaunchTemplateId", templateID)
         parameters.set("VersionDescription", description)
-        parameters.set("ClientToken", UUID().uuidString)
+        parameters.set("ClientToken", clientToken)
         data.add(to: &parameters)
         let result = try await call("CreateLaunchTemplateVersion", parameters)
         return result["launchTemplateVersion", "versionNumber"].flatMap { Int($0.text) } ?? 0

@@ -154,13 +154,19 @@ public struct IAM: QueryService {
     // MARK: Access keys
 
     /// A new key pair. The secret exists only in this value: store it (0600) or hand it over.
-    public struct AccessKey: Sendable, CustomStringConvertible {
+    public struct AccessKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
         public var userName: String
         public var accessKeyID: String
         public var secretAccessKey: String
         public var status: String
         public var created: Date?
         public var description: String { "access key \(accessKeyID) of \(userName) (\(status))" }
+        public var debugDescription: String { description }
+        public var customMirror: Mirror {
+            Mirror(self, children: ["userName": userName, "accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+                                    "status": status, "created": created as Any],
+                   displayStyle: .struct)
+        }
     }
 
     public struct AccessKeyMetadata: Sendable, Equatable {
@@ -169,8 +175,11 @@ public struct IAM: QueryService {
         public var created: Date?
     }
 
+    /// A new key pair. Not resent after a lost answer (it would make a second key whose secret
+    /// nobody saw); the error then has `mayHaveTakenEffect`: list the user's keys before retrying.
     public func createAccessKey(user: String) async throws -> AccessKey {
-        let node = try await call("CreateAccessKey", Self.parameters(("UserName", user))).child("AccessKey") ?? XMLNode(name: "")
+        let node = try await call("CreateAccessKey", Self.parameters(("UserName", user)), idempotency: .repeatsWork)
+            .child("AccessKey") ?? XMLNode(name: "")
         return AccessKey(userName: node.string("UserName") ?? user, accessKeyID: node.string("AccessKeyId") ?? "",
                          secretAccessKey: node.string("SecretAccessKey") ?? "", status: node.string("Status") ?? "",
                          created: node.date("CreateDate"))

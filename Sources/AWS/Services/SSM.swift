@@ -8,9 +8,9 @@ public struct SSM: Sendable {
 
     public init(_ client: AWSClient) { self.client = client }
 
-    func call<Input: Encodable, Output: Decodable>(_ operation: String, _ input: Input,
-                                                   _ output: Output.Type = Output.self) async throws -> Output {
-        try await client.json(.ssm, targetPrefix: Self.prefix, operation: operation, input, as: output)
+    func call<Input: Encodable, Output: Decodable>(_ operation: String, _ input: Input, _ output: Output.Type = Output.self,
+                                                   idempotency: AWSRequest.Idempotency = .idempotent) async throws -> Output {
+        try await client.json(.ssm, targetPrefix: Self.prefix, operation: operation, input, as: output, idempotency: idempotency)
     }
 
     // MARK: Run Command
@@ -78,9 +78,14 @@ public struct SSM: Sendable {
         public var InstanceIds: [String]?
     }
 
+    /// Sends the command. AWS has no idempotency token for SendCommand and runs a resent one a
+    /// second time, so it is resent only after failures that show AWS did not take it
+    /// (throttling, no connection). Any other failure without an answer throws an `AWSError`
+    /// with `mayHaveTakenEffect`: the caller must look for the command (ListCommands, by a unique
+    /// `Comment` it set) before sending it again.
     public func sendCommand(_ input: SendCommandInput) async throws -> Command {
         struct Output: Decodable { var Command: Command }
-        return try await call("SendCommand", input, Output.self).Command
+        return try await call("SendCommand", input, Output.self, idempotency: .repeatsWork).Command
     }
 
     public struct PluginResult: Decodable, Sendable {

@@ -4,7 +4,6 @@ import Foundation
 import HTTP
 import Host
 import MySQL
-import SigV4
 
 /// The app running on this machine: the workspace served by the compose project (web + PHP-FPM
 /// and the database), its generated database password, and the ports it publishes.

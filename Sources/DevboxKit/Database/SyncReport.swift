@@ -42,7 +42,7 @@ public struct SyncReport: Sendable, Encodable {
 
     /// What a person reads after a sync.
     public func render() -> String {
-        var lines = ["✔ \(database) now holds \(rows) rows in \(tables) tables from \(dump.source) in \(Format.duration(seconds.total))."]
+        var lines = ["✔ \(database) now holds \(rows) rows in \(tables) tables from \(Printable.escaping(dump.source)) in \(Format.duration(seconds.total))."]
         lines.append("  " + seconds.line(Format.duration))
         if interruptedDuringSwap {
             lines.append("  the swap had already begun when the signal came, so it was finished rather than left half-done")

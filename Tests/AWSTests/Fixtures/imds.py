@@ -9,9 +9,13 @@ see refreshes. GET /_log lists the requests seen. Exits when stdin closes.
 import argparse
 import datetime
 import json
+import os
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "TestSupport", "Fixtures"))
+from serving import serve  # noqa: E402  (the shared fixture main lives with TestSupport)
 
 TOKEN = "imds-token-0123456789"
 STATE = {"issued": 0, "log": []}
@@ -76,12 +80,7 @@ def main():
     parser.add_argument("--lifetime", type=int, default=3600)
     args = parser.parse_args()
     Handler.lifetime = args.lifetime
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(json.dumps({"port": server.server_address[1]}), flush=True)
-    while sys.stdin.buffer.read(4096):
-        pass
+    serve(None, ThreadingHTTPServer(("127.0.0.1", 0), Handler))
 
 
 if __name__ == "__main__":

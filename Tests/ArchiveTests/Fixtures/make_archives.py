@@ -64,3 +64,31 @@ with gzip.open(path("bomb.sql.gz"), "wb", compresslevel=9) as handle:
     for _ in range(300):
         handle.write(block)
 print(len(SQL), len(SECOND))
+
+# A zip whose first member's CRC-32 (local header and central directory) is wrong: libarchive
+# 3.6.2 answers archive_read_data with ARCHIVE_WARN ("ZIP bad CRC"), not a byte count.
+with zipfile.ZipFile(path("bad-crc.zip"), "w", zipfile.ZIP_DEFLATED) as archive:
+    archive.writestr("dump/01-users.sql", SQL)
+    archive.writestr("dump/02-orders.sql", SECOND)
+with open(path("bad-crc.zip"), "rb") as handle:
+    damaged = bytearray(handle.read())
+local = damaged.find(b"PK\x03\x04")
+central = damaged.find(b"PK\x01\x02")
+crc = int.from_bytes(damaged[local + 14:local + 18], "little") ^ 0xDEADBEEF
+damaged[local + 14:local + 18] = crc.to_bytes(4, "little")
+damaged[central + 16:central + 20] = crc.to_bytes(4, "little")
+with open(path("bad-crc.zip"), "wb") as handle:
+    handle.write(damaged)
+
+# A tar whose second header has a wrong checksum: archive_read_next_header answers ARCHIVE_RETRY
+# ("Damaged tar archive"), and calling again would skip that member without a word.
+with tarfile.open(path("damaged-header.tar"), "w") as archive:
+    add(archive, "dump/01-users.sql", SECOND)
+    add(archive, "dump/02-orders.sql", SECOND)
+    add(archive, "dump/03-items.sql", SECOND)
+with open(path("damaged-header.tar"), "rb") as handle:
+    damaged = bytearray(handle.read())
+second = 512 + (len(SECOND) + 511) // 512 * 512
+damaged[second + 148:second + 156] = b"0000000\0"
+with open(path("damaged-header.tar"), "wb") as handle:
+    handle.write(damaged)

@@ -5,12 +5,12 @@ usage: git_http.py PROJECT_ROOT USER   (the password is read from stdin's first 
 Prints {"port": N}; exits when stdin closes.
 """
 import base64
-import json
 import os
 import subprocess
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from serving import serve
 
 ROOT, USER = sys.argv[1], sys.argv[2]
 PASSWORD = sys.stdin.readline().rstrip("\n")
@@ -76,9 +76,4 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = handle_any
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-server.daemon_threads = True
-threading.Thread(target=server.serve_forever, daemon=True).start()
-print(json.dumps({"port": server.server_address[1]}), flush=True)
-while sys.stdin.buffer.read(4096):
-    pass
+serve(None, ThreadingHTTPServer(("127.0.0.1", 0), Handler))

@@ -6,7 +6,6 @@ usage: mariadb_server.py USER   (the password is read from stdin's first line, n
 Prints {"port": N, "socket": PATH, "datadir": PATH}; stops the server and removes its data
 directory when stdin closes (with the test process at the latest).
 """
-import json
 import os
 import shutil
 import socket
@@ -14,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from serving import serve
 
 USER = sys.argv[1]
 PASSWORD = sys.stdin.readline().rstrip("\n")
@@ -54,8 +55,7 @@ def main():
                f"GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'%' WITH GRANT OPTION;\n"
                f"GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'localhost' WITH GRANT OPTION;\n")
         subprocess.run(["mariadb", f"--socket={sock}", "-uroot"], input=sql.encode(), check=True)
-        print(json.dumps({"port": port, "socket": sock, "datadir": datadir}), flush=True)
-        sys.stdin.read()
+        serve({"port": port, "socket": sock, "datadir": datadir})
     finally:
         server.terminate()
         try:

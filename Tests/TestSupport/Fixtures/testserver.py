@@ -33,6 +33,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from serving import serve
+
 PERIOD = 1_000_003  # a prime, so offset mistakes never line up with the period
 
 
@@ -302,16 +304,7 @@ def main():
     hole, fillers = blackhole()
     info["blackholePort"] = hole.getsockname()[1]
 
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(json.dumps(info), flush=True)
-    try:
-        if args.forever:
-            threading.Event().wait()
-        while sys.stdin.buffer.read(4096):
-            pass
-    except KeyboardInterrupt:
-        pass
+    serve(info, *servers, forever=args.forever)
     shutil.rmtree(workdir, ignore_errors=True)
     os._exit(0)
 
