@@ -16,7 +16,9 @@ extension Devbox {
 
                 HTTPS remotes use a token from DEVBOX_GIT_TOKEN, GH_TOKEN or ~/.config/devbox/git-token; \
                 SSH remotes use your ssh-agent. --repo and --dir given here are remembered in \
-                ~/.config/devbox/config.toml.
+                ~/.config/devbox/config.toml, relative paths as absolute ones; a --repo URL with a \
+                password in it is refused (it would be stored in clear): put the token in \
+                ~/.config/devbox/git-token instead.
 
                 Examples:
                   devbox init

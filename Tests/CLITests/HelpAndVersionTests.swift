@@ -19,7 +19,7 @@ import Testing
     /// The main devbox commands' help, exactly as a user sees it.
     @Test(arguments: [(["--help"], Self.devboxText), (["up", "--help"], Self.upText), (["sync-db", "--help"], Self.syncDBText),
                       (["status", "--help"], Self.statusText), (["branch", "start", "--help"], Self.branchStartText),
-                      (["config", "show", "--help"], Self.configShowText)])
+                      (["config", "show", "--help"], Self.configShowText), (["init", "--help"], Self.initText)])
     func devboxHelpTexts(arguments: [String], expected: String) async throws {
         let result = try await CLI.run("devbox", arguments)
         #expect(result.status == 0)
@@ -192,6 +192,40 @@ import Testing
         USAGE: devbox config show [--json]
 
         OPTIONS:
+          --json                  Print one JSON document on stdout instead of text
+                                  (stable field names, for scripts).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """
+
+    static let initText = """
+        OVERVIEW: Clone the app's repository into the workspace, or check the existing
+        workspace.
+
+        Clones repository.url into workspace.path (default ~/nuvola) on the integration
+        branch (default new_features). When the workspace exists, checks it is a clone
+        of that repository and changes nothing. A non-empty directory that is not that
+        clone is never touched.
+
+        HTTPS remotes use a token from DEVBOX_GIT_TOKEN, GH_TOKEN or
+        ~/.config/devbox/git-token; SSH remotes use your ssh-agent. --repo and --dir
+        given here are remembered in ~/.config/devbox/config.toml, relative paths as
+        absolute ones; a --repo URL with a password in it is refused (it would be
+        stored in clear): put the token in ~/.config/devbox/git-token instead.
+
+        Examples:
+          devbox init
+          devbox init --repo https://github.com/acme/nuvola.git --dir ~/src/nuvola
+
+        USAGE: devbox init [--repo <url>] [--dir <path>] [--branch <branch>] [--json]
+
+        OPTIONS:
+          --repo <url>            The repository to clone (overrides repository.url).
+          --dir <path>            Where to clone it (overrides workspace.path).
+          --branch <branch>       The branch to check out (default: the integration
+                                  branch).
           --json                  Print one JSON document on stdout instead of text
                                   (stable field names, for scripts).
           --version               Show the version.
