@@ -27,7 +27,10 @@ public struct ImportSummary: Sendable {
     public var sha256: String
     /// The previous data's snapshot; nil when nothing was kept (empty before, or `keep` 0).
     public var snapshot: String?
+    /// Older snapshots dropped to keep only `keep`.
     public var pruned: [String]
+    /// There was previous data, and `keep` 0 kept no snapshot of it.
+    public var previousDataDiscarded: Bool
     public var collations: [String: String]
     public var sanitized: [String]
     public var phases: PhaseTimes
@@ -68,10 +71,10 @@ public struct DumpImporter: Sendable {
             let sanitized = try await phases.measure(.verify) { try await verify(loaded, session: session) }
             try Task.checkCancellation()
             // The one moment the database changes; from here on a signal does not stop it.
-            let (snapshot, pruned) = try await phases.measure(.swap) { try await session.swap(loaded, keep: options.keep) }
+            let (snapshot, pruned, discarded) = try await phases.measure(.swap) { try await session.swap(loaded, keep: options.keep) }
             phases.total = ProcessInfo.processInfo.systemUptime - started
             return ImportSummary(tables: loaded.tables.count, rows: loaded.rows.values.reduce(0, +), sqlBytes: loaded.bytes,
-                                 sha256: sha256, snapshot: snapshot, pruned: pruned, collations: loaded.collations,
+                                 sha256: sha256, snapshot: snapshot, pruned: pruned, previousDataDiscarded: discarded, collations: loaded.collations,
                                  sanitized: sanitized, phases: phases, interruptedDuringSwap: Task.isCancelled)
         } catch {
             await session.dropShadow()
@@ -109,12 +112,16 @@ public struct DumpImporter: Sendable {
                 console.note("translated collations this server lacks: "
                     + result.collations.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: ", "))
             }
+            if result.eventsSkipped > 0 {
+                console.note("skipped \(result.eventsSkipped) scheduled event statement(s): events would run on this server on "
+                    + "their own schedule")
+            }
             if result.indexSeconds > 0.05 { console.note("indexes: built after the rows in \(Format.duration(result.indexSeconds))") }
             return result
         } catch {
             input.abandon()
             bar.finish(Task.isCancelled ? "stopped" : "failed")
-            throw error
+            throw input.failure ?? error
         }
     }
 
@@ -123,8 +130,7 @@ public struct DumpImporter: Sendable {
         // libarchive may stop before the last bytes (a tar's padding): read them too.
         let actual = try input.drain()
         if let expected, expected != actual {
-            throw ImportError(.checksum, "the dump's SHA-256 is \(actual), but \(expected) was published: it was corrupted on "
-                + "the way or changed since")
+            throw ImportError(.checksum, "the dump's SHA-256 is \(actual), but \(expected) was expected")
         }
         if expected == nil, !loaded.endsWithCompletionMark, !options.allowIncomplete {
             throw ImportError(.dump, "\(input.name) does not end with the `-- Dump completed` line mysqldump and mariadb-dump "

@@ -18,6 +18,8 @@ public final class DumpInput: @unchecked Sendable {
     public let name: String
     /// The SHA-256 of every byte, once the end was read.
     public private(set) var sha256: String?
+    /// What reading failed with (libarchive reports it only in its own words).
+    public private(set) var failure: ImportError?
 
     /// Opens `path` for reading; "no such file" and the like name the path and the errno.
     public convenience init(file path: String) throws(ImportError) {
@@ -70,6 +72,15 @@ public final class DumpInput: @unchecked Sendable {
 
     /// Fills `buffer`; 0 at the end (then `sha256` is set).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        do {
+            return try readCounting(into: buffer)
+        } catch let error as ImportError {
+            failure = error
+            throw error
+        }
+    }
+
+    private func readCounting(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let count = try readChunk(buffer)
         if count > 0 {
             total += Int64(count)

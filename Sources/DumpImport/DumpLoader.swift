@@ -18,6 +18,8 @@ public struct LoadResult: Sendable {
     /// Uncompressed SQL read.
     public var bytes: Int64 = 0
     public var indexSeconds = 0.0
+    /// Scheduled events in the dump, not created (see `DumpStatementKind.event`).
+    public var eventsSkipped = 0
     /// The SQL ended with the `-- Dump completed` line mysqldump and mariadb-dump write last.
     public var endsWithCompletionMark = false
 }
@@ -201,6 +203,7 @@ final class LoadSession {
         case .session: session(statement)
         case .object: result.objects.append(translated(statement))
         case .ignored: break
+        case .event: result.eventsSkipped += 1
         case .refused(let reason):
             throw ImportError(.dump, "the dump is refused at line \(statement.line): \(reason). Statement: "
                 + Excerpt.of(String(decoding: statement.bytes.prefix(400), as: UTF8.self)))

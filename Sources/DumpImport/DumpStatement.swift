@@ -17,25 +17,40 @@ public enum DumpStatementKind: Equatable, Sendable {
     /// Meaningless for a parallel load into another database (LOCK/UNLOCK TABLES, USE,
     /// CREATE/DROP DATABASE, DISABLE/ENABLE KEYS, transactions, mysqldump's GTID_PURGED).
     case ignored
+    /// A scheduled event (`mysqldump --events`): not created, since it would run on this server on
+    /// its own schedule with the importing user's rights.
+    case event
     /// Not something a dump tool writes, or aimed outside the dump's own tables: never run.
     case refused(reason: String)
 
     /// Classifies by the statement's first words, reading through executable comments
     /// (`/*!50003 CREATE*/ /*!50017 DEFINER=...*/ /*!50003 TRIGGER ...`).
     public static func classify(_ bytes: [UInt8]) -> DumpStatementKind {
-        let read = classify(words: leadingWords(bytes, limit: 12))
+        let read = classify(Reading(bytes: bytes, unwrapping: true))
         // A server skips executable comments above its version: both readings must agree
         // (or the comments be all there is, as in mysqldump's `/*!40101 SET ... */`).
         guard bytes.contains(UInt8(ascii: "!")) else { return read }
         let plainWords = leadingWords(bytes, limit: 12, unwrapping: false)
         guard !plainWords.isEmpty else { return read }
-        let plain = classify(words: plainWords)
+        let plain = classify(Reading(bytes: bytes, unwrapping: false))
         if plain == read { return read }
         if case .refused = read { return read }
         return .refused(reason: "its executable comments make it a different statement on servers of other versions")
     }
 
-    static func classify(words original: [String]) -> DumpStatementKind {
+    /// One way of reading a statement's words (executable comments unwrapped or skipped).
+    struct Reading {
+        let bytes: [UInt8]
+        let unwrapping: Bool
+
+        /// Upper-cased except backquoted identifiers.
+        func words(limit: Int) -> [String] {
+            leadingWords(bytes, limit: limit, unwrapping: unwrapping).map { $0.hasPrefix("`") ? $0 : $0.uppercased() }
+        }
+    }
+
+    static func classify(_ reading: Reading) -> DumpStatementKind {
+        let original = leadingWords(reading.bytes, limit: 12, unwrapping: reading.unwrapping)
         let words = original.map { $0.hasPrefix("`") ? $0 : $0.uppercased() }
         guard let first = words.first else { return .ignored }
         switch first {
@@ -45,7 +60,8 @@ public enum DumpStatementKind: Equatable, Sendable {
             }
             return table(original[into + 1]) { .insert(table: $0) }
         case "SET":
-            return session(words)
+            // Every assignment counts, not only the first few: `SET @a = 1, ..., GLOBAL x = 1`.
+            return session(words.count < 12 ? words : reading.words(limit: 1000))
         case "LOCK", "UNLOCK", "USE", "BEGIN", "COMMIT", "ROLLBACK":
             return .ignored
         case "START" where words.count > 1 && words[1] == "TRANSACTION":
@@ -54,14 +70,14 @@ public enum DumpStatementKind: Equatable, Sendable {
             if words.contains("DISABLE") || words.contains("ENABLE") { return .ignored }
             return table(original[2]) { .alterTable(table: $0) }
         case "CREATE", "DROP":
-            return definition(first, words, original)
+            return definition(first, words, original, reading)
         default:
             return .refused(reason: "\(first) is not a statement dump tools write")
         }
     }
 
     /// CREATE/DROP of a table, an object (view, trigger, routine, event), a database, an index.
-    static func definition(_ verb: String, _ words: [String], _ original: [String]) -> DumpStatementKind {
+    static func definition(_ verb: String, _ words: [String], _ original: [String], _ reading: Reading) -> DumpStatementKind {
         for (index, word) in words.enumerated().dropFirst() {
             switch word {
             case "TABLE":
@@ -69,7 +85,11 @@ public enum DumpStatementKind: Equatable, Sendable {
                 while name < words.count, ["IF", "NOT", "EXISTS"].contains(words[name]) { name += 1 }
                 guard name < words.count else { return .refused(reason: "a \(verb) TABLE without a name") }
                 return table(original[name]) { verb == "CREATE" ? .createTable(table: $0) : .dropTable(table: $0) }
-            case "VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT":
+            case "FUNCTION" where reading.words(limit: 60).contains("SONAME"):
+                return .refused(reason: "CREATE FUNCTION ... SONAME loads a library into the server")
+            case "EVENT":
+                return .event
+            case "VIEW", "TRIGGER", "PROCEDURE", "FUNCTION":
                 var name = index + 1
                 while name < words.count, ["IF", "NOT", "EXISTS"].contains(words[name]) { name += 1 }
                 guard name < words.count else { return .object }

@@ -27,8 +27,12 @@ public struct ImportNames: Sendable, Equatable {
         guard !database.isEmpty, database.count <= Self.maximumLength else {
             throw ImportError(.usage, "a database name has 1 to 64 characters; \"\(database.prefix(80))\" has \(database.count).")
         }
-        guard !Self.system.contains(database.lowercased()), database != Self.bookkeeping else {
+        guard !Self.system.contains(database.lowercased()) else {
             throw ImportError(.usage, "\(database) is the server's own database; an import replaces only an application's database.")
+        }
+        guard database != Self.bookkeeping else {
+            throw ImportError(.usage, "\(database) is where imports record their snapshots' views, triggers and routines; "
+                + "an import replaces only an application's database.")
         }
         guard !database.contains(ImportNames.snapshotInfix), !database.hasSuffix("__devbox_shadow") else {
             throw ImportError(.usage, "\(database) is a snapshot or shadow of another database; `devbox db restore` puts a "

@@ -85,7 +85,9 @@ final class ImportSession: @unchecked Sendable {
         let account = "\(MySQLConnection.quote(name))@'%'"
         do {
             try control.query("CREATE USER \(account) IDENTIFIED BY \(MySQLConnection.quote(password))")
-            try control.query("GRANT ALL PRIVILEGES ON \(MySQLConnection.identifier(names.shadow)).* TO \(account)")
+            // `_` and `%` are wildcards in a database-level grant: escaped, the grant covers the shadow alone.
+            let literal = names.shadow.replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "%", with: "\\%")
+            try control.query("GRANT ALL PRIVILEGES ON \(MySQLConnection.identifier(literal)).* TO \(account)")
             return (name, password)
         } catch {
             _ = try? control.query("DROP USER IF EXISTS \(account)")
@@ -130,14 +132,16 @@ final class ImportSession: @unchecked Sendable {
 
     /// The swap and the pruning, which no signal interrupts: stopping half-way would be worse
     /// than finishing (each step has its undo on failure, not on a whim).
-    func swap(_ loaded: LoadResult, keep: Int) async throws -> (snapshot: String?, pruned: [String]) {
+    func swap(_ loaded: LoadResult, keep: Int) async throws -> (snapshot: String?, pruned: [String], discarded: Bool) {
         let objects = loaded.objects.map(DumpObjects.withoutDefiner)
         let names = names, control = ConnectionBox(control)
         return try await Blocking.run { _ in
             let swap = DatabaseSwap(connection: control.connection, names: names)
             let snapshot = try swap.swapIn(from: names.shadow, newObjects: objects)
             let pruned = (try? swap.prune(keep: keep)) ?? []
-            return (snapshot.flatMap { pruned.contains($0) ? nil : $0 }, pruned)
+            // With keep 0 the snapshot just made goes too: then none was kept, and it is no older one.
+            guard let snapshot, pruned.contains(snapshot) else { return (snapshot, pruned, false) }
+            return (nil, pruned.filter { $0 != snapshot }, true)
         }
     }
 

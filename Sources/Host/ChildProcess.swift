@@ -38,31 +38,17 @@ public enum ChildProcess {
         guard let path = Executable.find(executable, environment: environment) else {
             throw ChildProcessError(command: executable, reason: "not found in PATH")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-
-        let exited = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        do {
-            try spawn(process)
-        } catch {
-            throw ChildProcessError(command: executable, reason: "could not start: \(error.localizedDescription)")
-        }
+        let child = try SpawnedProcess.start(path, arguments, environment: environment, directory: directory,
+                                             input: input == nil ? .null : .pipe)
         // Read both pipes on their own threads so a chatty child never blocks on a full pipe.
-        async let out = readAll(stdout.fileHandleForReading)
-        async let err = readAll(stderr.fileHandleForReading)
+        async let out = SpawnedProcess.readAll(child.output)
+        async let err = SpawnedProcess.readAll(child.error)
         if let input {
-            let handle = stdin.fileHandleForWriting
+            let fd = child.input
             Thread.detachNewThread {
-                try? handle.write(contentsOf: Data(input))
-                try? handle.close()
+                defer { close(fd) }
+                // A child that exits without reading its input: EPIPE, which is fine.
+                try? input.withUnsafeBytes { try FileDescriptor.writeAll(fd, $0) }
             }
         }
         let expired = ExpiryFlag()
@@ -70,16 +56,12 @@ public enum ChildProcess {
             Task {
                 try await Task.sleep(for: limit)
                 expired.set()
-                process.terminate()
+                child.signal(SIGTERM)
                 try await Task.sleep(for: .seconds(2))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                child.signal(SIGKILL)
             }
         }
-        var status: Int32 = -1
-        for await code in exited.stream {
-            status = code
-            break
-        }
+        let status = await child.wait()
         watchdog?.cancel()
         let result = ProcessResult(status: status, standardOutput: await out, standardError: await err)
         if expired.isSet, let timeout {
@@ -88,16 +70,14 @@ public enum ChildProcess {
         return result
     }
 
-    /// Starts `process`. Foundation's `Process.run` is not safe to call from several threads
-    /// at once (under the full test suite it crashed in memcpy), so every spawn in this process
-    /// goes through here and they take turns; the children still run side by side.
+    /// Starts a Foundation `process` (for the few callers that need its object). They take
+    /// turns: Foundation 6.3.1's `Process.run` reads /proc/self/fd into a fixed buffer and
+    /// overruns it once some 1,365 descriptors are open (swift-corelibs-foundation #5472), so
+    /// keep those callers few; `ChildProcess.run` does not use it (see `SpawnedProcess`).
     public static func spawn(_ process: Process) throws {
         try spawnLock.withLock { _ in try process.run() }
     }
 
-    private static func readAll(_ handle: FileHandle) async -> [UInt8] {
-        await Blocking.run { _ in [UInt8]((try? handle.readToEnd()) ?? Data()) }
-    }
 }
 
 /// One spawn at a time (see `ChildProcess.run`).

@@ -17,8 +17,8 @@ extension Devbox {
                 over several connections, keeping a copy in ~/.cache/devbox/dumps on the way (a \
                 verified copy is reused, an interrupted download resumed). Only when every row is in, the checksum matches and the row \
                 counts agree does one atomic RENAME TABLE swap it into place; the previous data \
-                becomes a snapshot (`devbox db snapshots`, `devbox db restore`). A failure or \
-                Ctrl-C at any point leaves your database exactly as it was.
+                becomes a snapshot (`devbox db snapshots`, `devbox db restore`). A failure at \
+                any point, or Ctrl-C before the swap, leaves your database exactly as it was.
 
                 Sanitisation rules ([[sanitize]] in config.toml) are applied before the swap. A dump \
                 is data: statements dump tools do not write, or that name another database, are \

@@ -270,19 +270,28 @@ import Testing
         the way (a verified copy is reused, an interrupted download resumed). Only when
         every row is in, the checksum matches and the row counts agree does one atomic
         RENAME TABLE swap it into place; the previous data becomes a snapshot (`devbox
-        db snapshots`, `devbox db restore`). A failure or Ctrl-C at any point leaves
-        your database exactly as it was.
+        db snapshots`, `devbox db restore`). A failure at any point, or Ctrl-C before
+        the swap, leaves your database exactly as it was.
 
-        Sanitisation rules ([[sanitize]] in config.toml) are applied before the swap.
+        Sanitisation rules ([[sanitize]] in config.toml) are applied before the swap. A
+        dump is data: statements dump tools do not write, or that name another
+        database, are refused with their line, and the loader connections can touch
+        only the shadow. One sync-db or restore at a time per database. A dump without
+        a checksum must end with mysqldump's `-- Dump completed` line
+        (--allow-incomplete for dumps known to lack it); a local file's checksum may
+        stand beside it as <file>.sha256.
+
+        Ctrl-C, SIGTERM or SIGHUP stop it and drop the partial import (exit 130, 143,
+        129); once the swap has begun it is finished instead, and the summary says so.
 
         Examples:
           devbox sync-db
-          devbox sync-db --dump 2026-11-28T0300Z.sql.gz --keep 1
+          devbox sync-db --dump 2026-11-28T030000Z.sql.gz --keep 1
           DEVBOX_DATABASE_URL=mysql://root@127.0.0.1:3306/nuvola devbox sync-db --file
         ~/prod.sql.zst
           zcat dump.sql.gz | devbox sync-db --file -
 
-        USAGE: devbox sync-db [--dump <key>] [--file <path>] [--database-url <mysql://user@host:port/db>] [--allow-remote] [--yes] [--no-cache] [--keep <keep>] [--connections <connections>] [--defer-indexes] [--list] [--json]
+        USAGE: devbox sync-db [--dump <key>] [--file <path>] [--database-url <mysql://user@host:port/db>] [--allow-remote] [--yes] [--no-cache] [--keep <keep>] [--connections <connections>] [--defer-indexes] [--allow-incomplete] [--list] [--json]
 
         OPTIONS:
           --dump <key>            A dump under dumps.location (key or s3:// URL)
@@ -299,13 +308,15 @@ import Testing
           -y, --yes               Do not ask (for scripts).
           --no-cache              Stream from S3 straight into the import; keep nothing
                                   on disk.
-          --keep <keep>           How many snapshots of previous data to keep.
-                                  (default: 2)
+          --keep <keep>           How many snapshots of previous data to keep (0 keeps
+                                  none). (default: 2)
           --connections <connections>
                                   Loader connections in parallel (default: CPU count,
                                   at least 2).
           --defer-indexes         Add secondary indexes and foreign keys after the rows
                                   (faster for big tables with random-order keys).
+          --allow-incomplete      Load a dump that lacks the closing `-- Dump
+                                  completed` line and has no checksum.
           --list                  List the published dumps and exit.
           --json                  Print one JSON document on stdout instead of text
                                   (stable field names, for scripts).

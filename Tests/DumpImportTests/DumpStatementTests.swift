@@ -42,7 +42,11 @@ import Testing
                     "/*!50001 DROP VIEW IF EXISTS `otherdb`.`v`*/", "INSTALL PLUGIN x SONAME 'x.so'", "SHUTDOWN", "KILL 1",
                     "FLUSH PRIVILEGES", "HANDLER t OPEN", "CREATE /*!99999 VIEW v */ USER 'evil'@'%'",
                     "/*!99999 SET @x = 1 */ DROP DATABASE otherdb", "CREATE /* VIEW */ USER 'evil'@'%'",
-                    "CREATE -- VIEW\n USER 'evil'@'%'", "CREATE /*M!999999 VIEW v */ USER x", "/*!50000 INSERT INTO t */ DELETE FROM t", "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'x')"] {
+                    "CREATE -- VIEW\n USER 'evil'@'%'", "CREATE /*M!999999 VIEW v */ USER x", "/*!50000 INSERT INTO t */ DELETE FROM t",
+                    "SET @a=1, @b=2, @c=3, @d=4, @e=5, @f=6, GLOBAL net_read_timeout = 31",
+                    "SET @a=1, @b=2, @c=3, @d=4, @e=5, @f=6, PASSWORD FOR 'root'@'localhost' = PASSWORD('x')",
+                    "CREATE FUNCTION pwn_udf RETURNS STRING SONAME 'ha_example.so'",
+                    "CREATE AGGREGATE FUNCTION pwn_udf RETURNS INTEGER SONAME 'ha_example.so'", "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST 'x')"] {
             #expect(refused(sql), "\(sql) should be refused")
         }
         // What mysqldump writes that touches no other database stays accepted.
@@ -52,6 +56,8 @@ import Testing
         #expect(kind("SET @@SESSION.SQL_LOG_BIN= 0") == .session)
         #expect(kind("CREATE INDEX `i` ON `t` (`c`)") == .alterTable(table: "t"))
         #expect(kind("DROP DATABASE IF EXISTS `prod`") == .ignored)
+        #expect(kind("/*!50106 CREATE*/ /*!50117 DEFINER=`root`@`%`*/ /*!50106 EVENT `purge` ON SCHEDULE EVERY 1 DAY DO DELETE FROM otherdb.t */") == .event)
+        #expect(kind("/*!50106 DROP EVENT IF EXISTS `purge` */") == .event)
     }
 
     @Test func rowsOfAnInsertLeaveOutTheColumnList() {

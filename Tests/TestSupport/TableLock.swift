@@ -1,4 +1,5 @@
 import Foundation
+import Host
 
 /// A `LOCK TABLES ... WRITE` held by a mariadb client session of the test's own, for making a
 /// statement of the code under test wait at a known point (a COUNT(*) in verification, an
@@ -16,7 +17,7 @@ public final class TableLock: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildProcess.spawn(process)
         input.fileHandleForWriting.write(Data("LOCK TABLES `\(schema)`.`\(table)` WRITE;\nSELECT 'locked';\n".utf8))
         let granted = try await Task.detached { () -> Bool in
             var seen = Data()

@@ -41,6 +41,8 @@ public struct SyncTarget: Sendable {
     public var passwordOrigin: String
     /// The one `devbox up` runs.
     public var isLocalApp: Bool
+    /// `<file>.sha256` when a local file's checksum came from there.
+    public var checksumOrigin: String? = nil
 }
 
 /// `devbox sync-db`: finds the dump (S3 with the cache, a file, stdin) and hands it to the dump
@@ -96,6 +98,8 @@ public struct DatabaseSync: Sendable {
         do {
             return try await sync(options, importer: importer)
         } catch let error as ImportError {
+            var target = target
+            if case .file(let path) = options.source { target.checksumOrigin = path + ".sha256" }
             throw explain(error, target: target)
         } catch is CancellationError {
             throw ImportError(.interrupted, "interrupted", databaseUnchanged: url.display)
@@ -112,7 +116,9 @@ public struct DatabaseSync: Sendable {
             error.message += ". The password came from \(target.passwordOrigin); fix it there "
                 + (target.isLocalApp ? "(or run `devbox up` again)." : "(MYSQL_PWD or DEVBOX_DATABASE_URL).")
         case .checksum:
-            error.message += " Run sync-db again (the cached copy was removed)."
+            error.message += target.checksumOrigin.map { ", as \($0) says: the file differs from the one that checksum was made for." }
+                ?? ", as published in S3: the dump was corrupted on the way or changed since. Run sync-db again (the cached copy "
+                + "was removed)."
         default:
             break
         }

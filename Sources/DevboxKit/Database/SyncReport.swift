@@ -16,6 +16,8 @@ public struct SyncReport: Sendable, Encodable {
     public var database: String
     public var snapshot: String?
     public var pruned: [String]
+    /// `--keep 0`: the previous data was not kept.
+    public var previousDataDiscarded: Bool
     public var tables: Int
     public var rows: Int
     public var sqlBytes: Int64
@@ -31,6 +33,7 @@ public struct SyncReport: Sendable, Encodable {
         database = importer.target.display
         snapshot = summary.snapshot
         pruned = summary.pruned
+        previousDataDiscarded = summary.previousDataDiscarded
         tables = summary.tables
         rows = summary.rows
         sqlBytes = summary.sqlBytes
@@ -49,7 +52,7 @@ public struct SyncReport: Sendable, Encodable {
         }
         if let snapshot {
             lines.append("  previous data kept as \(snapshot) (`devbox db restore` brings it back)")
-        } else if !pruned.isEmpty {
+        } else if previousDataDiscarded {
             lines.append("  no snapshot of the previous data was kept (--keep 0)")
         }
         if !pruned.isEmpty { lines.append("  pruned \(pruned.count) older snapshot(s)") }
