@@ -26,7 +26,7 @@ public final class GitConfig {
         var value: UnsafePointer<CChar>?
         do {
             try check(git_config_get_string(&value, handle, key), "git_config_get_string(\(key))")
-        } catch where error.isNotFound {
+        } catch where error.kind == .notFound {
             return nil
         }
         return value.map { String(cString: $0) }

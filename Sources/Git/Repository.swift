@@ -100,7 +100,7 @@ public final class Repository {
         var remote: OpaquePointer?
         do {
             try check(git_remote_lookup(&remote, handle, name), "git_remote_lookup(\(name))")
-        } catch where error.isNotFound {
+        } catch where error.kind == .notFound {
             return nil
         }
         defer { git_remote_free(remote) }
@@ -207,20 +207,19 @@ final class RemoteContext: Sendable {
         }
     }
 
-    /// Like `check`, but says "refused" when the remote turned our credentials down.
+    /// Like `check`, but says "refused" (or "missing") when the remote turned our credentials
+    /// down, and counts a failed system call as the network's.
     func check(_ code: Int32, _ function: String) throws(GitError) {
         guard code < 0 else { return }
         let refused = state.withLock { $0.refused }
         if refused || code == GIT_EAUTH.rawValue {
-            var error = GitError(function: function, code: code, message: "authentication failed")
             if case .none = credentials {
-                error.message = "the remote asks for credentials and none were given"
-            } else {
-                error.message = "the remote refused the credentials"
+                throw GitError(.authentication(.missing), function: function, code: code,
+                               message: "the remote asks for credentials and none were given")
             }
-            throw error
+            throw GitError(.authentication(.refused), function: function, code: code, message: "the remote refused the credentials")
         }
-        try Git.check(code, function)
+        throw GitError.last(code, function, transfer: true)
     }
 
     func nextCredentialAttempt() -> Int {
@@ -332,17 +331,17 @@ extension Repository {
 
     /// Moves the checked-out branch forward to `spec` when that is a fast-forward, updating the
     /// working tree safely (uncommitted changes kept; refused when they would be overwritten).
-    /// Returns how many commits it moved; throws `GitError` with code `GIT_ENONFASTFORWARD` when
-    /// the branch has commits of its own.
+    /// Returns how many commits it moved; throws `GitError` of kind `.notFastForward` when the
+    /// branch has commits of its own.
     @discardableResult
     public func fastForward(to spec: String) throws(GitError) -> Int {
         guard let branch = try currentBranch() else {
-            throw GitError(function: "fastForward", code: GIT_EUNBORNBRANCH.rawValue, message: "HEAD is not on a branch")
+            throw GitError(.noBranch, function: "fastForward", code: GIT_EUNBORNBRANCH.rawValue, message: "HEAD is not on a branch")
         }
         let (ahead, behind) = try aheadBehind("HEAD", spec)
         if behind == 0 { return 0 }
         guard ahead == 0 else {
-            throw GitError(function: "fastForward", code: GIT_ENONFASTFORWARD.rawValue,
+            throw GitError(.notFastForward, function: "fastForward", code: GIT_ENONFASTFORWARD.rawValue,
                            message: "\(branch) has \(ahead) commit(s) that \(spec) lacks, so it cannot simply move forward")
         }
         let commit = try lookupCommit(spec)
@@ -411,7 +410,7 @@ extension Repository {
             git_checkout_tree(handle, commit, &options)
         }
         if code == GIT_ECONFLICT.rawValue || !conflicts.paths.isEmpty && code < 0 {
-            throw GitError(function: "git_checkout_tree(\(target))", code: GIT_ECONFLICT.rawValue,
+            throw GitError(.conflict, function: "git_checkout_tree(\(target))", code: GIT_ECONFLICT.rawValue,
                            message: "uncommitted changes would be overwritten: \(conflicts.paths.sorted().joined(separator: ", "))",
                            paths: conflicts.paths.sorted())
         }

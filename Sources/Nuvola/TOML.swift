@@ -32,21 +32,67 @@ public indirect enum TOMLValue: Sendable, Equatable {
 
 /// A TOML document that does not parse: where and why.
 public struct TOMLError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// The text breaks TOML's grammar.
+        case syntax
+        /// The bytes are not UTF-8 (TOML requires it): the first bad byte's offset from the start.
+        case encoding(byteOffset: Int)
+    }
+
+    public var kind: Kind
     public var line: Int
     public var message: String
     public var description: String { "line \(line): \(message)" }
 
-    public init(line: Int, message: String) {
+    public init(_ kind: Kind = .syntax, line: Int, message: String) {
+        self.kind = kind
         self.line = line
         self.message = message
     }
 }
 
+/// A parsed document, and the line each key was set on (for errors about values).
+public struct TOMLDocument: Sendable, Equatable {
+    public var values: [String: TOMLValue]
+    /// Keyed by the full dotted path, e.g. ["compose", "http_port"]; array-of-tables keys are not kept.
+    public var lines: [[String]: Int]
+
+    public func line(of key: [String]) -> Int? { lines[key] }
+}
+
 /// Parses TOML 1.0 documents (without date/time values) into a table.
 public enum TOML {
     public static func parse(_ text: String) throws(TOMLError) -> [String: TOMLValue] {
+        try document(text).values
+    }
+
+    public static func document(_ text: String) throws(TOMLError) -> TOMLDocument {
         var parser = TOMLParser(Array(text.unicodeScalars))
-        return try parser.document()
+        let values = try parser.document()
+        return TOMLDocument(values: values, lines: parser.lines)
+    }
+
+    /// Parses a file's bytes; bytes that are not UTF-8 are an `.encoding` error naming the line
+    /// and the offset of the first bad byte.
+    public static func document(bytes: [UInt8]) throws(TOMLError) -> TOMLDocument {
+        try document(try text(fromUTF8: bytes))
+    }
+
+    static func text(fromUTF8 bytes: [UInt8]) throws(TOMLError) -> String {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded): offset += encoded.count
+            case .emptyInput: return String(decoding: bytes, as: UTF8.self)
+            case .error:
+                let line = 1 + bytes[..<offset].count { $0 == UInt8(ascii: "\n") }
+                let byte = "0x" + String(bytes[offset], radix: 16, uppercase: true)
+                throw TOMLError(.encoding(byteOffset: offset), line: line,
+                                message: "byte \(byte) at offset \(offset) is not UTF-8 (TOML files must be UTF-8)")
+            }
+        }
     }
 }
 
@@ -55,6 +101,8 @@ struct TOMLParser {
     var index = 0
     var line = 1
     var root: [String: TOMLValue] = [:]
+    /// The line each plain key was assigned on.
+    var lines: [[String]: Int] = [:]
     /// Tables defined by a header, which may not be defined again.
     var defined: Set<[String]> = []
 
@@ -123,6 +171,7 @@ struct TOMLParser {
                 }
                 try endOfLine()
             } else {
+                let keyLine = line
                 let path = try key()
                 skipSpaces()
                 guard current == "=" else { throw fail("expected '=' after the key \(path.joined(separator: "."))") }
@@ -130,6 +179,7 @@ struct TOMLParser {
                 skipSpaces()
                 let value = try self.value()
                 try assign(value, at: table + path)
+                if !table.contains("\u{0}last") { lines[table + path] = keyLine }
                 try endOfLine()
             }
         }

@@ -55,6 +55,14 @@ public final class Spinner: Sendable {
     /// Runs `body` while a spinner labelled `label` turns; finishes with "done" or "failed".
     public static func during<T: Sendable>(_ label: String, output: TextOutput,
                                            _ body: @Sendable () async throws -> T) async throws -> T {
+        try await during(label, output: output, finish: { _ in ("done", nil) }) { _ in try await body() }
+    }
+
+    /// Runs `body` while a spinner labelled `label` turns; `body` may change the label as it goes.
+    /// Finishes with what `finish` makes of the value (result and final label), or "failed".
+    public static func during<T: Sendable>(_ label: String, output: TextOutput,
+                                           finish: @Sendable (T) -> (result: String, label: String?),
+                                           _ body: @Sendable (Spinner) async throws -> T) async throws -> T {
         let spinner = Spinner(label, output: output)
         let ticker = Task {
             while !Task.isCancelled {
@@ -64,8 +72,9 @@ public final class Spinner: Sendable {
         }
         defer { ticker.cancel() }
         do {
-            let value = try await body()
-            spinner.finish("done")
+            let value = try await body(spinner)
+            let (result, label) = finish(value)
+            spinner.finish(result, label: label)
             return value
         } catch {
             spinner.finish("failed", succeeded: false)

@@ -15,6 +15,10 @@ extension Devbox {
                 discussion: """
                     Fetches origin first. When your uncommitted changes conflict with new_features, \
                     nothing changes and devbox says which files; commit or stash them and run again.
+
+                    On a detached HEAD holding commits that no branch has, the branch starts from \
+                    HEAD instead, so those commits are kept (devbox names them). The name must \
+                    follow git's rules for branch names (`git check-ref-format --branch`).
                     """
             )
 
@@ -23,13 +27,14 @@ extension Devbox {
 
             @OptionGroup var output: OutputOptions
 
+            func validate() throws {
+                if let problem = Workspace.invalidName(topic) { throw ValidationError(problem) }
+            }
+
             func run() async throws {
                 let context = try DevboxContext(json: output.json)
                 let outcome = try await context.workspace.startBranch(topic) { context.console.warning($0) }
-                try context.console.present(outcome) { _ in
-                    "Switched to \(outcome.branch), started from \(outcome.from)"
-                        + (outcome.carried.isEmpty ? "." : "; \(outcome.carried.count) uncommitted change(s) came along.")
-                }
+                try context.console.present(outcome) { _ in outcome.startSummary }
             }
         }
 
@@ -44,10 +49,7 @@ extension Devbox {
             func run() async throws {
                 let context = try DevboxContext(json: output.json)
                 let outcome = try await context.workspace.updateBranch { context.console.warning($0) }
-                try context.console.present(outcome) { _ in
-                    outcome.commits == 0 ? "\(outcome.branch) is up to date with \(outcome.from)."
-                        : "Moved \(outcome.branch) forward by \(outcome.commits) commit(s) to \(outcome.from)."
-                }
+                try context.console.present(outcome) { _ in outcome.updateSummary }
             }
         }
     }

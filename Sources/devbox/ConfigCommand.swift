@@ -1,7 +1,6 @@
 import ArgumentParser
 import CommandSupport
 import DevboxKit
-import Terminal
 
 extension Devbox {
     struct Config: AsyncParsableCommand {
@@ -17,7 +16,9 @@ extension Devbox {
                 discussion: """
                     Later sources win: built-in default, /etc/devbox/config.toml (provisioning), \
                     ~/.config/devbox/config.toml (yours), DEVBOX_* variables, then a command's flags. \
-                    Keys are `section.name` in the TOML files; the variable is DEVBOX_SECTION_NAME.
+                    Keys are `section.name` in the TOML files; the variable is DEVBOX_SECTION_NAME. \
+                    Passwords in URLs are not shown. Ports must be 1-65535, compose.health_timeout \
+                    and dumps.max_age_hours at least 1, paths absolute (or ~/...).
                     """
             )
 
@@ -25,11 +26,8 @@ extension Devbox {
 
             func run() async throws {
                 let context = try DevboxContext(json: output.json)
-                let rows = context.config.rows
-                struct Document: Encodable { var settings: [DevboxConfig.Row]; var files: [String] }
-                try context.console.present(Document(settings: rows, files: [context.paths.systemConfig, context.paths.userConfig])) { _ in
-                    Table(headers: ["setting", "value", "from"], rows: rows.map { [$0.key, $0.value ?? "(unset)", $0.origin] }).render()
-                }
+                let report = ConfigReport(config: context.config, paths: context.paths)
+                try context.console.present(report) { _ in report.render() }
             }
         }
     }

@@ -3,9 +3,6 @@ import CommandSupport
 import DevboxKit
 import Foundation
 import Git
-import HTTP
-import Synchronization
-import Terminal
 
 extension Devbox {
     struct Init: AsyncParsableCommand {
@@ -19,7 +16,9 @@ extension Devbox {
 
                 HTTPS remotes use a token from DEVBOX_GIT_TOKEN, GH_TOKEN or ~/.config/devbox/git-token; \
                 SSH remotes use your ssh-agent. --repo and --dir given here are remembered in \
-                ~/.config/devbox/config.toml.
+                ~/.config/devbox/config.toml, relative paths as absolute ones; a --repo URL with a \
+                password in it is refused (it would be stored in clear): put the token in \
+                ~/.config/devbox/git-token instead.
 
                 Examples:
                   devbox init
@@ -39,51 +38,25 @@ extension Devbox {
 
         @OptionGroup var output: OutputOptions
 
-        func run() async throws {
-            var flags: [String: (flag: String, value: String)] = [:]
-            if let repo { flags["repository.url"] = ("--repo", repo) }
-            if let dir { flags["workspace.path"] = ("--dir", Self.absolute(dir)) }
-            let context = try DevboxContext(json: output.json, flags: flags)
-            let console = context.console
-            let workspace = context.workspace
-
-            let bar = Mutex<(bar: ProgressBar?, last: GitProgress?)>((nil, nil))
-            let started = ContinuousClock.now
-            let outcome = try await workspace.initialise(branch: branch) { progress in
-                bar.withLock { state in
-                    if state.bar == nil, progress.totalObjects > 0 {
-                        state.bar = console.progress("cloning", total: Int64(progress.totalObjects), unit: .items("objects"))
-                    }
-                    state.bar?.update(completed: Int64(progress.receivedObjects))
-                    state.last = progress
-                }
+        func validate() throws {
+            if let repo, repo.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--repo needs the repository's URL or path, e.g. `--repo https://github.com/acme/nuvola.git`.")
             }
-            bar.withLock { state in
-                guard let last = state.last else { return }
-                let seconds = (ContinuousClock.now - started).seconds
-                state.bar?.finish("\(last.totalObjects) objects, \(Format.bytes(last.receivedBytes)) in \(Format.duration(seconds))"
-                    + " (\(Format.bytes(Int64(Double(last.receivedBytes) / max(seconds, 0.001))))/s)")
+            if let repo, let problem = Workspace.embeddedPasswordProblem(repo) { throw ValidationError(problem) }
+            if let dir, dir.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--dir needs a path, e.g. `--dir ~/src/nuvola`.")
             }
-            // Remember what the flags said, so later commands find the workspace.
-            if !flags.isEmpty {
-                try DevboxConfig.record(flags.map { (key: $0.key, value: $0.value.value) }.sorted { $0.key < $1.key },
-                                        in: context.paths.userConfig)
-            }
-            let repository = try workspace.open()
-            let check = try BranchCheck.inspect(repository, integration: workspace.integrationBranch,
-                                                production: workspace.productionBranch)
-            struct Document: Encodable { var outcome: InitOutcome; var check: BranchCheck }
-            try console.present(Document(outcome: outcome, check: check)) { _ in
-                let verb = outcome.action == .cloned
-                    ? "Cloned \(outcome.repository) into \(outcome.path) in \(Format.duration(outcome.seconds))."
-                    : "\(outcome.path) is already a clone of \(outcome.repository); nothing changed."
-                return verb + "\n" + check.summary.prefix(1).uppercased() + check.summary.dropFirst() + "\nNext: devbox up"
+            if let branch, let problem = BranchName.problem(branch) {
+                throw ValidationError("--branch \(String(reflecting: branch)) is not a valid branch name: \(problem).")
             }
         }
 
-        static func absolute(_ path: String) -> String {
-            if path.hasPrefix("/") || path.hasPrefix("~") { return path }
-            return FileManager.default.currentDirectoryPath + "/" + path
+        func run() async throws {
+            let flags = Workspace.initFlags(repo: repo, dir: dir, environment: ProcessInfo.processInfo.environment)
+            let context = try DevboxContext(json: output.json, flags: flags)
+            let report = try await InitReport.run(context.workspace, branch: branch, console: context.console,
+                                                  recording: flags, in: context.paths.userConfig)
+            try context.console.present(report) { _ in report.render() }
         }
     }
 }

@@ -13,11 +13,16 @@ extension Devbox {
         @Flag(name: .shortAndLong, help: "Keep following new lines (Ctrl-C stops).")
         var follow = false
 
-        @Option(help: "How many of the last lines to show per service.")
+        // Unconditional, so that "--tail -5" reaches validate() rather than "Missing value".
+        @Option(parsing: .unconditional, help: "How many of the last lines to show per service.")
         var tail: Int = 100
 
         @Argument(help: "app or db (default: both).")
         var service: String?
+
+        func validate() throws {
+            if tail < 0 { throw ValidationError("--tail is a number of lines, 0 or more (not \(tail)).") }
+        }
 
         func run() async throws {
             let app = try await DevboxContext().localApp()

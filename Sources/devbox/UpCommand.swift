@@ -1,8 +1,6 @@
 import ArgumentParser
 import CommandSupport
 import DevboxKit
-import Foundation
-import Terminal
 
 extension Devbox {
     struct Up: AsyncParsableCommand {
@@ -26,40 +24,11 @@ extension Devbox {
 
         func run() async throws {
             let context = try DevboxContext(json: output.json)
-            let console = context.console
-            let workspace = context.workspace
-            let repository = try workspace.open()
-            let check = try BranchCheck.inspect(repository, integration: workspace.integrationBranch,
-                                                production: workspace.productionBranch)
-            if check.isFlagged { console.warning(check.summary) } else { console.note("Branch: " + check.summary) }
-
+            let check = try context.workspace.branchCheck()
+            if check.isFlagged { context.console.warning(check.summary) } else { context.console.note("Branch: " + check.summary) }
             let app = try await context.localApp()
-            let spinner = Spinner("starting \(app.config.composeProject)", output: console.err)
-            let ticker = Task {
-                while !Task.isCancelled {
-                    spinner.tick()
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-            }
-            defer { ticker.cancel() }
-            let report: UpReport
-            do {
-                report = try await app.up { spinner.update($0) }
-            } catch {
-                spinner.finish("failed", succeeded: false)
-                throw error
-            }
-            spinner.finish("healthy", label: report.services.map(\.service).joined(separator: " and "))
-            struct Document: Encodable { var up: UpReport; var check: BranchCheck }
-            try console.present(Document(up: report, check: check)) { policy in
-                let database = report.database
-                return """
-                    \(Style.green.apply("✔", policy)) The app is up in \(Format.duration(report.seconds))\(report.built ? " (images built)" : "").
-                      app       \(report.url)
-                      database  mysql://\(database.user)@\(database.host):\(database.port)/\(database.database) (password in \(database.passwordIn))
-                      shell     devbox db
-                    """
-            }
+            let document = UpDocument(up: try await app.up(showingProgressOn: context.console.err), check: check)
+            try context.console.present(document) { document.render($0) }
         }
     }
 }

@@ -9,12 +9,12 @@ enum CLI {
     static let home = try! TemporaryDirectory("cli-home").path
 
     static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
-                    input: [UInt8]? = nil, timeout: Duration = .seconds(60)) async throws -> ProcessResult {
+                    input: [UInt8]? = nil, directory: String? = nil, timeout: Duration = .seconds(60)) async throws -> ProcessResult {
         // No instance metadata: nothing a test runs may reach past loopback.
         var env = ["PATH": "/usr/bin:/bin", "HOME": home, "NO_COLOR": "1", "TERM": "dumb",
                    "AWS_EC2_METADATA_DISABLED": "true"]
         env.merge(environment) { _, new in new }
         return try await ChildProcess.run(BuildProducts.executable(tool).path, arguments, environment: env,
-                                          input: input, timeout: timeout)
+                                          directory: directory, input: input, timeout: timeout)
     }
 }

@@ -49,7 +49,7 @@ struct Sandbox {
         let box = try Sandbox()
         defer { box.root.remove() }
         try box.write("[user]\n\tname = Ada Dev\n\temail = ada@example.com\n", to: box.home + "/.gitconfig")
-        try box.write("[repository]\nurl = \"x\"\n", to: box.root.file("etc/devbox/config.toml"))
+        try box.write("[repository]\nurl = \"https://git.example.com/acme/nuvola.git\"\n", to: box.root.file("etc/devbox/config.toml"))
         var environment = box.environment
         // The clock is compared with the S3 endpoint's Date: here the local test server's.
         environment["AWS_ENDPOINT_URL"] = await TestServer.shared().url("")

@@ -17,7 +17,9 @@ import Testing
     }
 
     /// The main devbox commands' help, exactly as a user sees it.
-    @Test(arguments: [(["--help"], Self.devboxText), (["up", "--help"], Self.upText), (["sync-db", "--help"], Self.syncDBText)])
+    @Test(arguments: [(["--help"], Self.devboxText), (["up", "--help"], Self.upText), (["sync-db", "--help"], Self.syncDBText),
+                      (["status", "--help"], Self.statusText), (["branch", "start", "--help"], Self.branchStartText),
+                      (["config", "show", "--help"], Self.configShowText), (["init", "--help"], Self.initText)])
     func devboxHelpTexts(arguments: [String], expected: String) async throws {
         let result = try await CLI.run("devbox", arguments)
         #expect(result.status == 0)
@@ -112,6 +114,123 @@ import Testing
                                   to fix what is missing.
 
           See 'devbox help <subcommand>' for detailed help.
+
+        """
+
+    static let statusText = """
+        OVERVIEW: Show the workspace's branch against new_features and the state of
+        each container.
+
+        Works offline and fetches nothing: ahead/behind are against the last fetched
+        origin/new_features (`devbox branch update` fetches).
+
+        --json fields:
+          workspace          the workspace's path
+          branch             the checked-out branch (absent when HEAD is detached)
+          integrationBranch  where features are integrated (new_features)
+          ahead, behind      commits HEAD has that origin/new_features lacks, and
+                             the other way round
+          dirty              true when there are uncommitted changes
+          changes            the changed and untracked files
+          check              the branch check: kind (integration, feature,
+                             production, basedOnProduction, detached), branch,
+                             integrationBranch, productionBranch, ahead, behind,
+                             productionCommits, dirty, integrationKnown
+          containers         per service: service, container, state, health,
+                             exitCode, lastHealthOutput
+          containersProblem  why the containers could not be read (engine down);
+                             absent when they could
+          url                the app's address on this machine
+
+        USAGE: devbox status [--json]
+
+        OPTIONS:
+          --json                  Print one JSON document on stdout instead of text
+                                  (stable field names, for scripts).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """
+
+    static let branchStartText = """
+        OVERVIEW: Create <topic> from origin/new_features and switch to it, carrying
+        uncommitted changes.
+
+        Fetches origin first. When your uncommitted changes conflict with new_features,
+        nothing changes and devbox says which files; commit or stash them and run
+        again.
+
+        On a detached HEAD holding commits that no branch has, the branch starts from
+        HEAD instead, so those commits are kept (devbox names them). The name must
+        follow git's rules for branch names (`git check-ref-format --branch`).
+
+        USAGE: devbox branch start <topic> [--json]
+
+        ARGUMENTS:
+          <topic>                 The new branch's name, e.g. fix-invoice-rounding.
+
+        OPTIONS:
+          --json                  Print one JSON document on stdout instead of text
+                                  (stable field names, for scripts).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """
+
+    static let configShowText = """
+        OVERVIEW: Print every setting with its value and origin.
+
+        Later sources win: built-in default, /etc/devbox/config.toml (provisioning),
+        ~/.config/devbox/config.toml (yours), DEVBOX_* variables, then a command's
+        flags. Keys are `section.name` in the TOML files; the variable is
+        DEVBOX_SECTION_NAME. Passwords in URLs are not shown. Ports must be 1-65535,
+        compose.health_timeout and dumps.max_age_hours at least 1, paths absolute (or
+        ~/...).
+
+        USAGE: devbox config show [--json]
+
+        OPTIONS:
+          --json                  Print one JSON document on stdout instead of text
+                                  (stable field names, for scripts).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """
+
+    static let initText = """
+        OVERVIEW: Clone the app's repository into the workspace, or check the existing
+        workspace.
+
+        Clones repository.url into workspace.path (default ~/nuvola) on the integration
+        branch (default new_features). When the workspace exists, checks it is a clone
+        of that repository and changes nothing. A non-empty directory that is not that
+        clone is never touched.
+
+        HTTPS remotes use a token from DEVBOX_GIT_TOKEN, GH_TOKEN or
+        ~/.config/devbox/git-token; SSH remotes use your ssh-agent. --repo and --dir
+        given here are remembered in ~/.config/devbox/config.toml, relative paths as
+        absolute ones; a --repo URL with a password in it is refused (it would be
+        stored in clear): put the token in ~/.config/devbox/git-token instead.
+
+        Examples:
+          devbox init
+          devbox init --repo https://github.com/acme/nuvola.git --dir ~/src/nuvola
+
+        USAGE: devbox init [--repo <url>] [--dir <path>] [--branch <branch>] [--json]
+
+        OPTIONS:
+          --repo <url>            The repository to clone (overrides repository.url).
+          --dir <path>            Where to clone it (overrides workspace.path).
+          --branch <branch>       The branch to check out (default: the integration
+                                  branch).
+          --json                  Print one JSON document on stdout instead of text
+                                  (stable field names, for scripts).
+          --version               Show the version.
+          -h, --help              Show help information.
+
 
         """
 

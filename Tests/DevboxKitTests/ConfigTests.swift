@@ -1,5 +1,7 @@
 import DevboxKit
 import Foundation
+import Host
+import Terminal
 import Testing
 import TestSupport
 
@@ -113,5 +115,107 @@ import TestSupport
             path = "/w"
 
             """)
+    }
+}
+
+/// Values devbox would misuse are refused where they are written: the file and line, or the variable.
+@Suite struct ConfigValidationTests {
+    typealias Setup = ConfigTests.Setup
+
+    func failure(system: String? = nil, extra: [String: String] = [:]) throws -> (String, String?) {
+        let setup = try Setup(system: system, user: nil, extra: extra)
+        defer { setup.directory.remove() }
+        let error = #expect(throws: ConfigError.self) { try DevboxConfig.load(paths: setup.paths, environment: setup.environment) }
+        return (setup.directory.file("etc-config.toml"), error?.message)
+    }
+
+    func failureKind(system: String) throws -> ConfigError.Kind? {
+        let setup = try Setup(system: system, user: nil)
+        defer { setup.directory.remove() }
+        return #expect(throws: ConfigError.self) { try DevboxConfig.load(paths: setup.paths, environment: setup.environment) }?.kind
+    }
+
+    @Test(arguments: [
+        ("[compose]\nhttp_port = 99999", "line 2: compose.http_port must be a port number between 1 and 65535, not 99999."),
+        ("[compose]\n\n# the database\ndb_port = -5", "line 4: compose.db_port must be a port number between 1 and 65535, not -5."),
+        ("[compose]\nhealth_timeout = -1", "line 2: compose.health_timeout must be at least 1, not -1."),
+        ("[dumps]\nmax_age_hours = 0", "line 2: dumps.max_age_hours must be at least 1, not 0."),
+        ("[workspace]\npath = \"nuvola\"", "line 2: workspace.path must be an absolute path or start with ~/, not 'nuvola' "
+            + "(a relative path means another place from every directory)."),
+        ("[repository]\nurl = \"app.git\"", "line 2: repository.url is the relative path 'app.git'; write the repository's "
+            + "absolute path (a relative path means another repository from every directory)."),
+        ("[repository]\nintegration_branch = \"new features\"", "line 2: repository.integration_branch is not a valid branch "
+            + "name ('new features'): it contains a space (git allows no spaces, control characters or any of ~ ^ : ? * [ \\ in a name)."),
+        ("[compose]\nproject = \"My App\"", "line 2: compose.project must be lowercase letters, digits, '-' and '_', beginning "
+            + "with a letter or digit (compose's rule for project names), not 'My App'."),
+        ("[compose]\nhttp_port = true", "line 2: compose.http_port should be a number, not true."),
+    ])
+    func badValuesInAFileNameTheFileAndLine(toml: String, expected: String) throws {
+        let (file, message) = try failure(system: toml)
+        #expect(message == "\(file), \(expected)")
+        let key = String(expected.split(separator: " ")[2])
+        #expect(try failureKind(system: toml) == .value(key: key))
+    }
+
+    @Test func badValuesFromTheEnvironmentNameTheVariable() throws {
+        #expect(try failure(extra: ["DEVBOX_COMPOSE_HTTP_PORT": "0"]).1
+            == "compose.http_port from env DEVBOX_COMPOSE_HTTP_PORT must be a port number between 1 and 65535, not 0.")
+        #expect(try failure(extra: ["DEVBOX_COMPOSE_DB_PORT": "8080"]).1
+            == "compose.http_port from default and compose.db_port from env DEVBOX_COMPOSE_DB_PORT are both 8080; the app and "
+            + "the database each need a port of their own. Change one of them.")
+    }
+
+    @Test func aFileThatIsNotUTF8SaysSoWithLineAndOffset() throws {
+        let setup = try Setup(system: nil, user: nil)
+        defer { setup.directory.remove() }
+        let file = setup.directory.file("etc-config.toml")
+        try Data(Array("[repository]\nurl = \"caf".utf8) + [0xE9] + Array("\"\n".utf8)).write(to: URL(fileURLWithPath: file))
+        let error = #expect(throws: ConfigError.self) { try DevboxConfig.load(paths: setup.paths, environment: setup.environment) }
+        #expect(error?.kind == .malformed)
+        #expect(error?.message == "\(file) is not UTF-8 text: on line 2, byte 0xE9 at offset 23 is not UTF-8 (TOML files must "
+            + "be UTF-8). Save it as UTF-8, or move it away to use the defaults.")
+    }
+
+    @Test func anUnreadableFileSaysWhy() throws {
+        let setup = try Setup(system: nil, user: nil)
+        defer { setup.directory.remove() }
+        let file = setup.directory.file("etc-config.toml")
+        try FileManager.default.createDirectory(atPath: file, withIntermediateDirectories: true)
+        let error = #expect(throws: ConfigError.self) { try DevboxConfig.load(paths: setup.paths, environment: setup.environment) }
+        #expect(error?.kind == .unreadable)
+        #expect(error?.message == "cannot read \(file): it is a directory, not a file. Move it away (devbox expects a TOML file there).")
+    }
+
+    @Test func recordingKeepsAPrivateFilePrivate() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("config.toml")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("[compose]\nhttp_port = 8081\n".utf8),
+                                               attributes: [.posixPermissions: 0o600]))
+        try DevboxConfig.record([(key: "workspace.path", value: "/w")], in: path)
+        #expect(SecretFile.mode(of: path) == 0o600)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "[compose]\nhttp_port = 8081\n\n[workspace]\npath = \"/w\"\n")
+    }
+
+    @Test func passwordsInURLsAndControlCharactersNeverReachTheOutput() throws {
+        let setup = try Setup(system: """
+            [repository]
+            url = "https://ada:InlinePw99@git.example.com/acme/nuvola.git"
+            [dumps]
+            location = "s3://ada:DumpPw77@bucket/dumps/"
+            [aws]
+            region = "eu\\e[2J-west-3"
+            """, user: nil)
+        defer { setup.directory.remove() }
+        let config = try DevboxConfig.load(paths: setup.paths, environment: setup.environment)
+        #expect(config.repositoryURL == "https://ada:InlinePw99@git.example.com/acme/nuvola.git")
+        let report = ConfigReport(config: config, paths: setup.paths)
+        let json = try JSONDocument.encode(report)
+        for output in [json, report.render()] {
+            #expect(!output.contains("InlinePw99") && !output.contains("DumpPw77"))
+            #expect(!output.contains("\u{1B}"))
+        }
+        #expect(report.settings.first { $0.key == "repository.url" }?.value == "https://git.example.com/acme/nuvola.git")
+        #expect(report.render().contains("eu\\u{1b}[2J-west-3"))
     }
 }

@@ -34,7 +34,7 @@ import TestSupport
         try "mine\n".write(toFile: path + "/feature.txt", atomically: true, encoding: .utf8)
         try repository.createBranch("topic", at: "origin/new_features")
         let error = #expect(throws: GitError.self) { try repository.checkout(branch: "topic") }
-        #expect(error?.isConflict == true)
+        #expect(error?.kind == .conflict)
         #expect(error?.paths == ["feature.txt"])
         #expect(try repository.currentBranch() == "main")
         #expect(try String(contentsOfFile: path + "/feature.txt", encoding: .utf8) == "mine\n")
@@ -63,7 +63,7 @@ import TestSupport
         try await repository.fetch()
         let head = try repository.commitID(of: "HEAD")
         let error = #expect(throws: GitError.self) { try repository.fastForward(to: "origin/main") }
-        #expect(error?.isNotFastForward == true)
+        #expect(error?.kind == .notFastForward)
         #expect(try repository.commitID(of: "HEAD") == head)
     }
 

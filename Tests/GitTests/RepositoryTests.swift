@@ -73,7 +73,7 @@ typealias Origin = GitOrigin
 
     @Test func openingANonRepositoryIsClear() {
         let error = #expect(throws: GitError.self) { try Repository.open("/nonexistent/repo") }
-        #expect(error?.isNotFound == true)
+        #expect(error?.kind == .notFound)
         #expect(error?.description.contains("git_repository_open(/nonexistent/repo) failed") == true)
     }
 }

@@ -86,3 +86,21 @@ import Testing
         #expect(throws: TOMLError(line: line, message: message)) { try TOML.parse(text) }
     }
 }
+
+@Suite struct TOMLDocumentTests {
+    @Test func remembersTheLineOfEveryKey() throws {
+        let document = try TOML.document("# top\n[compose]\nhttp_port = 1\n\nports = [\n  1,\n  2,\n]\ndb_port = 2\n[[sanitize]]\ntable = \"t\"\n")
+        #expect(document.line(of: ["compose", "http_port"]) == 3)
+        #expect(document.line(of: ["compose", "ports"]) == 5)
+        #expect(document.line(of: ["compose", "db_port"]) == 9)
+        #expect(document.values["compose"]?.table?["db_port"] == .integer(2))
+    }
+
+    @Test func bytesThatAreNotUTF8AreAnEncodingErrorWithLineAndOffset() throws {
+        let error = #expect(throws: TOMLError.self) { try TOML.document(bytes: Array("a = 1\nb = \"".utf8) + [0xC3, 0x28, 0x22]) }
+        #expect(error?.kind == .encoding(byteOffset: 11))
+        #expect(error?.line == 2)
+        #expect(error?.message == "byte 0xC3 at offset 11 is not UTF-8 (TOML files must be UTF-8)")
+        #expect(try TOML.document(bytes: Array("name = \"café\"\n".utf8)).values["name"] == .string("café"))
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Host
 import Synchronization
+import Terminal
 
 /// What `devbox up` reports once the app is healthy.
 public struct UpReport: Sendable, Encodable {
@@ -10,6 +11,27 @@ public struct UpReport: Sendable, Encodable {
     public var services: [ServiceState]
     public var seconds: Double
     public var built: Bool
+}
+
+/// `devbox up`'s result: the running app and where the workspace's branch stands.
+public struct UpDocument: Sendable, Encodable {
+    public var up: UpReport
+    public var check: BranchCheck
+
+    public init(up: UpReport, check: BranchCheck) {
+        self.up = up
+        self.check = check
+    }
+
+    public func render(_ policy: ColorPolicy) -> String {
+        let database = up.database
+        return """
+            \(Style.green.apply("✔", policy)) The app is up in \(Format.duration(up.seconds))\(up.built ? " (images built)" : "").
+              app       \(up.url)
+              database  mysql://\(database.user)@\(database.host):\(database.port)/\(database.database) (password in \(database.passwordIn))
+              shell     devbox db
+            """
+    }
 }
 
 /// How to reach the local database (the password is in .env.local, never printed).
@@ -27,6 +49,14 @@ extension LocalApp {
                      passwordIn: "\(workspace)/.env.local")
     }
 
+    /// `up` with a spinner on `output` (stderr) showing the services' state as they start.
+    public func up(showingProgressOn output: TextOutput) async throws -> UpReport {
+        try await Spinner.during("starting \(config.composeProject)", output: output,
+                                 finish: { ("healthy", $0.services.map(\.service).joined(separator: " and ")) }) { spinner in
+            try await up { spinner.update($0) }
+        }
+    }
+
     /// Builds what is missing, starts the project and waits until every service is healthy,
     /// calling `onProgress` with a one-line view of the services as it goes. On failure the
     /// project is stopped (data kept) and the error names the service, its health output and
@@ -41,13 +71,20 @@ extension LocalApp {
         if let (port, setting) = busy.first {
             throw ComposeError("port \(port) on 127.0.0.1 is already in use by another program, so the app cannot publish it. "
                 + "Find it with `ss -ltnp 'sport = :\(port)'` and stop it, or choose another port: "
-                + "`devbox config show` → set \(setting) in ~/.config/devbox/config.toml (or DEVBOX_\(setting.uppercased().replacingOccurrences(of: ".", with: "_"))).")
+                + "`devbox config show` → set \(setting) in ~/.config/devbox/config.toml (or \(DevboxConfig.settings.first { $0.key == setting }?.environmentName ?? "its DEVBOX_ variable")).")
         }
         try writeEnvLocal()
 
         let built = try await buildIfNeeded(onProgress: onProgress)
-        // `up -d` itself waits for dependencies' health (depends_on: service_healthy), so the
-        // services are watched while it runs.
+        try await startProject(onProgress: onProgress)
+        let states = try await waitUntilHealthy(deadline: started + .seconds(config.healthTimeout), onProgress: onProgress)
+        return UpReport(url: appURL, database: databaseInfo, services: states,
+                        seconds: (ContinuousClock.now - started).seconds, built: built)
+    }
+
+    /// `compose up --detach`, watching the services while it runs: it waits for dependencies'
+    /// health itself (depends_on: service_healthy).
+    func startProject(onProgress: @escaping @Sendable (String) -> Void) async throws {
         let finished = Atomic<Bool>(false)
         let watcher = Task {
             while !Task.isCancelled && !finished.load(ordering: .relaxed) {
@@ -58,24 +95,24 @@ extension LocalApp {
         let result = try await project.run(["up", "--detach", "--remove-orphans"], timeout: .seconds(config.healthTimeout))
         finished.store(true, ordering: .relaxed)
         watcher.cancel()
-        if !result.succeeded {
-            let states = (try? await project.services(http: http)) ?? []
-            if states.contains(where: \.hasFailed) {
-                throw await failure(states)
-            }
-            try await rejectInvalidFile()
-            throw ComposeError("compose could not start the project (\(project.file)):\n\(Self.tail(result.errorOutput, 15))\n"
-                + "Fix what it names; `devbox doctor` checks the engine.")
+        guard !result.succeeded else { return }
+        let states = (try? await project.services(http: http)) ?? []
+        if states.contains(where: \.hasFailed) {
+            throw await failure(states)
         }
-        let deadline = started + .seconds(config.healthTimeout)
+        try await rejectInvalidFile()
+        throw ComposeError("compose could not start the project (\(project.file)):\n\(Self.tail(result.errorOutput, 15))\n"
+            + "Fix what it names; `devbox doctor` checks the engine.")
+    }
+
+    /// Polls the services until all are ready (their states), one has failed, or `deadline`
+    /// passes (then the project is stopped).
+    func waitUntilHealthy(deadline: ContinuousClock.Instant, onProgress: @escaping @Sendable (String) -> Void) async throws -> [ServiceState] {
         while true {
             let states = try await project.services(http: http)
             onProgress(Self.describe(states))
             if states.contains(where: \.hasFailed) { throw await failure(states) }
-            if !states.isEmpty, states.allSatisfy(\.isReady) {
-                return UpReport(url: appURL, database: databaseInfo, services: states,
-                                seconds: (ContinuousClock.now - started).seconds, built: built)
-            }
+            if !states.isEmpty, states.allSatisfy(\.isReady) { return states }
             if ContinuousClock.now > deadline {
                 let waiting = states.filter { !$0.isReady }.map(\.service)
                 _ = try? await project.run(["stop"], timeout: .seconds(60))

@@ -83,3 +83,10 @@ public struct BranchCheck: Sendable, Encodable, Equatable {
     }
 
 }
+
+extension Workspace {
+    /// Opens the workspace and inspects its branch against the integration and production branches.
+    public func branchCheck() throws -> BranchCheck {
+        try BranchCheck.inspect(try open(), integration: integrationBranch, production: productionBranch)
+    }
+}

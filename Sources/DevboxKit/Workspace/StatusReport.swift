@@ -20,9 +20,7 @@ public struct StatusReport: Sendable, Encodable {
     /// Reads everything locally (no fetch), so it answers in milliseconds.
     public static func gather(workspace: Workspace, config: DevboxConfig, environment: [String: String],
                               http: HTTPClient) async throws -> StatusReport {
-        let repository = try workspace.open()
-        let check = try BranchCheck.inspect(repository, integration: workspace.integrationBranch,
-                                            production: workspace.productionBranch)
+        let check = try workspace.branchCheck()
         var containers: [ServiceState] = []
         var problem: String?
         if let engine = ContainerEngine.detect(environment: environment) {
