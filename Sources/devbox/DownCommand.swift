@@ -26,7 +26,7 @@ extension Devbox {
             let app = try await context.localApp()
             if volumes && !yes {
                 let question = "This deletes the local database of project \(app.config.composeProject) (its volume); sync-db snapshots go with it."
-                switch Prompt.confirm(question, expected: app.config.composeProject, output: context.console.err) {
+                switch try await Prompt.confirm(question, expected: app.config.composeProject, output: context.console.err) {
                 case true?: break
                 case false?:
                     context.console.note("Nothing deleted.")

@@ -104,11 +104,12 @@ extension Devbox {
             options.load.deferIndexes = deferIndexes
             let target = try sync.target(databaseURL: databaseURL).url
             if !target.isLocal && allowRemote && !yes {
-                let answer = Prompt.confirm("sync-db will replace every table of \(target.display), which is not on this machine.",
+                let answer = try await Prompt.confirm("sync-db will replace every table of \(target.display), which is not on this machine.",
                                             expected: target.database, output: context.console.err)
+                // A refusal is an answer, not a usage error: exit 1, no usage text.
                 guard answer == true else {
-                    throw ValidationError(answer == nil ? "a remote database needs confirmation; without a terminal add --yes."
-                                                        : "not confirmed; nothing was changed.")
+                    throw ImportError(.usage, answer == nil ? "a remote database needs confirmation; without a terminal add --yes."
+                                                            : "not confirmed; nothing was changed.")
                 }
             }
             let report = try await sync.run(options)
