@@ -18,7 +18,10 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-ACCOUNT = "123456789012"
+from . import moto_adapter, processes, state
+from .errors import AWSError
+
+ACCOUNT = moto_adapter.ACCOUNT_ID
 STDOUT_LIMIT = 24000       # GetCommandInvocation StandardOutputContent
 STDERR_LIMIT = 8000        # GetCommandInvocation StandardErrorContent
 DETAILS_LIMIT = 2500       # ListCommandInvocations --details, per plugin Output
@@ -36,10 +39,8 @@ def reset_signals():
         signal.signal(number, signal.SIG_DFL)
 
 
-class SSMError(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+# The simulator's one error type (errors.py), written in SSM's JSON protocol by wire.py.
+SSMError = AWSError
 
 
 def now():
@@ -182,16 +183,15 @@ class RunCommand:
         self.agents = {}
         self.commands = {}
         self.order = []
-        self.lock = threading.RLock()
+        self.lock = state.LOCK  # the simulator's one lock (state.py)
         self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agent")
         self.regions = {"eu-west-3"}
         self.boots = {}  # instance id -> (threading.Event, [exit status])
 
     # --- instances and agents ------------------------------------------------------------------
     def ec2_instances(self, region):
-        from moto.ec2.models import ec2_backends
-        backend = ec2_backends[ACCOUNT][region]
-        return list(backend.all_instances())
+        with self.lock:
+            return moto_adapter.instances(region)
 
     def sync_agents(self, region):
         """Every running instance has an agent and a root directory; others are offline."""
@@ -204,7 +204,7 @@ class RunCommand:
                     root = os.path.join(self.state_dir, "instances", instance.id, "root")
                     os.makedirs(root, exist_ok=True)
                     agent = self.agents[instance.id] = Agent(instance.id, root)
-                    if getattr(instance, "autoscaling_group", None) is not None and instance._state.name == "running":
+                    if moto_adapter.launched_by_group(instance) and moto_adapter.instance_state(instance) == "running":
                         # An instance an Auto Scaling group launched boots like any: its user data runs.
                         self.pool.submit(self.boot, instance, region)
                 agent.instance = instance
@@ -232,7 +232,7 @@ class RunCommand:
         from .refresh import decode_user_data
         self.sync_agents(region)
         agent = self.agents[instance.id]
-        script = decode_user_data(getattr(instance, "user_data", None))
+        script = decode_user_data(moto_adapter.instance_user_data(instance))
         if not script:
             return 0
         log_dir = os.path.join(agent.root, "var", "log")
@@ -240,15 +240,19 @@ class RunCommand:
         environment = {"HOME": agent.root, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
                        "FLEET_INSTANCE_ID": agent.instance_id, "FLEET_INSTANCE_ROOT": agent.root}
         with open(os.path.join(log_dir, "cloud-init-output.log"), "ab") as log:
+            process = processes.spawn(["bash", "-c", script], f"user-data {agent.instance_id}", cwd=agent.root,
+                                      env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             try:
-                return subprocess.run(["bash", "-c", script], cwd=agent.root, env=environment, stdout=log,
-                                      stderr=subprocess.STDOUT, timeout=600, preexec_fn=reset_signals).returncode
+                return process.wait(timeout=600)
             except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
                 return -1
 
     def is_online(self, agent):
-        state = getattr(getattr(agent, "instance", None), "_state", None)
-        running = state is not None and state.name == "running"
+        instance = getattr(agent, "instance", None)
+        with self.lock:
+            running = instance is not None and moto_adapter.instance_state(instance) == "running"
         return running and not agent.forced_offline
 
     def set_agent(self, instance_id, online=None, delay=None, hang=None):
@@ -294,8 +298,8 @@ class RunCommand:
             elif key.startswith("tag:"):
                 name = key[4:]
                 for instance in instances.values():
-                    tags = {tag["key"]: tag["value"] for tag in instance.get_tags()}
-                    if tags.get(name) in values and instance._state.name != "terminated":
+                    tags = moto_adapter.instance_tags(instance)
+                    if tags.get(name) in values and moto_adapter.instance_state(instance) != "terminated":
                         chosen.append(instance.id)
             elif key.startswith("resource-groups"):
                 raise SSMError("InvalidTarget", "resource-groups targets are not simulated")
@@ -323,13 +327,11 @@ class RunCommand:
         return "\n".join(lines), working_directory, execution_timeout
 
     def custom_document_steps(self, name, parameters, region):
-        from moto.ssm.models import ssm_backends
-        backend = ssm_backends[ACCOUNT][region]
         try:
-            document = backend._get_documents(name).find(None, None)
-        except Exception:
+            text, document_format = moto_adapter.ssm_document(region, name)
+        except KeyError:
             raise SSMError("InvalidDocument", f"Document {name} does not exist") from None
-        content = json.loads(document.content) if document.document_format == "JSON" else __import__("yaml").safe_load(document.content)
+        content = json.loads(text) if document_format == "JSON" else __import__("yaml").safe_load(text)
         declared = content.get("parameters", {})
         values = {key: spec.get("default") for key, spec in declared.items()}
         for key, value in parameters.items():
@@ -414,9 +416,9 @@ class RunCommand:
                        "AWS_SSM_INSTANCE_ID": agent.instance_id, "AWS_SSM_REGION_NAME": command.region}
         invocation.started = now()
         script = "exec sleep 2147483647" if agent.hang else command.script
-        process = subprocess.Popen(["bash", "-c", script], cwd=workdir, env=environment,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                   preexec_fn=reset_signals)
+        process = processes.spawn(["bash", "-c", script], f"command {command.id} {agent.instance_id}", cwd=workdir,
+                                  env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL)
         invocation.process = process
         try:
             stdout, stderr = process.communicate(timeout=command.execution_timeout)
@@ -439,15 +441,14 @@ class RunCommand:
             self.write_output(invocation)
 
     def write_output(self, invocation):
-        from moto.s3.models import s3_backends
         command = invocation.command
         prefix = (command.s3_prefix.rstrip("/") + "/") if command.s3_prefix else ""
         base = f"{prefix}{command.id}/{invocation.instance_id}/awsrunShellScript/0.awsrunShellScript/"
-        backend = s3_backends[ACCOUNT]["aws"]
         try:
-            backend.put_object(command.s3_bucket, base + "stdout", invocation.stdout.encode())
-            if invocation.stderr:
-                backend.put_object(command.s3_bucket, base + "stderr", invocation.stderr.encode())
+            with state.LOCK:
+                moto_adapter.s3_put_object(command.s3_bucket, base + "stdout", invocation.stdout.encode())
+                if invocation.stderr:
+                    moto_adapter.s3_put_object(command.s3_bucket, base + "stderr", invocation.stderr.encode())
         except Exception as error:  # a missing bucket loses the copy, as on AWS
             invocation.stderr += f"\n(fleet: could not write output to s3://{command.s3_bucket}: {error})"
 
@@ -544,14 +545,14 @@ class RunCommand:
             agents = list(self.agents.values())
         for agent in agents:
             instance = instances.get(agent.instance_id)
-            if instance is None or instance._state.name == "terminated":
+            if instance is None or moto_adapter.instance_state(instance) == "terminated":
                 continue
             online = self.is_online(agent)
             item = {"InstanceId": agent.instance_id, "PingStatus": "Online" if online else "ConnectionLost",
                     "LastPingDateTime": now() if online else agent.registered, "AgentVersion": "3.3.987.0",
                     "IsLatestVersion": True, "PlatformType": "Linux", "PlatformName": "Debian GNU/Linux",
                     "PlatformVersion": "12", "ResourceType": "EC2Instance",
-                    "IPAddress": getattr(instance, "private_ip", "") or "", "ComputerName": f"{agent.instance_id}.fleet",
+                    "IPAddress": moto_adapter.instance_private_ip(instance), "ComputerName": f"{agent.instance_id}.fleet",
                     "AssociationStatus": "Success", "RegistrationDate": agent.registered}
             if self.matches_instance_filters(item, instance, request):
                 items.append(item)
@@ -566,7 +567,7 @@ class RunCommand:
             if key == "PingStatus" and item["PingStatus"] not in values:
                 return False
             if key.startswith("tag:"):
-                tags = {tag["key"]: tag["value"] for tag in instance.get_tags()}
+                tags = moto_adapter.instance_tags(instance)
                 if tags.get(key[4:]) not in values:
                     return False
         return True

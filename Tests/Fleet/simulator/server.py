@@ -19,6 +19,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import auth, faults, refresh, runcommand, web
+from .errors import AWSError
 
 
 class FleetMiddleware:
@@ -84,7 +85,7 @@ class FleetMiddleware:
             data = self.refresher.handle(operation, body, region).encode()
             start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
             return [data]
-        except refresh.RefreshError as error:
+        except AWSError as error:
             return self.respond(start_response, *faults.error_response("autoscaling", error.status, error.code, error.message))
         except auth.AuthError as error:
             return self.respond(start_response, *faults.error_response("autoscaling", error.status, error.code, error.message))

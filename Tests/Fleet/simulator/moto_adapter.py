@@ -1,0 +1,221 @@
+"""Everything the simulator reads or changes inside moto, in one place.
+
+moto's backends are its private implementation: their fields and helpers change between
+releases (we pin 5.2.1). Only this module touches them, so a moto upgrade is checked here and
+nowhere else. Callers hold `state.LOCK` (see state.py) around every call; what is returned are
+plain values or opaque handles to pass back to this module.
+"""
+from moto.core import DEFAULT_ACCOUNT_ID
+
+# The one account the simulated cloud has (moto's default, which its IAM users also belong to).
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+
+
+# --- EC2 instances ----------------------------------------------------------------------------
+def _ec2(region):
+    from moto.ec2.models import ec2_backends
+    return ec2_backends[ACCOUNT_ID][region]
+
+
+def instances(region):
+    """Every instance moto has in `region`, terminated ones included (opaque handles)."""
+    return list(_ec2(region).all_instances())
+
+
+def instance_id(instance):
+    return instance.id
+
+
+def instance_state(instance):
+    """"pending", "running", "stopping", "stopped", "shutting-down" or "terminated"."""
+    return instance._state.name
+
+
+def instance_tags(instance):
+    return {tag["key"]: tag["value"] for tag in instance.get_tags()}
+
+
+def instance_user_data(instance):
+    """The raw user data moto holds (base64 text or moto's Base64EncodedString), or None."""
+    return getattr(instance, "user_data", None)
+
+
+def instance_private_ip(instance):
+    return getattr(instance, "private_ip", "") or ""
+
+
+def launched_by_group(instance):
+    """Whether an Auto Scaling group launched the instance (it then boots with its user data)."""
+    return getattr(instance, "autoscaling_group", None) is not None
+
+
+def terminate_instances(region, ids):
+    if ids:
+        _ec2(region).terminate_instances(list(ids))
+
+
+# --- SSM documents and S3 ---------------------------------------------------------------------
+def ssm_document(region, name):
+    """(content, "JSON" | "YAML") of the default version of the SSM document `name`; KeyError if none."""
+    from moto.ssm.models import ssm_backends
+    try:
+        document = ssm_backends[ACCOUNT_ID][region]._get_documents(name).find(None, None)
+    except Exception:
+        raise KeyError(name) from None
+    return document.content, document.document_format
+
+
+def s3_put_object(bucket, key, data):
+    from moto.s3.models import s3_backends
+    s3_backends[ACCOUNT_ID]["aws"].put_object(bucket, key, data)
+
+
+# --- Auto Scaling groups ----------------------------------------------------------------------
+class ScalingGroup:
+    """One moto Auto Scaling group, as instance refresh needs it."""
+
+    def __init__(self, region, group):
+        self.region = region
+        self._group = group
+        from moto.autoscaling.models import autoscaling_backends
+        self._backend = autoscaling_backends[ACCOUNT_ID][region]
+
+    @property
+    def name(self):
+        return self._group.name
+
+    def members(self):
+        """[(instance handle, lifecycle state, health status)] of the group's instances."""
+        return [(state.instance, state.lifecycle_state, state.health_status) for state in self._group.instance_states]
+
+    def capacity(self):
+        return max(1, self._group.desired_capacity or len(self._group.instance_states))
+
+    def template_id(self):
+        template = self._group.ec2_launch_template
+        return template.id if template is not None else None
+
+    def resolved_version(self):
+        """The launch template version the group launches now, as a number ("3"), or None."""
+        template = self._group.ec2_launch_template
+        if template is None:
+            return None
+        version = self._group.launch_template_version
+        if version in ("$Latest", None):
+            return str(template.latest_version_number)
+        if version == "$Default":
+            return str(template.default_version_number)
+        return str(version)
+
+    def use_template(self, template_id, version):
+        if template_id and template_id != self.template_id():
+            self._group.ec2_launch_template = self._backend.ec2_backend.get_launch_template(template_id)
+        if version:
+            self._group.launch_template_version = self._group.provided_launch_template_version = version
+
+    def launch(self, count):
+        """Launches `count` instances as the group would (its tags, its template); their handles."""
+        before = {state.instance.id for state in self._group.instance_states}
+        self._group.replace_autoscaling_group_instances(count, self._group.get_propagated_tags())
+        return [state.instance for state in self._group.instance_states if state.instance.id not in before]
+
+    def set_health(self, instance, lifecycle, health):
+        for state in self._group.instance_states:
+            if state.instance.id == instance.id:
+                state.lifecycle_state, state.health_status = lifecycle, health
+
+    def remove(self, handles):
+        """Terminates these members and takes them out of the group and its target groups."""
+        ids = {instance.id for instance in handles}
+        self._backend.ec2_backend.terminate_instances(list(ids))
+        self._group.instance_states = [state for state in self._group.instance_states if state.instance.id not in ids]
+        self._backend.update_attached_target_groups(self._group.name)
+
+
+def scaling_group(region, name):
+    from moto.autoscaling.models import autoscaling_backends
+    group = autoscaling_backends[ACCOUNT_ID][region].autoscaling_groups.get(name)
+    return ScalingGroup(region, group) if group is not None else None
+
+
+def fix_launch_template_user_data():
+    """moto 5.2 stores UserData of CreateLaunchTemplateVersion as a plain string and then asserts
+    it is a Base64EncodedString when an Auto Scaling group launches from that version; accept both."""
+    from moto.core.types import Base64EncodedString
+    from moto.ec2.models.launch_templates import LaunchTemplateVersion
+
+    def user_data(self):
+        value = self.data.get("UserData")
+        if isinstance(value, str):
+            value = Base64EncodedString(value)
+        return value
+
+    LaunchTemplateVersion.user_data = property(user_data)
+
+
+# --- Elastic Load Balancing v2 ----------------------------------------------------------------
+def _elbv2(region):
+    from moto.elbv2.models import elbv2_backends
+    return elbv2_backends[ACCOUNT_ID][region]
+
+
+def _forwarded_groups(action):
+    data = getattr(action, "data", {}) or {}
+    if data.get("TargetGroupArn"):
+        return [data["TargetGroupArn"]]
+    return [item["TargetGroupArn"] for item in (data.get("ForwardConfig") or {}).get("TargetGroups", [])
+            if item.get("TargetGroupArn")]
+
+
+def load_balancers(region):
+    """[{arn, name, dns, listeners: [{arn, port, protocol, target_groups: [arn]}]}]."""
+    backend = _elbv2(region)
+    result = []
+    for arn, balancer in backend.load_balancers.items():
+        listeners = []
+        for listener in balancer.listeners.values():
+            groups = [group for action in listener.default_actions for group in _forwarded_groups(action)
+                      if group in backend.target_groups]
+            listeners.append({"arn": listener.arn, "port": int(listener.port), "protocol": listener.protocol,
+                              "target_groups": groups})
+        result.append({"arn": arn, "name": balancer.name, "dns": getattr(balancer, "dns_name", ""),
+                       "listeners": sorted(listeners, key=lambda item: item["port"])})
+    return result
+
+
+def target_group(region, arn):
+    """A target group's settings and registered targets as plain values, or None."""
+    group = _elbv2(region).target_groups.get(arn)
+    if group is None:
+        return None
+    return {
+        "arn": group.arn, "name": group.name, "port": group.port,
+        "path": group.health_check_path or "/",
+        "interval": float(group.health_check_interval_seconds or 30),
+        "timeout": float(group.health_check_timeout_seconds or 5),
+        "healthy": int(group.healthy_threshold_count or 5),
+        "unhealthy": int(group.unhealthy_threshold_count or 2),
+        "matcher": (getattr(group, "matcher", None) or {}).get("HttpCode", "200"),
+        "enabled": bool(group.health_check_enabled),
+        "delay": float(group.attributes.get("deregistration_delay.timeout_seconds", 300)),
+        "targets": {target_id: int(target.get("Port") or group.port or 80) for target_id, target in group.targets.items()},
+    }
+
+
+# --- CloudFormation ---------------------------------------------------------------------------
+def add_failed_change_set(region, stack_name, change_set_name, template, parameters, description, reason):
+    """Records a change set in status FAILED (execution UNAVAILABLE) for an existing stack, as
+    CloudFormation does when a change set has nothing to change; returns (change set id, stack id)."""
+    from moto.cloudformation.models import ChangeSet, cloudformation_backends
+    from moto.cloudformation.utils import generate_changeset_id
+    backend = cloudformation_backends[ACCOUNT_ID][region]
+    stack = next((stack for stack in backend.stacks.values()
+                  if stack_name in (stack.name, stack.stack_id) and stack.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return None
+    change_set_id = generate_changeset_id(change_set_name, region, ACCOUNT_ID)
+    change_set = ChangeSet(change_set_type="UPDATE", change_set_id=change_set_id, change_set_name=change_set_name,
+                           stack=stack, template=template, parameters=parameters, description=description)
+    change_set.status, change_set.execution_status, change_set.status_reason = "FAILED", "UNAVAILABLE", reason
+    backend.change_sets[change_set_id] = change_set
+    return change_set_id, stack.stack_id

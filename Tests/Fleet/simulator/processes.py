@@ -1,0 +1,146 @@
+"""Every process the simulator starts, so that `fleet down` can end them all.
+
+Commands, user data, hung agents, PHP servers and haproxy are started through `spawn`, each in a
+session (and so a process group) of its own, with FLEET_SIMULATOR=<this simulator's id> in their
+environment. What they leave behind (a `setsid daemon &` in user data, as on a real instance)
+inherits that variable, so `end_all` finds them by scanning /proc even after they left their
+group, and also when the server itself was killed (then `fleet down` calls it). Where the
+machine lets us (root, cgroup v1 "pids" hierarchy mounted) every spawned process also joins a
+cgroup of this simulator, which catches even a daemon that cleared its environment.
+"""
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+MARKER = "FLEET_SIMULATOR"
+CGROUP_ROOT = "/sys/fs/cgroup/pids"
+_lock = threading.Lock()
+_identity = {"id": None, "state": None, "cgroup": None}
+
+
+def configure(state_dir):
+    """Called once by the server: gives this simulator its id (written to <state>/simulator-id)."""
+    identifier = uuid.uuid4().hex
+    with open(os.path.join(state_dir, "simulator-id"), "w") as handle:
+        handle.write(identifier)
+    cgroup = os.path.join(CGROUP_ROOT, f"fleet-{identifier}")
+    try:
+        os.mkdir(cgroup)
+    except OSError:
+        cgroup = None
+    _identity.update(id=identifier, state=state_dir, cgroup=cgroup)
+    return identifier
+
+
+def identity(state_dir):
+    """The id of the simulator whose state is `state_dir`, or None."""
+    try:
+        with open(os.path.join(state_dir, "simulator-id")) as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def _reset_child(cgroup):
+    """Runs in the child before exec: joins the cgroup and starts with no signal blocked or
+    ignored, as on a fresh instance, whatever the process that started the simulator had set."""
+    if cgroup:
+        try:
+            with open(os.path.join(cgroup, "cgroup.procs"), "w") as handle:
+                handle.write(str(os.getpid()))
+        except OSError:
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def spawn(argv, what, env=None, **options):
+    """subprocess.Popen in a new session, marked as this simulator's, recorded in <state>/processes."""
+    environment = dict(os.environ if env is None else env)
+    if _identity["id"]:
+        environment[MARKER] = _identity["id"]
+    options.setdefault("start_new_session", True)
+    cgroup = _identity["cgroup"]
+    process = subprocess.Popen(argv, env=environment, preexec_fn=lambda: _reset_child(cgroup), **options)
+    if _identity["state"]:
+        with _lock, open(os.path.join(_identity["state"], "processes"), "a") as handle:
+            handle.write(f"{process.pid} {what}\n")
+    return process
+
+
+def _marked(identifier):
+    """Pids whose environment carries this simulator's marker, or which are in its cgroup."""
+    needle = f"{MARKER}={identifier}".encode()
+    found = set()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                if needle in handle.read().split(b"\0"):
+                    found.add(int(name))
+        except OSError:
+            pass
+    try:
+        with open(os.path.join(CGROUP_ROOT, f"fleet-{identifier}", "cgroup.procs")) as handle:
+            found |= {int(line) for line in handle if line.strip()}
+    except OSError:
+        pass
+    found.discard(os.getpid())
+    return found
+
+
+def _recorded_groups(state_dir):
+    try:
+        with open(os.path.join(state_dir, "processes")) as handle:
+            return {int(line.split()[0]) for line in handle if line.strip()}
+    except OSError:
+        return set()
+
+
+def remaining(state_dir, identifier=None):
+    """The simulator's processes still alive (for `fleet down` and the cleanup test)."""
+    identifier = identifier or identity(state_dir)
+    return _marked(identifier) if identifier else set()
+
+
+def end_all(state_dir, identifier=None, grace=2.0):
+    """Ends every process the simulator of `state_dir` started: SIGTERM to each recorded process
+    group and each marked process, then SIGKILL to whatever is left after `grace` seconds."""
+    identifier = identifier or identity(state_dir)
+    groups = _recorded_groups(state_dir)
+    deadline = time.time() + grace
+    for number in (signal.SIGTERM, signal.SIGKILL):
+        for group in groups:
+            try:
+                os.killpg(group, number)
+            except OSError:
+                pass
+        for pid in (_marked(identifier) if identifier else set()):
+            try:
+                os.kill(pid, number)
+            except OSError:
+                pass
+        while number == signal.SIGTERM and time.time() < deadline and identifier and _alive(_marked(identifier)):
+            time.sleep(0.05)
+    if identifier:
+        try:
+            os.rmdir(os.path.join(CGROUP_ROOT, f"fleet-{identifier}"))
+        except OSError:
+            pass
+
+
+def _alive(pids):
+    """Whether any of `pids` still runs (zombies do not count: they have ended)."""
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    return True
+        except OSError:
+            pass
+    return False
