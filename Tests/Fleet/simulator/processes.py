@@ -19,6 +19,7 @@ MARKER = "FLEET_SIMULATOR"
 CGROUP_ROOT = "/sys/fs/cgroup/pids"
 _lock = threading.Lock()
 _identity = {"id": None, "state": None, "cgroup": None}
+_groups = set()   # every process group spawned, also known when the state directory is gone
 
 
 def configure(state_dir):
@@ -66,9 +67,13 @@ def spawn(argv, what, env=None, **options):
     options.setdefault("start_new_session", True)
     cgroup = _identity["cgroup"]
     process = subprocess.Popen(argv, env=environment, preexec_fn=lambda: _reset_child(cgroup), **options)
-    if _identity["state"]:
-        with _lock, open(os.path.join(_identity["state"], "processes"), "a") as handle:
-            handle.write(f"{process.pid} {what}\n")
+    with _lock:
+        _groups.add(process.pid)
+        try:
+            with open(os.path.join(_identity["state"], "processes"), "a") as handle:
+                handle.write(f"{process.pid} {what}\n")
+        except (OSError, TypeError):
+            pass
     return process
 
 
@@ -108,24 +113,37 @@ def remaining(state_dir, identifier=None):
     return _marked(identifier) if identifier else set()
 
 
+def _group_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def end_all(state_dir, identifier=None, grace=2.0):
     """Ends every process the simulator of `state_dir` started: SIGTERM to each recorded process
-    group and each marked process, then SIGKILL to whatever is left after `grace` seconds."""
+    group that still holds a process of ours and to each marked process, then SIGKILL to whatever
+    is left after `grace` seconds. A recorded group with no marked member is left alone: its id
+    may since have been reused by someone else's processes."""
     identifier = identifier or identity(state_dir)
-    groups = _recorded_groups(state_dir)
+    with _lock:
+        recorded = _recorded_groups(state_dir) | _groups
     deadline = time.time() + grace
     for number in (signal.SIGTERM, signal.SIGKILL):
+        marked = _marked(identifier) if identifier else set()
+        groups = {_group_of(pid) for pid in marked} & recorded
         for group in groups:
             try:
                 os.killpg(group, number)
             except OSError:
                 pass
-        for pid in (_marked(identifier) if identifier else set()):
+        for pid in marked:
             try:
                 os.kill(pid, number)
             except OSError:
                 pass
-        while number == signal.SIGTERM and time.time() < deadline and identifier and _alive(_marked(identifier)):
+        while number == signal.SIGTERM and time.time() < deadline and _alive(marked):
             time.sleep(0.05)
     if identifier:
         try:

@@ -272,12 +272,11 @@ class Web:
         return result
 
     # --- DescribeTargetHealth ------------------------------------------------------------------
-    def describe_target_health(self, body, region):
+    def describe_target_health(self, params, region):
         with self.lock:
-            return self._describe_target_health(body, region)
+            return self._describe_target_health(params, region)
 
-    def _describe_target_health(self, body, region):
-        params = {key: values[0] for key, values in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
+    def _describe_target_health(self, params, region):
         arn = params.get("TargetGroupArn", "")
         backend = self.elbv2(region)
         group = backend.target_groups.get(arn)
@@ -309,9 +308,7 @@ class Web:
             f"<member><Target><Id>{target_id}</Id><Port>{port}</Port></Target><HealthCheckPort>{port}</HealthCheckPort>"
             f"<TargetHealth><State>{state}</State>" + (f"<Reason>{reason}</Reason>" if reason else "") + "</TargetHealth></member>"
             for target_id, port, state, reason in members)
-        return (f'<DescribeTargetHealthResponse xmlns="{NAMESPACE}"><DescribeTargetHealthResult>'
-                f"<TargetHealthDescriptions>{items}</TargetHealthDescriptions></DescribeTargetHealthResult>"
-                f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></DescribeTargetHealthResponse>")
+        return f"<TargetHealthDescriptions>{items}</TargetHealthDescriptions>"
 
     def describe(self):
         with self.lock:
@@ -323,7 +320,10 @@ class Web:
             }
 
 
-class WebError(Exception):
+from .errors import AWSError as WebError  # noqa: E402  (the one error type)
+
+
+class _Unused(Exception):
     def __init__(self, code, message, status=400):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
