@@ -25,6 +25,8 @@ import time
 import urllib.error
 import urllib.request
 
+from .faults import KINDS
+
 REGION = "eu-west-3"
 DEFAULT_STATE = ".fleet"
 
@@ -226,7 +228,7 @@ def main(argv=None):
                                  help="seconds the cloud's clock runs ahead of this machine's (negative: behind)")
         if name == "inject":
             command.add_argument("--kind", required=True,
-                                 choices=["throttle", "error500", "error503", "aws-error", "latency", "drop"])
+                                 choices=list(KINDS))
             command.add_argument("--code", help="aws-error: the AWS error code")
             command.add_argument("--status", type=int, help="aws-error: the HTTP status (400)")
             command.add_argument("--message", help="aws-error: the message")
