@@ -52,7 +52,7 @@ def test_load_balancer_follows_registration_health_and_draining(simulator):
     elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
                         DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
     elb.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
-        {"Key": "deregistration_delay.timeout_seconds", "Value": "3"}])
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "100"}])   # 2 s at the tests' time scale
     elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance} for instance in instances])
 
     health = wait_for(lambda: (lambda s: s if set(s.values()) == {"healthy", "unhealthy"} else None)(states(elb, group)))
