@@ -5,6 +5,8 @@ releases (we pin 5.2.1). Only this module touches them, so a moto upgrade is che
 nowhere else. Callers hold `state.LOCK` (see state.py) around every call; what is returned are
 plain values or opaque handles to pass back to this module.
 """
+import json
+
 from moto.core import DEFAULT_ACCOUNT_ID
 
 # The one account the simulated cloud has (moto's default, which its IAM users also belong to).
@@ -219,3 +221,38 @@ def add_failed_change_set(region, stack_name, change_set_name, template, paramet
     change_set.status, change_set.execution_status, change_set.status_reason = "FAILED", "UNAVAILABLE", reason
     backend.change_sets[change_set_id] = change_set
     return change_set_id, stack.stack_id
+
+
+# --- IAM: who is asking, and the policies that speak for them (authorization.py) -----------------
+def identity(access_key):
+    """The principal behind moto's access-key object (IAMRequest._access_key): its type ("User" or
+    "AssumedRole"), name, ARN, unique id, the role ARN of an assumed role, and its tags."""
+    from moto.iam.models import iam_backends
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    user_name = getattr(access_key, "_owner_user_name", None)
+    if user_name is not None:
+        user = backend.get_user(user_name)
+        tags = {key: value["Value"] if isinstance(value, dict) else value for key, value in (user.tags or {}).items()}
+        return {"type": "User", "name": user_name, "arn": access_key.arn, "id": user.id,
+                "principal_arn": access_key.arn, "tags": tags}
+    role_name = access_key._owner_role_name
+    role = backend.get_role(role_name)
+    tags = {key: value["Value"] if isinstance(value, dict) else value for key, value in (role.tags or {}).items()}
+    return {"type": "AssumedRole", "name": role_name, "arn": access_key.arn,
+            "id": f"{role.id}:{access_key._session_name}", "principal_arn": role.arn, "tags": tags}
+
+
+def identity_policies(access_key):
+    """Every identity-based policy document (parsed JSON) of the principal: a user's inline and
+    attached policies and those of its groups, or an assumed role's."""
+    from moto.iam.models import Policy
+    documents = []
+    for policy in access_key.collect_policies():
+        if isinstance(policy, Policy):
+            text = next(version.document for version in policy.versions if version.is_default)
+        elif isinstance(policy, str):
+            text = policy
+        else:
+            text = policy["policy_document"]
+        documents.append(json.loads(text) if isinstance(text, str) else text)
+    return documents
