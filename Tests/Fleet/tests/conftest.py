@@ -9,7 +9,9 @@ import pytest
 from botocore.config import Config
 
 TIME_SCALE = "0.02"
-FLEET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fleet")
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLEET = os.path.join(HERE, "fleet")
+sys.path.insert(0, HERE)   # the unit tests import the simulator's modules
 
 
 class Simulator:
