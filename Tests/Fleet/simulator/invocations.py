@@ -25,11 +25,16 @@ DETAILS = {
     "Cancelled": CANCELLED, "Terminated": CANCELLED, "Cancelling": CANCELLING,
 }
 
+# From each status, the StatusDetails it may move to: what never reached the agent can only be
+# undeliverable, time out in delivery or be stopped; only what runs can succeed, fail or time out
+# in execution; final states are final.
+NOT_DELIVERED = {"InProgress", "Delayed", "Cancelled", "Terminated", "Undeliverable", "DeliveryTimedOut"}
+RUNNING = {"Success", "Failed", "ExecutionTimedOut"}
 LEGAL = {
-    PENDING: {IN_PROGRESS, DELAYED, CANCELLED, FAILED, TIMED_OUT},
-    DELAYED: {IN_PROGRESS, CANCELLED, FAILED, TIMED_OUT},
-    IN_PROGRESS: {SUCCESS, FAILED, TIMED_OUT, CANCELLING},
-    CANCELLING: {CANCELLED, SUCCESS, FAILED, TIMED_OUT},
+    PENDING: NOT_DELIVERED,
+    DELAYED: NOT_DELIVERED - {"Delayed"},
+    IN_PROGRESS: RUNNING | {"Cancelling"},
+    CANCELLING: RUNNING | {"Cancelled"},
 }
 
 
@@ -39,7 +44,7 @@ class IllegalTransition(Exception):
 
 def can_move(status, details):
     """Whether an invocation in `status` may take the StatusDetails `details`."""
-    return DETAILS[details] in LEGAL.get(status, ())
+    return details in LEGAL.get(status, ())
 
 
 def move(invocation, details):

@@ -452,9 +452,10 @@ class RunCommand:
             except Exception:  # keep the agent alive; the invocation fails as on a broken agent
                 log.exception("invocation %s on %s", invocation.command.id, agent.instance_id)
                 with self.lock:
-                    for details in ("Failed",):
+                    for details in ("Failed", "Undeliverable"):   # broke while running, or before
                         if invocations.can_move(invocation.status, details):
                             invocation.move(details)
+                            break
             self.dispatch(invocation.command)
 
     def deliver(self, agent, invocation):
