@@ -13,11 +13,13 @@ read there); the host's `/usr` read-only, with `/bin`, `/sbin`, `/lib*` as the u
 it (Debian's merged /usr); a fresh `/proc` and minimal `/dev`; in `/etc` (the instance's own,
 writable by it) copies of the few files tools read (passwd, group, hosts, resolv.conf, ...) and
 read-only binds of the host's certificate and alternatives directories; and, read-only at their
-own paths, the directories of PATH that live outside /usr (the project's venv with `aws`, the
-Swift build with `devbox`), so what a test puts on PATH is there.
+own paths, the simulator's own venv (its `aws` CLI plays the one AWS's images ship; `TOOLS_BIN`
+is on every instance's PATH) and the directories of PATH that live outside /usr (the Swift build
+with `devbox`), so what a test puts on PATH is there.
 """
 import os
 import shutil
+import sys
 
 BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
 MERGED = {"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64", "lib32": "usr/lib32"}
@@ -25,6 +27,8 @@ ETC_COPIES = ("passwd", "group", "hosts", "resolv.conf", "nsswitch.conf", "host.
               "ld.so.conf", "bash.bashrc", "profile", "mime.types", "os-release", "debian_version")
 ETC_BINDS = ("ssl", "ca-certificates", "alternatives", "ld.so.cache", "ld.so.conf.d", "php", "localtime")
 SYSTEM_PREFIXES = ("/usr/", "/bin", "/sbin", "/lib")
+TOOLS = sys.prefix
+TOOLS_BIN = os.path.join(sys.prefix, "bin")
 
 
 def available():
@@ -80,6 +84,10 @@ def command(root, hostname, argv, workdir="/", path=None):
         source = os.path.join("/etc", name)
         if os.path.exists(source):
             wrapped += ["--ro-bind", os.path.realpath(source), source]
-    for directory in path_binds(path, root):
+    binds = path_binds(path, root)
+    for directory in (TOOLS, os.path.realpath(TOOLS)):
+        if directory not in binds and directory != sys.base_prefix and not directory.startswith(SYSTEM_PREFIXES):
+            binds.append(directory)
+    for directory in binds:
         wrapped += ["--ro-bind", os.path.realpath(directory), directory]
     return wrapped + ["--chdir", workdir or "/", "--"] + list(argv)

@@ -246,7 +246,10 @@ class RunCommand:
                 return -1
 
     def environment(self, agent, extra):
-        environment = {"HOME": "/root", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+        path = os.environ.get("PATH", "/usr/bin:/bin")
+        if isolation.TOOLS_BIN not in path.split(":"):
+            path += ":" + isolation.TOOLS_BIN          # the AWS CLI, as AWS's images have it
+        environment = {"HOME": "/root", "PATH": path, "LANG": "C.UTF-8",
                        "FLEET_INSTANCE_ID": agent.instance_id, "FLEET_INSTANCE_ROOT": "/"}
         environment.update(extra)
         return environment
