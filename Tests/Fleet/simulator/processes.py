@@ -5,8 +5,9 @@ session (and so a process group) of its own, with FLEET_SIMULATOR=<this simulato
 environment. What they leave behind (a `setsid daemon &` in user data, as on a real instance)
 inherits that variable, so `end_all` finds them by scanning /proc even after they left their
 group, and also when the server itself was killed (then `fleet down` calls it). Where the
-machine lets us (root, cgroup v1 "pids" hierarchy mounted) every spawned process also joins a
-cgroup of this simulator, which catches even a daemon that cleared its environment.
+machine lets us (root, cgroup v1 "pids" hierarchy mounted) the server joins a cgroup of its own,
+which every process it starts inherits: that catches even a daemon that cleared its environment.
+(The server joins once; joining per spawn cost 4 ms each and slowed a 500-instance fan-out.)
 """
 import os
 import signal
@@ -30,7 +31,10 @@ def configure(state_dir):
     cgroup = os.path.join(CGROUP_ROOT, f"fleet-{identifier}")
     try:
         os.mkdir(cgroup)
+        with open(os.path.join(cgroup, "cgroup.procs"), "w") as handle:
+            handle.write(str(os.getpid()))
     except OSError:
+        _remove_cgroup(cgroup)
         cgroup = None
     _identity.update(id=identifier, state=state_dir, cgroup=cgroup)
     return identifier
@@ -45,15 +49,9 @@ def identity(state_dir):
         return None
 
 
-def _reset_child(cgroup):
-    """Runs in the child before exec: joins the cgroup and starts with no signal blocked or
-    ignored, as on a fresh instance, whatever the process that started the simulator had set."""
-    if cgroup:
-        try:
-            with open(os.path.join(cgroup, "cgroup.procs"), "w") as handle:
-                handle.write(str(os.getpid()))
-        except OSError:
-            pass
+def _reset_child():
+    """Runs in the child before exec: starts with no signal blocked or ignored, as on a fresh
+    instance, whatever the process that started the simulator had set."""
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE):
         signal.signal(number, signal.SIG_DFL)
@@ -65,8 +63,7 @@ def spawn(argv, what, env=None, **options):
     if _identity["id"]:
         environment[MARKER] = _identity["id"]
     options.setdefault("start_new_session", True)
-    cgroup = _identity["cgroup"]
-    process = subprocess.Popen(argv, env=environment, preexec_fn=lambda: _reset_child(cgroup), **options)
+    process = subprocess.Popen(argv, env=environment, preexec_fn=_reset_child, **options)
     with _lock:
         _groups.add(process.pid)
         try:
@@ -146,10 +143,20 @@ def end_all(state_dir, identifier=None, grace=2.0):
         while number == signal.SIGTERM and time.time() < deadline and _alive(marked):
             time.sleep(0.05)
     if identifier:
-        try:
-            os.rmdir(os.path.join(CGROUP_ROOT, f"fleet-{identifier}"))
-        except OSError:
-            pass
+        _remove_cgroup(os.path.join(CGROUP_ROOT, f"fleet-{identifier}"))
+
+
+def _remove_cgroup(path):
+    """Removes the simulator's cgroup, the server first leaving it if it is in it."""
+    try:
+        with open(os.path.join(path, "cgroup.procs")) as handle:
+            members = {int(line) for line in handle if line.strip()}
+        if os.getpid() in members:
+            with open(os.path.join(CGROUP_ROOT, "cgroup.procs"), "w") as handle:
+                handle.write(str(os.getpid()))
+        os.rmdir(path)
+    except (OSError, ValueError):
+        pass
 
 
 def _alive(pids):
