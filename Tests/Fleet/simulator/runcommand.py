@@ -122,6 +122,7 @@ class Command:
         self.requested_instance_ids = request.get("InstanceIds", [])
         self.instance_ids = instance_ids
         self.delivery_timeout = int(request.get("TimeoutSeconds") or 3600)
+        self.delivery_deadline = now() + self.delivery_timeout   # not started by then: never runs
         self.execution_timeout = execution_timeout
         self.script = script
         self.working_directory = working_directory
@@ -404,10 +405,21 @@ class RunCommand:
         self.dispatch(command)
         return {"Command": described}
 
+    def expire(self, command):
+        """TimeoutSeconds passed: what has not been sent yet times out in delivery ("If this time
+        is reached and the command hasn't already started running, it won't run"). Checked
+        whenever the command is sent on or read, so no timer thread waits per command."""
+        if command.unsent and now() >= command.delivery_deadline:
+            for item in command.unsent:
+                if invocations.can_move(item.status, "DeliveryTimedOut"):
+                    item.move("DeliveryTimedOut")
+            command.unsent = []
+
     def dispatch(self, command):
         """Sends what MaxConcurrency allows to the agents' queues; after MaxErrors + 1 errors
         (failed or execution timed out) the rest is never sent: Cancelled / Terminated."""
         with self.lock:
+            self.expire(command)
             if command.cancel_requested or command.errors() > command.max_errors:
                 reason = "Cancelled" if command.cancel_requested else "Terminated"
                 for item in command.unsent:
@@ -470,13 +482,13 @@ class RunCommand:
                     invocation.move("Undeliverable")
             return
         if agent.delivery_delay:
-            if agent.delivery_delay >= command.delivery_timeout:
-                invocation.wake.wait(command.delivery_timeout)
-                with self.lock:
-                    if invocations.can_move(invocation.status, "DeliveryTimedOut"):
-                        invocation.move("DeliveryTimedOut")
-                return
-            invocation.wake.wait(agent.delivery_delay)
+            remaining = command.delivery_deadline - now()
+            invocation.wake.wait(max(0.0, min(agent.delivery_delay, remaining)))
+        if now() >= command.delivery_deadline:
+            with self.lock:
+                if invocations.can_move(invocation.status, "DeliveryTimedOut"):
+                    invocation.move("DeliveryTimedOut")
+            return
         workdir = command.working_directory or "/"
         with self.lock:
             if not invocations.can_move(invocation.status, "InProgress"):
@@ -598,6 +610,7 @@ class RunCommand:
                 [self.commands[name] for name in self.order]
             items = []
             for command in commands:
+                self.expire(command)
                 if now() < command.visible_after:
                     continue
                 for item in command.invocations.values():
@@ -627,6 +640,8 @@ class RunCommand:
         with self.lock:
             command = self.commands.get(request.get("CommandId"))
             invocation = command.invocations.get(request.get("InstanceId")) if command else None
+            if command is not None:
+                self.expire(command)
             if invocation is None or now() < command.visible_after:
                 raise SSMError("InvocationDoesNotExist",
                                "An error occurred (InvocationDoesNotExist) when calling the GetCommandInvocation operation")
@@ -652,6 +667,7 @@ class RunCommand:
                 commands = [command for command in commands if request["InstanceId"] in command.invocations]
             items = []
             for command in commands:
+                self.expire(command)
                 status, _ = command.status()
                 done = status in invocations.TERMINAL
                 if all(check(command.requested, status, command.document, done) for check in predicates):

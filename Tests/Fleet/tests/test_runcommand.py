@@ -102,14 +102,19 @@ def test_invocation_is_briefly_unknown_and_timeouts_are_reported(simulator):
     [late_item] = wait(ssm, late["CommandId"], 1)
     # 30 s is the smallest delivery timeout AWS accepts: this test waits for it once.
     simulator.fleet("agent", "--instance", instance, "--delay", "40")
-    never = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance], TimeoutSeconds=30,
-                             Parameters={"commands": ["true"]})["Command"]
-    [never_item] = wait(ssm, never["CommandId"], 1)
+    [queued] = launch(simulator, 1, {"Role": "slow-queue"})
+    # MaxConcurrency 1: the second waits for the first, and is never sent before TimeoutSeconds ends.
+    never = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance, queued], TimeoutSeconds=30,
+                             MaxConcurrency="1", Parameters={"commands": ["echo ran > /ran"]})["Command"]
+    never_items = {item["InstanceId"]: item for item in wait(ssm, never["CommandId"], 2)}
     assert late_item["Status"] == "Success"
-    assert (never_item["Status"], never_item["StatusDetails"]) == ("TimedOut", "DeliveryTimedOut")
-    assert never_item["CommandPlugins"][0]["ResponseCode"] == -1           # it never ran
+    for item in never_items.values():
+        assert (item["Status"], item["StatusDetails"]) == ("TimedOut", "DeliveryTimedOut")
+        assert item["CommandPlugins"][0]["ResponseCode"] == -1           # it never ran
+    assert not os.path.exists(os.path.join(agent_root(simulator, queued), "ran"))
     summary = ssm.list_commands(CommandId=never["CommandId"])["Commands"][0]
-    assert (summary["Status"], summary["StatusDetails"], summary["DeliveryTimedOutCount"]) == ("TimedOut", "DeliveryTimedOut", 1)
+    assert (summary["Status"], summary["StatusDetails"], summary["DeliveryTimedOutCount"], summary["ErrorCount"]) == \
+        ("TimedOut", "DeliveryTimedOut", 2, 0)
     simulator.fleet("agent", "--instance", instance, "--delay", "0")
 
 
