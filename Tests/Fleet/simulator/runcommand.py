@@ -252,6 +252,10 @@ class RunCommand:
             path += ":" + isolation.TOOLS_BIN          # the AWS CLI, as AWS's images have it
         environment = {"HOME": "/root", "PATH": path, "LANG": "C.UTF-8",
                        "FLEET_INSTANCE_ID": agent.instance_id, "FLEET_INSTANCE_ROOT": "/"}
+        if os.environ.get("MOTO_PORT"):
+            # What DNS gives a real instance: AWS's endpoints (here, the simulator's). Credentials
+            # are not given: an instance has those only through its instance profile.
+            environment["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{os.environ['MOTO_PORT']}"
         environment.update(extra)
         return environment
 

@@ -75,6 +75,7 @@ def test_two_instances_never_see_each_others_files(simulator):
 def test_commands_reach_the_simulator_on_loopback(simulator):
     [instance] = launch(simulator, 1, {"Role": "calls-home"})
     environment = " ".join(f"{key}={value}" for key, value in simulator.env.items() if key.startswith("AWS_"))
-    item, result = run(simulator, instance, f"{environment} aws sts get-caller-identity --query Arn --output text")
+    item, result = run(simulator, instance, f"{environment} aws sts get-caller-identity --query Arn --output text",
+                       "echo $AWS_ENDPOINT_URL")
     assert item["Status"] == "Success", result["StandardErrorContent"]
-    assert result["StandardOutputContent"].strip() == "arn:aws:iam::123456789012:user/fleet-admin"
+    assert result["StandardOutputContent"].split() == ["arn:aws:iam::123456789012:user/fleet-admin", simulator.endpoint]
