@@ -8,6 +8,7 @@ refused with IdempotentParameterMismatch (EC2) or handed on (others). Tokens are
 models mark `idempotencyToken` (boto3 fills them in itself, and keeps them across its retries),
 plus the ones CloudFormation's API reference documents but its model does not mark.
 """
+import functools
 import hashlib
 import json
 
@@ -26,6 +27,7 @@ DOCUMENTED = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def token_member(service, operation):
     """(member name, its name on the wire) of the operation's idempotency token, or None."""
     if (service, operation) in DOCUMENTED:

@@ -97,6 +97,7 @@ class Web:
         self.health = {}         # (target group arn, target id) -> health.Health
         self.draining = {}       # (target group arn, target id) -> (port, until)
         self.registered = {}     # target group arn -> {target id: port} seen last round
+        self.reported = {}       # (target group arn, target id) -> (state, reason, description) haproxy acts on
         self.php = shutil.which("php")
         self.haproxy = shutil.which("haproxy")
         self.stopping = False
@@ -163,6 +164,8 @@ class Web:
                 self.registered[arn] = dict(group["targets"])
             for key in [key for key, (_, until) in self.draining.items() if until <= now or key[0] not in groups]:
                 del self.draining[key]
+            for key in [key for key in self.reported if key not in self.health and key not in self.draining]:
+                del self.reported[key]
             wanted = {target for group in groups.values() for target in group["targets"]}
             wanted |= {target for _, target in self.draining}
         self.serve_wanted({target: running[target] for target in wanted if target in running})
@@ -286,10 +289,11 @@ class Web:
             self.balancers[model["arn"]] = balancer
             for listener in model["listeners"]:
                 balancer.ports.setdefault(listener["arn"], free_port())
-            backends = {}
+            backends, arns = {}, {}
             for listener in model["listeners"]:
                 for arn in listener["target_groups"][:1]:
                     group = groups[arn]
+                    arns[backend_name(group)] = arn
                     states = self.desired_states(arn, group)
                     servers = {}
                     for target, wanted in sorted(states.items()):
@@ -325,6 +329,15 @@ class Web:
             if balancer.applied.get((name, target)) != wanted:
                 self.command(balancer, f"set server {name}/{target} state {wanted}")
                 balancer.applied[(name, target)] = wanted
+        # Only now that haproxy acts on these states does DescribeTargetHealth report them.
+        with state.LOCK:
+            for (name, target), wanted in desired.items():
+                key = (arns[name], target)
+                record = self.health.get(key)
+                if key in self.draining:
+                    self.reported[key] = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
+                elif record is not None:
+                    self.reported[key] = (record.state, record.reason, record.description)
 
     def reload(self, balancer, config):
         with open(balancer.config_path, "w") as handle:
@@ -390,14 +403,15 @@ class Web:
                 members.append((target_id, port, "unused", "Target.InvalidState", "Target is in the stopped state"))
             elif not group["enabled"]:
                 members.append((target_id, port, "unavailable", "Target.HealthCheckDisabled", "Health checks are disabled"))
+            elif (arn, target_id) in self.reported:      # what haproxy acts on
+                members.append((target_id, port, *self.reported[(arn, target_id)]))
             elif record is None:
                 members.append((target_id, port, "initial", "Elb.RegistrationInProgress", "Target registration is in progress"))
-            else:
+            else:                                        # not served: haproxy sends it nothing either way
                 members.append((target_id, port, record.state, record.reason, record.description))
         for (group_arn, target_id), (port, _) in self.draining.items():
-            if group_arn == arn:
-                members.append((target_id, group["port"], "draining", "Target.DeregistrationInProgress",
-                                "Target deregistration is in progress"))
+            if group_arn == arn and (arn, target_id) in self.reported:
+                members.append((target_id, group["port"], *self.reported[(arn, target_id)]))
         items = []
         for target_id, port, state_name, reason, description in members:
             if wanted and target_id not in wanted:
