@@ -110,3 +110,22 @@ def test_health_follows_each_group_settings_in_scaled_aws_time(simulator):
     assert len(lb["listeners"]) == 2                                        # one frontend per listener
     answers = {url: urllib.request.urlopen(url).read().decode() for url in (item["url"] for item in lb["listeners"])}
     assert set(answers.values()) == {f"r1 {instances[0]}", f"r1 {instances[1]}"}
+
+
+def test_one_bad_instance_does_not_stop_the_others_being_served(simulator):
+    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+    bad, good = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2)["Instances"]]
+    serve_release(simulator, bad, "r1")
+    serve_release(simulator, good, "r1")
+    os.makedirs(os.path.join(simulator.state, "instances", bad, "web.log"))    # its server's log cannot be opened
+    balancer = elb.create_load_balancer(Name="one-bad", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    group = elb.create_target_group(Name="one-bad", Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckIntervalSeconds=5,
+                                    HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": bad}, {"Id": good}])
+    wait_for(lambda: states(elb, group) == {bad: "unhealthy", good: "healthy"})
+    url = next(item["url"] for item in status(simulator)["loadBalancers"] if item["name"] == "one-bad")
+    assert urllib.request.urlopen(url).read().decode() == f"r1 {good}"
+    assert f"serving {bad}" in open(os.path.join(simulator.state, "web.log")).read()    # logged where it can be read
