@@ -335,7 +335,9 @@ class RunCommand:
                 else:
                     raise SSMError("InvalidTarget", f"unsupported target key {key}")
             for instance_id in request.get("InstanceIds") or []:
-                if instance_id not in instances:
+                # Valid states are running, pending, stopped and stopping (InvalidInstanceId, API reference).
+                if instance_id not in instances or \
+                        moto_adapter.instance_state(instances[instance_id]) in ("shutting-down", "terminated"):
                     raise SSMError("InvalidInstanceId",
                                    f"Instances [[{instance_id}]] not in a valid state for account {ACCOUNT}")
         return list(dict.fromkeys(chosen))

@@ -79,3 +79,24 @@ def test_commands_reach_the_simulator_on_loopback(simulator):
                        "echo $AWS_ENDPOINT_URL")
     assert item["Status"] == "Success", result["StandardErrorContent"]
     assert result["StandardOutputContent"].split() == ["arn:aws:iam::123456789012:user/fleet-admin", simulator.endpoint]
+
+
+def test_the_namespace_shares_the_network_and_hides_other_roots(tmp_path):
+    """The wrapper itself: new mount, UTS and IPC namespaces, never a new network one; no bind of
+    a directory that holds instance roots, even when it is on PATH."""
+    from simulator import isolation
+    state = tmp_path / "state"
+    root = state / "instances" / "i-1" / "root"
+    (tmp_path / "tools" / "bin").mkdir(parents=True)
+    root.mkdir(parents=True)
+    isolation.prepare_root(str(root))
+    assert os.readlink(root / "bin") == "usr/bin" and (root / "etc" / "passwd").is_file()
+    argv = isolation.command(str(root), "ip-10-0-0-1", ["bash", "-c", "true"], "/srv",
+                             f"{state}:{tmp_path / 'tools' / 'bin'}:/usr/bin")
+    assert argv[:4] == [isolation.BWRAP, "--bind", str(root), "/"]
+    assert "--unshare-uts" in argv and "--unshare-ipc" in argv and argv[argv.index("--hostname") + 1] == "ip-10-0-0-1"
+    assert not any(flag in argv for flag in ("--unshare-net", "--unshare-all", "--share-net"))
+    bound = [argv[index + 2] for index, flag in enumerate(argv) if flag == "--ro-bind"]
+    assert str(tmp_path / "tools") in bound                       # a bin directory brings its prefix
+    assert str(state) not in bound and "/usr" in bound
+    assert argv[-4:] == ["--", "bash", "-c", "true"] and argv[argv.index("--chdir") + 1] == "/srv"

@@ -142,3 +142,12 @@ def test_busy_agents_do_not_delay_another_instance(simulator):
     pages = ssm.get_paginator("list_command_invocations").paginate(CommandId=asleep["CommandId"])
     assert {(item["Status"], item["StatusDetails"]) for page in pages for item in page["CommandInvocations"]} == \
         {("Cancelled", "Cancelled")}
+
+
+def test_terminated_instances_are_not_valid_targets(simulator):
+    [gone] = launch(simulator, 1, {"Role": "gone"})
+    simulator.client("ec2").terminate_instances(InstanceIds=[gone])
+    ssm = simulator.client("ssm", max_attempts=1)
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[gone], Parameters={"commands": ["true"]})
+    assert refused.value.response["Error"]["Code"] == "InvalidInstanceId"
