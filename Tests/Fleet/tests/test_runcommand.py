@@ -16,7 +16,7 @@ def wait(ssm, command_id, count, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
         invocations = ssm.list_command_invocations(CommandId=command_id, Details=True)["CommandInvocations"]
-        if len(invocations) == count and all(item["Status"] not in ("Pending", "InProgress", "Delayed") for item in invocations):
+        if len(invocations) == count and all(item["Status"] not in ("Pending", "InProgress", "Delayed", "Cancelling") for item in invocations):
             return invocations
         time.sleep(0.1)
     raise AssertionError(f"command {command_id} did not finish")
