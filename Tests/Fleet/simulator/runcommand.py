@@ -24,7 +24,6 @@ import uuid
 
 from . import instancefilters, invocations, isolation, moto_adapter, processes, state
 from .errors import AWSError
-from .invocations import IllegalTransition
 from .pluginoutput import plugin_output
 
 log = logging.getLogger("fleet.runcommand")
