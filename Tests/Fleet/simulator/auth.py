@@ -84,8 +84,8 @@ def install():
         return auth.signature(auth.string_to_sign(request, canonical), request)
 
     def check_action_permitted(self, resource):
-        """moto asks this after the signature check; our evaluator answers (trust policies of
-        AssumeRole are still moto's to check)."""
+        """moto asks this after the signature check; our evaluator answers, trust policies of
+        AssumeRole included."""
         operation = self._action.partition(":")[2]
         try:
             authorization.authorize(self._access_key, self._service, operation, request_parameters(self), self._region,
@@ -94,8 +94,9 @@ def install():
             if isinstance(self, access_control.S3IAMRequest):
                 self._raise_access_denied()      # S3's own AccessDenied document
             raise Refusal(denied, self._service, operation) from None
-        if self._is_assuming_role_operation(resource) and not self._check_role_trust_relationship(resource):
-            self._raise_access_denied()
+        if self._is_assuming_role_operation(resource) and \
+                not authorization.trusted(self._access_key, resource, self._region):
+            raise Refusal(authorization.untrusted(self._access_key, resource), self._service, operation)
 
     access_control.IAMRequestBase._create_aws_request = create_aws_request
     access_control.IAMRequestBase._calculate_signature = calculate_signature

@@ -19,6 +19,10 @@ roles, groups and policies, and S3 buckets and objects (moto names them). Run Co
 operations (ListCommands, ListCommandInvocations, GetCommandInvocation, CancelCommand,
 DescribeInstanceInformation) take no resource on AWS either ("*": only a Resource "*" covers them).
 Any other operation is checked on its Action and Condition with the resource unknown.
+
+AssumeRole also needs the role's trust policy to name the caller (its ARN, or its account, which
+then leaves the decision to the caller's own policies) with conditions that hold. Other
+resource-based policies (bucket policies, KMS key policies) are not evaluated.
 """
 import time
 
@@ -149,6 +153,47 @@ def principal_context(principal, region, source_ip):
     for key, value in principal.get("tags", {}).items():
         context[f"aws:PrincipalTag/{key}"] = value
     return context
+
+
+# --- trust policies (AssumeRole) ---------------------------------------------------------------
+def principal_named(element, principal):
+    """Whether a trust policy's Principal names the caller: "*", the caller's ARN (an assumed
+    role's session or role ARN), or its account ("123456789012" or arn:aws:iam::123456789012:root),
+    which names every principal of the account whose own policies allow the call."""
+    if element == "*":
+        return True
+    names = policy.as_list((element or {}).get("AWS")) if isinstance(element, dict) else []
+    ours = {"*", ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", principal["arn"], principal["principal_arn"]}
+    return any(name in ours for name in names)
+
+
+def trusted(access_key, role_arn, region, source_ip=None):
+    """Whether the role's trust policy lets the caller assume it (moto's check wants the exact
+    ARN and ignores account principals and conditions)."""
+    document = moto_adapter.role_trust_policy(role_arn)
+    if document is None:
+        return False
+    principal = moto_adapter.identity(access_key)
+    context = {key.lower(): value for key, value in principal_context(principal, region, source_ip).items()}
+    version = document.get("Version", "2008-10-17")
+    allowed = False
+    for statement in policy.as_list(document.get("Statement")):
+        if not principal_named(statement.get("Principal"), principal):
+            continue
+        if not policy.action_matches(policy.as_list(statement.get("Action", [])), "sts:AssumeRole"):
+            continue
+        if not policy.conditions.block_holds(policy.resolved_condition(statement.get("Condition"), context, version), context):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def untrusted(access_key, role_arn):
+    principal = moto_adapter.identity(access_key)
+    return Denied("AccessDenied", f"User: {principal['arn']} is not authorized to perform: sts:AssumeRole on resource: "
+                                  f"{role_arn} because no resource-based policy allows the sts:AssumeRole action", 403)
 
 
 # --- the decision ------------------------------------------------------------------------------

@@ -256,3 +256,14 @@ def identity_policies(access_key):
             text = policy["policy_document"]
         documents.append(json.loads(text) if isinstance(text, str) else text)
     return documents
+
+
+def role_trust_policy(role_arn):
+    """The trust (assume-role) policy of the role `role_arn`, parsed; None if there is no such role."""
+    from moto.iam.models import iam_backends
+    try:
+        role = iam_backends[ACCOUNT_ID]["aws"].get_role_by_arn(role_arn)
+    except Exception:
+        return None
+    document = role.assume_role_policy_document
+    return json.loads(document) if isinstance(document, str) else document

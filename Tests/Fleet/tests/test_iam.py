@@ -173,3 +173,37 @@ def test_start_session_needs_the_instance_and_checks_the_document_when_asked(sim
         ssm.start_session(Target=own)
     except botocore.exceptions.ClientError as error:
         assert "AccessDenied" not in error.response["Error"]["Code"], error.response
+
+
+def test_an_assumed_role_is_decided_by_the_roles_policies(simulator):
+    iam = simulator.client("iam")
+    name = f"reader-{uuid.uuid4().hex[:6]}"
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]}
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ssm:DescribeParameters", "Resource": "*",
+         "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/{name}"}}}]}))
+    credentials = simulator.client("sts").assume_role(RoleArn=role, RoleSessionName="s1")["Credentials"]
+    ssm = boto3.client("ssm", endpoint_url=simulator.endpoint, region_name=REGION,
+                       aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                       aws_session_token=credentials["SessionToken"],
+                       config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    assert "Parameters" in ssm.describe_parameters()
+    error = denied(lambda: ssm.put_parameter(Name="/role/x", Value="v", Type="String"))
+    assert error["Error"]["Message"].startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{name}/s1 is not authorized to perform: ssm:PutParameter on resource: "
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/role/x")
+
+
+def test_a_trust_policy_that_names_someone_else_refuses_assume_role(simulator):
+    iam = simulator.client("iam")
+    name = f"theirs-{uuid.uuid4().hex[:6]}"
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/somebody"}}]}
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    error = denied(lambda: simulator.client("sts", max_attempts=1).assume_role(RoleArn=role, RoleSessionName="s2"))
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    assert error["Error"]["Message"] == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/fleet-admin is not authorized to perform: sts:AssumeRole on resource: {role} "
+        "because no resource-based policy allows the sts:AssumeRole action")
