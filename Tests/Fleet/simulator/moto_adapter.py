@@ -267,3 +267,32 @@ def role_trust_policy(role_arn):
         return None
     document = role.assume_role_policy_document
     return json.loads(document) if isinstance(document, str) else document
+
+
+def stack_buckets_with_public_access_block(region, stack_name):
+    """[(bucket name, PublicAccessBlockConfiguration)] of a stack's AWS::S3::Bucket resources whose
+    template gives that configuration with literal values (moto accepts it but never applies it)."""
+    from moto.cloudformation.models import cloudformation_backends
+    backend = cloudformation_backends[ACCOUNT_ID][region]
+    stack = next((stack for stack in backend.stacks.values()
+                  if stack_name in (stack.name, stack.stack_id) and stack.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return []
+    found = []
+    for logical, resource in (stack.template_dict.get("Resources") or {}).items():
+        config = (resource.get("Properties") or {}).get("PublicAccessBlockConfiguration")
+        if resource.get("Type") != "AWS::S3::Bucket" or not isinstance(config, dict):
+            continue
+        if any(isinstance(value, dict) for value in config.values()):
+            continue                      # an intrinsic function: not resolved here
+        bucket = stack.resource_map[logical] if logical in stack.resource_map else None
+        name = getattr(bucket, "name", None)
+        if name:
+            found.append((name, config))
+    return found
+
+
+def put_public_access_block(bucket, config):
+    from moto.s3.models import s3_backends
+    s3_backends[ACCOUNT_ID]["aws"].put_public_access_block(bucket, {key: str(value).lower() if isinstance(value, bool) else value
+                                                                    for key, value in config.items()})

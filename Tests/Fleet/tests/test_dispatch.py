@@ -102,3 +102,13 @@ def test_unchanged_template_gives_a_failed_change_set(simulator):
     assert answer["StackId"] == described["StackId"]
     names = [item["ChangeSetName"] for item in cloudformation.list_change_sets(StackName="unchanged")["Summaries"]]
     assert "again" in names
+
+
+def test_a_bucket_public_access_block_in_a_template_is_applied(simulator):
+    cloudformation, s3 = simulator.client("cloudformation"), simulator.client("s3")
+    template = ('AWSTemplateFormatVersion: "2010-09-09"\nResources:\n  Artifacts:\n    Type: AWS::S3::Bucket\n'
+                '    Properties:\n      BucketName: cfn-blocked\n      PublicAccessBlockConfiguration:\n'
+                '        {BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true}\n')
+    cloudformation.create_stack(StackName="blocked", TemplateBody=template)
+    block = s3.get_public_access_block(Bucket="cfn-blocked")["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}

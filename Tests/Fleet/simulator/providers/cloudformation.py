@@ -6,6 +6,10 @@ set in status FAILED, ExecutionStatus UNAVAILABLE, with the StatusReason below (
 says when no Parameters are given, and what `aws cloudformation deploy` looks for to print "No
 changes to deploy"; for templates with transforms AWS words it "No updates are to be performed.",
 so clients should accept both). The after hook turns moto's refusal into that change set.
+
+A bucket's PublicAccessBlockConfiguration: moto 5.2 accepts it in a template but never applies it
+(GetPublicAccessBlock then fails); after CreateStack and UpdateStack (moto runs them to completion
+before answering) the configuration of each such bucket is applied as CloudFormation would.
 """
 from .. import moto_adapter, wire
 from ..errors import AWSError
@@ -39,5 +43,14 @@ def unchanged_change_set(call, response):
     return wire.query_result("cloudformation", "CreateChangeSet", f"<Id>{change_set_id}</Id><StackId>{stack_id}</StackId>")
 
 
+def apply_public_access_blocks(call, response):
+    if response.status == 200:
+        for bucket, config in moto_adapter.stack_buckets_with_public_access_block(call.region, call.params.get("StackName", "")):
+            moto_adapter.put_public_access_block(bucket, config)
+    return None
+
+
 def register(registry, world):
     registry.after("cloudformation", "CreateChangeSet", unchanged_change_set)
+    for operation in ("CreateStack", "UpdateStack"):
+        registry.after("cloudformation", operation, apply_public_access_blocks)
