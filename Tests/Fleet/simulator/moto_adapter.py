@@ -296,3 +296,38 @@ def put_public_access_block(bucket, config):
     from moto.s3.models import s3_backends
     s3_backends[ACCOUNT_ID]["aws"].put_public_access_block(bucket, {key: str(value).lower() if isinstance(value, bool) else value
                                                                     for key, value in config.items()})
+
+
+def apply_stack_scaling_policies(region, stack_name):
+    """Puts the stack's AWS::AutoScaling::ScalingPolicy resources on their groups (moto 5.2
+    accepts them in a template but DescribePolicies stays empty); returns the policy names. A
+    policy's name is CloudFormation's kind of physical name: <stack>-<logical id>-<suffix>."""
+    import hashlib
+    from moto.autoscaling.models import autoscaling_backends
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.cloudformation.parsing import clean_json
+    backend = cloudformation_backends[ACCOUNT_ID][region]
+    stack = next((stack for stack in backend.stacks.values()
+                  if stack_name in (stack.name, stack.stack_id) and stack.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return []
+    scaling = autoscaling_backends[ACCOUNT_ID][region]
+    names = []
+    for logical, resource in (stack.template_dict.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::AutoScaling::ScalingPolicy":
+            continue
+        properties = clean_json(resource.get("Properties") or {}, stack.resource_map)
+        suffix = hashlib.sha256(f"{stack.stack_id}/{logical}".encode()).hexdigest()[:12].upper()
+        name = f"{stack.name}-{logical}-{suffix}"
+        scaling.put_scaling_policy(
+            name=name, policy_type=properties.get("PolicyType", "SimpleScaling"),
+            metric_aggregation_type=properties.get("MetricAggregationType"),
+            adjustment_type=properties.get("AdjustmentType"), as_name=properties.get("AutoScalingGroupName"),
+            min_adjustment_magnitude=properties.get("MinAdjustmentMagnitude"),
+            scaling_adjustment=properties.get("ScalingAdjustment"), cooldown=properties.get("Cooldown"),
+            target_tracking_config=properties.get("TargetTrackingConfiguration") or {},
+            step_adjustments=properties.get("StepAdjustments"),
+            estimated_instance_warmup=properties.get("EstimatedInstanceWarmup"),
+            predictive_scaling_configuration=properties.get("PredictiveScalingConfiguration"))
+        names.append(name)
+    return names

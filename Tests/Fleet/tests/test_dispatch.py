@@ -112,3 +112,35 @@ def test_a_bucket_public_access_block_in_a_template_is_applied(simulator):
     cloudformation.create_stack(StackName="blocked", TemplateBody=template)
     block = s3.get_public_access_block(Bucket="cfn-blocked")["PublicAccessBlockConfiguration"]
     assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+
+
+def test_a_target_tracking_policy_in_a_template_is_applied(simulator):
+    cloudformation, scaling = simulator.client("cloudformation"), simulator.client("autoscaling")
+    template = '''AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Template:
+    Type: AWS::EC2::LaunchTemplate
+    Properties: {LaunchTemplateName: cfn-scaled, LaunchTemplateData: {ImageId: ami-12c6146b}}
+  Group:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      AutoScalingGroupName: cfn-scaled
+      MinSize: "1"
+      MaxSize: "3"
+      AvailabilityZones: [eu-west-3a]
+      LaunchTemplate: {LaunchTemplateId: !Ref Template, Version: !GetAtt Template.LatestVersionNumber}
+  Cpu:
+    Type: AWS::AutoScaling::ScalingPolicy
+    Properties:
+      AutoScalingGroupName: !Ref Group
+      PolicyType: TargetTrackingScaling
+      TargetTrackingConfiguration:
+        PredefinedMetricSpecification: {PredefinedMetricType: ASGAverageCPUUtilization}
+        TargetValue: 50
+'''
+    cloudformation.create_stack(StackName="scaled", TemplateBody=template)
+    [policy] = scaling.describe_policies(AutoScalingGroupName="cfn-scaled")["ScalingPolicies"]
+    assert policy["PolicyType"] == "TargetTrackingScaling" and policy["PolicyName"].startswith("scaled-Cpu-")
+    configuration = policy["TargetTrackingConfiguration"]
+    assert configuration["TargetValue"] == 50
+    assert configuration["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ASGAverageCPUUtilization"

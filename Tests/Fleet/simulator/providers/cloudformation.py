@@ -10,6 +10,8 @@ so clients should accept both). The after hook turns moto's refusal into that ch
 A bucket's PublicAccessBlockConfiguration: moto 5.2 accepts it in a template but never applies it
 (GetPublicAccessBlock then fails); after CreateStack and UpdateStack (moto runs them to completion
 before answering) the configuration of each such bucket is applied as CloudFormation would.
+Likewise AWS::AutoScaling::ScalingPolicy resources (moto accepts them, DescribePolicies stays
+empty): they are put on their groups, named as CloudFormation names them.
 """
 from .. import moto_adapter, wire
 from ..errors import AWSError
@@ -43,14 +45,16 @@ def unchanged_change_set(call, response):
     return wire.query_result("cloudformation", "CreateChangeSet", f"<Id>{change_set_id}</Id><StackId>{stack_id}</StackId>")
 
 
-def apply_public_access_blocks(call, response):
+def apply_what_moto_skips(call, response):
     if response.status == 200:
-        for bucket, config in moto_adapter.stack_buckets_with_public_access_block(call.region, call.params.get("StackName", "")):
+        stack = call.params.get("StackName", "")
+        for bucket, config in moto_adapter.stack_buckets_with_public_access_block(call.region, stack):
             moto_adapter.put_public_access_block(bucket, config)
+        moto_adapter.apply_stack_scaling_policies(call.region, stack)
     return None
 
 
 def register(registry, world):
     registry.after("cloudformation", "CreateChangeSet", unchanged_change_set)
     for operation in ("CreateStack", "UpdateStack"):
-        registry.after("cloudformation", operation, apply_public_access_blocks)
+        registry.after("cloudformation", operation, apply_what_moto_skips)
