@@ -331,3 +331,22 @@ def apply_stack_scaling_policies(region, stack_name):
             predictive_scaling_configuration=properties.get("PredictiveScalingConfiguration"))
         names.append(name)
     return names
+
+
+def fix_short_get_att():
+    """moto 5.2 splits YAML's `!GetAtt DB.Endpoint.Address` at every dot and then rejects the
+    attribute "Endpoint"; CloudFormation splits at the first dot only ("!GetAtt
+    logicalNameOfResource.attributeName"), as moto's long form `Fn::GetAtt: [DB, Endpoint.Address]`
+    already works. Replaces the YAML tag constructor moto registers before each parse."""
+    import yaml
+    from moto.cloudformation import models, responses, utils
+
+    original = utils.yaml_tag_constructor
+
+    def constructor(loader, tag, node):
+        if tag == "!GetAtt" and isinstance(node, yaml.ScalarNode):
+            return {"Fn::GetAtt": node.value.split(".", 1)}
+        return original(loader, tag, node)
+
+    for module in (utils, models, responses):
+        module.yaml_tag_constructor = constructor

@@ -101,6 +101,7 @@ def main():
     identifier = processes.configure(state_dir)
     auth.install()
     moto_adapter.fix_launch_template_user_data()
+    moto_adapter.fix_short_get_att()
     world = World(state_dir)
     injector = faults.FaultInjector(seed=args.seed)
     app = dispatch.Dispatcher(DomainDispatcherApplication(create_backend_app), build_registry(world), injector,

@@ -144,3 +144,24 @@ Resources:
     configuration = policy["TargetTrackingConfiguration"]
     assert configuration["TargetValue"] == 50
     assert configuration["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ASGAverageCPUUtilization"
+
+
+def test_short_get_att_of_a_database_endpoint(simulator):
+    cloudformation, ssm = simulator.client("cloudformation"), simulator.client("ssm")
+    template = '''AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  DB:
+    Type: AWS::RDS::DBInstance
+    Properties: {DBInstanceIdentifier: getatt-db, Engine: mysql, DBInstanceClass: db.t3.micro, AllocatedStorage: "20",
+                 MasterUsername: admin, MasterUserPassword: secret123}
+  Host:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /getatt/host, Type: String, Value: !GetAtt DB.Endpoint.Address}
+  Port:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /getatt/port, Type: String, Value: !GetAtt DB.Endpoint.Port}
+'''
+    cloudformation.create_stack(StackName="getatt", TemplateBody=template)
+    assert cloudformation.describe_stacks(StackName="getatt")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert ssm.get_parameter(Name="/getatt/host")["Parameter"]["Value"].startswith("getatt-db.")
+    assert str(ssm.get_parameter(Name="/getatt/port")["Parameter"]["Value"]) == "3306"   # moto gives the number

@@ -11,7 +11,9 @@ A bucket's PublicAccessBlockConfiguration: moto 5.2 accepts it in a template but
 (GetPublicAccessBlock then fails); after CreateStack and UpdateStack (moto runs them to completion
 before answering) the configuration of each such bucket is applied as CloudFormation would.
 Likewise AWS::AutoScaling::ScalingPolicy resources (moto accepts them, DescribePolicies stays
-empty): they are put on their groups, named as CloudFormation names them.
+empty): they are put on their groups, named as CloudFormation names them. (`!GetAtt
+DB.Endpoint.Address`, which moto's YAML reading split at every dot, is fixed where moto reads
+YAML: moto_adapter.fix_short_get_att.)
 """
 from .. import moto_adapter, wire
 from ..errors import AWSError
