@@ -269,6 +269,12 @@ def role_trust_policy(role_arn):
     return json.loads(document) if isinstance(document, str) else document
 
 
+def _stack_template(stack):
+    """The parsed template a stack's resources were made from: after ExecuteChangeSet moto leaves
+    `template_dict` as it was (empty for a stack created by a change set); its resource map has it."""
+    return getattr(stack.resource_map, "_template", None) or stack.template_dict or {}
+
+
 def stack_buckets_with_public_access_block(region, stack_name):
     """[(bucket name, PublicAccessBlockConfiguration)] of a stack's AWS::S3::Bucket resources whose
     template gives that configuration with literal values (moto accepts it but never applies it)."""
@@ -279,7 +285,7 @@ def stack_buckets_with_public_access_block(region, stack_name):
     if stack is None:
         return []
     found = []
-    for logical, resource in (stack.template_dict.get("Resources") or {}).items():
+    for logical, resource in (_stack_template(stack).get("Resources") or {}).items():
         config = (resource.get("Properties") or {}).get("PublicAccessBlockConfiguration")
         if resource.get("Type") != "AWS::S3::Bucket" or not isinstance(config, dict):
             continue
@@ -313,7 +319,7 @@ def apply_stack_scaling_policies(region, stack_name):
         return []
     scaling = autoscaling_backends[ACCOUNT_ID][region]
     names = []
-    for logical, resource in (stack.template_dict.get("Resources") or {}).items():
+    for logical, resource in (_stack_template(stack).get("Resources") or {}).items():
         if resource.get("Type") != "AWS::AutoScaling::ScalingPolicy":
             continue
         properties = clean_json(resource.get("Properties") or {}, stack.resource_map)
@@ -350,3 +356,14 @@ def fix_short_get_att():
 
     for module in (utils, models, responses):
         module.yaml_tag_constructor = constructor
+
+
+def change_set_stack(region, change_set, stack_name=""):
+    """The stack id of a change set given by name (with its stack's name) or ARN, or None."""
+    from moto.cloudformation.models import cloudformation_backends
+    backend = cloudformation_backends[ACCOUNT_ID][region]
+    for identifier, item in backend.change_sets.items():
+        if change_set == identifier or (item.change_set_name == change_set and
+                                        (not stack_name or stack_name in (item.stack.name, item.stack.stack_id))):
+            return item.stack.stack_id
+    return None

@@ -112,6 +112,11 @@ def test_a_bucket_public_access_block_in_a_template_is_applied(simulator):
     cloudformation.create_stack(StackName="blocked", TemplateBody=template)
     block = s3.get_public_access_block(Bucket="cfn-blocked")["PublicAccessBlockConfiguration"]
     assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    # Through a change set, as adminctl deploys templates:
+    created = cloudformation.create_change_set(StackName="blocked-by-change-set", ChangeSetName="first", ChangeSetType="CREATE",
+                                               TemplateBody=template.replace("cfn-blocked", "cfn-blocked-2"))
+    cloudformation.execute_change_set(ChangeSetName=created["Id"])
+    assert s3.get_public_access_block(Bucket="cfn-blocked-2")["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
 
 
 def test_a_target_tracking_policy_in_a_template_is_applied(simulator):

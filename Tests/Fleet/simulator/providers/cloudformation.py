@@ -50,6 +50,8 @@ def unchanged_change_set(call, response):
 def apply_what_moto_skips(call, response):
     if response.status == 200:
         stack = call.params.get("StackName", "")
+        if call.operation == "ExecuteChangeSet":
+            stack = moto_adapter.change_set_stack(call.region, call.params.get("ChangeSetName", ""), stack) or stack
         for bucket, config in moto_adapter.stack_buckets_with_public_access_block(call.region, stack):
             moto_adapter.put_public_access_block(bucket, config)
         moto_adapter.apply_stack_scaling_policies(call.region, stack)
@@ -58,5 +60,5 @@ def apply_what_moto_skips(call, response):
 
 def register(registry, world):
     registry.after("cloudformation", "CreateChangeSet", unchanged_change_set)
-    for operation in ("CreateStack", "UpdateStack"):
+    for operation in ("CreateStack", "UpdateStack", "ExecuteChangeSet"):
         registry.after("cloudformation", operation, apply_what_moto_skips)
