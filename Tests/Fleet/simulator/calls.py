@@ -5,7 +5,11 @@ which wire protocol it was sent, read from the request as AWS's front ends read 
   json                X-Amz-Target: <targetPrefix>.<Operation>
   query / ec2         Action=<Operation> in the form body or the query string
   rest-xml (S3)       the method and path (see s3_operation)
+  rest-json/rest-xml  the method, path and query matched against each operation's `http`
+                      requestUri in the service's model (rest_operation)
 """
+import functools
+import re
 import urllib.parse
 
 from . import protocols
@@ -63,9 +67,44 @@ def identify(environ, body):
         spoken = "ec2" if "ec2" in protocols.protocols(service) else "query"
         return Call(signing, service, operation, spoken, body, region, params)
     service = protocols.model_name(signing) if signing else None
+    method = environ.get("REQUEST_METHOD", "GET")
     if signing == "s3":
-        return Call(signing, "s3", s3_operation(environ, query), "rest-xml", body, region, params)
-    return Call(signing, service, "", protocols.resolve(service) if service else None, body, region, params)
+        operation = s3_operation(environ, query) or rest_operation("s3", method, path, query)
+        return Call(signing, "s3", operation, "rest-xml", body, region, params)
+    protocol = protocols.resolve(service) if service else None
+    operation = rest_operation(service, method, path, query) if protocol in ("rest-json", "rest-xml") else ""
+    return Call(signing, service, operation, protocol, body, region, params)
+
+
+@functools.lru_cache(maxsize=None)
+def _routes(service):
+    """[(method, path regex, required query keys, operation)] from the model, most specific first."""
+    model = protocols.service_model(service)
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http.get("requestUri", "/")
+        template, _, required = uri.partition("?")
+        pattern = "".join(".+" if piece.endswith("+}") else "[^/]+" if piece.startswith("{") else re.escape(piece)
+                          for piece in re.split(r"(\{[^}]+\})", template))
+        keys = tuple(item.partition("=")[0] for item in required.split("&") if item)
+        literal = len(re.sub(r"\{[^}]+\}", "", template))
+        routes.append((-len(keys), -literal, http.get("method", "GET"), re.compile(pattern.rstrip("/") + "/?$"), keys, name))
+    return [route[2:] for route in sorted(routes, key=lambda item: item[:2])]
+
+
+def rest_operation(service, method, path, query):
+    """The operation of a REST request, as the model's requestUri templates give it ("" if none)."""
+    if not service:
+        return ""
+    try:
+        routes = _routes(service)
+    except Exception:
+        return ""
+    for route_method, pattern, keys, name in routes:
+        if route_method == method and pattern.match(path or "/") and all(key in query for key in keys):
+            return name
+    return ""
 
 
 def s3_operation(environ, query):

@@ -150,3 +150,13 @@ def test_health_needs_the_threshold_counts_in_a_row():
                                                ("200-299", 204, True), ("200-299", 301, False)])
 def test_matcher_http_codes(matcher, status, ok):
     assert health.matches(matcher, status) is ok
+
+
+@pytest.mark.parametrize("service,method,path,query,operation", [
+    ("lambda", "GET", "/2015-03-31/functions/", {}, "ListFunctions"),
+    ("lambda", "POST", "/2015-03-31/functions/deploy/invocations", {}, "Invoke"),
+    ("route53", "GET", "/2013-04-01/hostedzone", {}, "ListHostedZones"),
+    ("s3", "GET", "/bucket/key", {"tagging": [""]}, "GetObjectTagging"),
+])
+def test_rest_operations_are_found_from_the_model_request_uris(service, method, path, query, operation):
+    assert calls.rest_operation(service, method, path, query) == operation
