@@ -37,6 +37,7 @@ def configure(state_dir):
         _remove_cgroup(cgroup)
         cgroup = None
     _identity.update(id=identifier, state=state_dir, cgroup=cgroup)
+    _reset_inherited_signals()
     return identifier
 
 
@@ -49,12 +50,20 @@ def identity(state_dir):
         return None
 
 
-def _reset_child():
-    """Runs in the child before exec: starts with no signal blocked or ignored, as on a fresh
-    instance, whatever the process that started the simulator had set."""
+RESET_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _reset_inherited_signals():
+    """Children start as on a fresh instance, with no signal blocked or ignored, whatever the
+    process that started the simulator had set (a background job has SIGINT and SIGQUIT ignored,
+    which exec keeps). Done once in the server, not in each child: a preexec function makes
+    Python fork the whole server for every spawn instead of vfork-ing it, which cost a 500-instance
+    fan-out about 8 CPU-seconds (measured: 13.4-15.6 against 6.0 without). Handlers the server
+    installs (SIGTERM, SIGINT) are reset by exec itself; restore_signals puts SIGPIPE back."""
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE):
-        signal.signal(number, signal.SIG_DFL)
+    for number in RESET_SIGNALS:
+        if signal.getsignal(number) == signal.SIG_IGN:
+            signal.signal(number, signal.SIG_DFL)
 
 
 def spawn(argv, what, env=None, **options):
@@ -63,7 +72,7 @@ def spawn(argv, what, env=None, **options):
     if _identity["id"]:
         environment[MARKER] = _identity["id"]
     options.setdefault("start_new_session", True)
-    process = subprocess.Popen(argv, env=environment, preexec_fn=_reset_child, **options)
+    process = subprocess.Popen(argv, env=environment, restore_signals=True, **options)
     with _lock:
         _groups.add(process.pid)
         try:
