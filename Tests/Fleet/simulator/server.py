@@ -132,11 +132,22 @@ def main():
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda signum, frame: threading.Thread(target=stop, args=(signal.Signals(signum).name,)).start())
     birth = started(args.exit_with) if args.exit_with else None
+    # The directory itself, not its name, and our id in it: a thread still making an instance's
+    # root (os.makedirs) may recreate the path, or leave it unremovable, while it is being deleted.
+    home = os.stat(state_dir)
+
+    def state_gone():
+        try:
+            now = os.stat(state_dir)
+        except OSError:
+            return True
+        moved = (now.st_dev, now.st_ino) != (home.st_dev, home.st_ino)
+        return moved or processes.identity(state_dir) != identifier
 
     def watch():
         while not stopping.is_set():
             time.sleep(0.5)
-            if not os.path.isdir(state_dir):
+            if state_gone():
                 stop(f"state directory {state_dir} is gone")
             if args.exit_with and (birth is None or started(args.exit_with) != birth):
                 stop(f"process {args.exit_with} is gone")
