@@ -42,6 +42,7 @@ benchmarks: build-release
 	.venv/bin/python Benchmarks/http-download
 	.venv/bin/python Benchmarks/aws
 	.venv/bin/python Benchmarks/fleet-fanout
+	.venv/bin/python Benchmarks/fleet-web
 	.venv/bin/python Benchmarks/devbox-workspace
 	.venv/bin/python Benchmarks/sync-db
 

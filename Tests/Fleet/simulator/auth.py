@@ -8,8 +8,13 @@ sent, the body's hash is taken over the bytes as sent (not moto's re-encoding of
 and presigned (query-string) requests are verified, expiry included.
 """
 import datetime
+import json
 import threading
 import urllib.parse
+
+from werkzeug.exceptions import HTTPException
+
+from . import authorization
 
 current = threading.local()
 
@@ -78,8 +83,61 @@ def install():
         request.context["timestamp"] = presigned["X-Amz-Date"]
         return auth.signature(auth.string_to_sign(request, canonical), request)
 
+    def check_action_permitted(self, resource):
+        """moto asks this after the signature check; our evaluator answers, trust policies of
+        AssumeRole included."""
+        operation = self._action.partition(":")[2]
+        try:
+            authorization.authorize(self._access_key, self._service, operation, request_parameters(self), self._region,
+                                    resource)
+        except authorization.Denied as denied:
+            if isinstance(self, access_control.S3IAMRequest):
+                self._raise_access_denied()      # S3's own AccessDenied document
+            raise Refusal(denied, self._service, operation) from None
+        if self._is_assuming_role_operation(resource) and \
+                not authorization.trusted(self._access_key, resource, self._region):
+            raise Refusal(authorization.untrusted(self._access_key, resource), self._service, operation)
+
     access_control.IAMRequestBase._create_aws_request = create_aws_request
     access_control.IAMRequestBase._calculate_signature = calculate_signature
+    access_control.IAMRequestBase.check_action_permitted = check_action_permitted
+
+
+def request_parameters(request):
+    """The request's parameters as moto parsed them (query forms) or as sent (JSON bodies)."""
+    body = request._body
+    if isinstance(body, (bytes, str)) and body[:1] in (b"{", "{"):
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass
+    data = request._data if isinstance(request._data, dict) else {}
+    return {key: value[0] if isinstance(value, list) and len(value) == 1 else value for key, value in data.items()}
+
+
+class Refusal(HTTPException):
+    """A denial moto hands back as the response: the body is the service's own error document."""
+
+    def __init__(self, denied, signing_name, operation):
+        from .errors import AWSError
+        try:
+            from . import protocols, wire
+            service = protocols.model_name(signing_name, operation) or signing_name
+            response = wire.error(AWSError(denied.code, denied.message, denied.status), service)
+            body = response.body.decode() if isinstance(response.body, bytes) else response.body
+            content_type = response.header("Content-Type") or "text/xml"
+        except Exception:
+            body = json.dumps({"__type": denied.code, "message": denied.message})
+            content_type = "application/x-amz-json-1.1"
+        super().__init__(description=body)
+        self.code = denied.status
+        self.content_type = content_type
+
+    def get_headers(self, *args, **kwargs):
+        return [("Content-Type", self.content_type)]
+
+    def get_body(self, *args, **kwargs):
+        return self.description
 
 
 class AuthError(Exception):
@@ -95,8 +153,8 @@ def authenticate(environ, body, operation):
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.access_control import IAMRequest
 
-    authorization = environ.get("HTTP_AUTHORIZATION", "")
-    scope = authorization.partition("Credential=")[2].partition(",")[0].split("/")
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    scope = header.partition("Credential=")[2].partition(",")[0].split("/")
     region = scope[2] if len(scope) > 2 else "us-east-1"
     if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
         ActionAuthenticatorMixin.request_count += 1
@@ -110,10 +168,18 @@ def authenticate(environ, body, operation):
     if environ.get("CONTENT_LENGTH"):
         headers["Content-Length"] = environ["CONTENT_LENGTH"]
     try:
-        request = IAMRequest(account_id="123456789012", method=environ["REQUEST_METHOD"], path=current.raw_uri or "/",
+        request = IAMRequest(account_id=authorization.ACCOUNT, method=environ["REQUEST_METHOD"], path=current.raw_uri or "/",
                              data={}, body=body, headers=headers, action=operation)
         request.check_signature()
-        request.check_action_permitted("*")
+        service = scope[3] if len(scope) > 3 else ""
+        try:
+            parameters = json.loads(body) if body else {}
+        except ValueError:
+            parameters = {key: values[0] for key, values in urllib.parse.parse_qs(body.decode()).items()}
+        authorization.authorize(request._access_key, service, operation, parameters, region, "*",
+                                environ.get("REMOTE_ADDR"))
+    except authorization.Denied as denied:
+        raise AuthError(denied.code, denied.message, denied.status) from None
     except Exception as error:
         code = getattr(error, "code", None) or getattr(error, "error_type", None) or type(error).__name__
         message = getattr(error, "message", None) or getattr(error, "description", None) or str(error)

@@ -25,6 +25,9 @@ import time
 import urllib.error
 import urllib.request
 
+from . import processes
+from .faults import KINDS
+
 REGION = "eu-west-3"
 DEFAULT_STATE = ".fleet"
 
@@ -123,17 +126,21 @@ def down(args):
     directory = state_dir(args)
     pid = running_pid(directory)
     if pid is None:
+        # The server may be gone (killed) while what it started still runs: end that too.
+        processes.end_all(directory)
         print(f"fleet: nothing running (state {directory})", file=sys.stderr)
         return
-    os.killpg(pid, signal.SIGTERM)
-    for _ in range(100):
+    os.killpg(pid, signal.SIGTERM)   # the server ends everything it started, then itself
+    for _ in range(200):
         if running_pid(directory) is None:
             break
         time.sleep(0.05)
     else:
         os.killpg(pid, signal.SIGKILL)
+    processes.end_all(directory)     # whatever it could not (it was killed, or hung)
+    left = processes.remaining(directory)
     os.remove(os.path.join(directory, "pid"))
-    print(f"fleet: stopped (pid {pid})", file=sys.stderr)
+    print(f"fleet: stopped (pid {pid})" + (f"; still running: {sorted(left)}" if left else ""), file=sys.stderr)
 
 
 def env(args):
@@ -226,7 +233,7 @@ def main(argv=None):
                                  help="seconds the cloud's clock runs ahead of this machine's (negative: behind)")
         if name == "inject":
             command.add_argument("--kind", required=True,
-                                 choices=["throttle", "error500", "error503", "aws-error", "latency", "drop"])
+                                 choices=list(KINDS))
             command.add_argument("--code", help="aws-error: the AWS error code")
             command.add_argument("--status", type=int, help="aws-error: the HTTP status (400)")
             command.add_argument("--message", help="aws-error: the message")

@@ -1,14 +1,19 @@
 """SSM Run Command that really runs, and the agents it runs on.
 
 Every EC2 instance moto has in the `running` state gets an agent: a directory
-`<state>/instances/<instance-id>/root` that plays its filesystem. SendCommand (AWS-RunShellScript
-or our own Command documents) runs each invocation with bash inside that root, honouring
-MaxConcurrency, MaxErrors, the delivery timeout (TimeoutSeconds) and executionTimeout, and records
-real stdout, stderr and exit codes with the statuses, details and output limits AWS uses.
+`<state>/instances/<instance-id>/root` that is its filesystem, and a queue. SendCommand
+(AWS-RunShellScript or our own Command documents) sends invocations MaxConcurrency at a time;
+each agent takes them from its own queue, up to the SSM agent's five at once
+(`CommandWorkersLimit`), so one busy instance never delays another. Commands run with bash
+inside the instance (isolation.py: its root is `/`, its own hostname, nothing else writable).
+Invocations move only along the state machine of invocations.py, under the simulator's one lock;
+statuses, details, MaxErrors accounting and output truncation follow AWS's documents (see there
+and pluginoutput.py).
 """
+import collections
 import datetime
 import json
-import math
+import logging
 import os
 import re
 import signal
@@ -16,30 +21,20 @@ import subprocess
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
-ACCOUNT = "123456789012"
+from . import instancefilters, invocations, isolation, moto_adapter, processes, state
+from .errors import AWSError
+from .pluginoutput import plugin_output
+
+log = logging.getLogger("fleet.runcommand")
+ACCOUNT = moto_adapter.ACCOUNT_ID
 STDOUT_LIMIT = 24000       # GetCommandInvocation StandardOutputContent
 STDERR_LIMIT = 8000        # GetCommandInvocation StandardErrorContent
-DETAILS_LIMIT = 2500       # ListCommandInvocations --details, per plugin Output
-TRUNCATED = "\n----- Result truncated -----"
-ERROR_SEPARATOR = "\n----------ERROR-------\n"
-ERROR_STATUSES = {"Failed", "TimedOut", "Undeliverable"}
-FINAL_STATUSES = {"Success", "Failed", "TimedOut", "Cancelled", "Undeliverable"}
+WORKERS_PER_AGENT = 5      # the SSM agent's CommandWorkersLimit default
+STOPPED_EXIT_CODE = 137    # the agent's CommandStoppedPreemptivelyExitCode on Linux (timeout, cancel)
+NEVER_RAN = -1             # ResponseCode of an invocation that never ran
 
-
-def reset_signals():
-    """Commands start as on a fresh instance: no signal blocked or ignored, whatever the process
-    that started the simulator (a test runner, say) had set."""
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE):
-        signal.signal(number, signal.SIG_DFL)
-
-
-class SSMError(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+SSMError = AWSError        # the name the server and older callers use
 
 
 def now():
@@ -50,32 +45,47 @@ def iso(timestamp):
     return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def hostname_of(instance_id, private_ip):
+    """The hostname an EC2 instance has by default: ip-10-0-1-23 from its private address."""
+    return "ip-" + private_ip.replace(".", "-") if private_ip else instance_id
+
+
 class Agent:
+    """One instance's SSM agent: its root, how it misbehaves, and its own queue of invocations."""
+
     def __init__(self, instance_id, root):
         self.instance_id = instance_id
         self.root = root
+        self.hostname = instance_id
         self.forced_offline = False
         self.delivery_delay = 0.0
         self.hang = False  # commands start but never finish (until cancelled or timed out)
         self.registered = now()
+        self.running = False        # the instance is in moto's "running" state
+        self.queue = collections.deque()
+        self.workers = 0
 
 
 class Invocation:
     def __init__(self, command, instance_id):
         self.command = command
         self.instance_id = instance_id
-        self.status = "Pending"
+        self.status = invocations.PENDING
         self.details = "Pending"
-        self.response_code = -1
+        self.response_code = NEVER_RAN
         self.stdout = ""
         self.stderr = ""
         self.started = None
         self.finished = None
         self.process = None
+        self.sent = False              # handed to the agent's queue (counts against MaxConcurrency)
+        self.wake = threading.Event()  # set on cancel: ends a delivery wait early
 
-    def plugin_output(self):
-        text = self.stdout + (ERROR_SEPARATOR + self.stderr if self.stderr else "")
-        return text[:DETAILS_LIMIT] + TRUNCATED if len(text) > DETAILS_LIMIT else text
+    def move(self, details):
+        """A legal state change (callers hold state.LOCK); a final one records the time."""
+        invocations.move(self, details)
+        if self.status in invocations.TERMINAL:
+            self.finished = now()
 
     def summary(self, details):
         item = {"CommandId": self.command.id, "InstanceId": self.instance_id, "InstanceName": "",
@@ -84,27 +94,25 @@ class Invocation:
                 "Status": self.status, "StatusDetails": self.details, "StandardOutputUrl": "", "StandardErrorUrl": "",
                 "CommandPlugins": [], "ServiceRole": "", "NotificationConfig": {}}
         if details:
-            item["CommandPlugins"] = [{
-                "Name": "aws:runShellScript", "Status": self.status, "StatusDetails": self.details,
-                "ResponseCode": self.response_code, "Output": self.plugin_output(),
-                "ResponseStartDateTime": self.started or 0, "ResponseFinishDateTime": self.finished or 0,
-                "OutputS3BucketName": self.command.s3_bucket or "", "OutputS3KeyPrefix": self.command.s3_prefix or "",
-                "StandardOutputUrl": "", "StandardErrorUrl": ""}]
+            plugin = {"Name": self.command.plugin_name, "Status": self.plugin_status(), "StatusDetails": self.details,
+                      "ResponseCode": self.response_code, "Output": plugin_output(self.stdout, self.stderr),
+                      "OutputS3BucketName": self.command.s3_bucket or "",
+                      "OutputS3KeyPrefix": self.command.s3_prefix or "", "StandardOutputUrl": "", "StandardErrorUrl": ""}
+            if self.started:
+                plugin["ResponseStartDateTime"] = self.started
+            if self.finished and self.started:
+                plugin["ResponseFinishDateTime"] = self.finished
+            item["CommandPlugins"] = [plugin]
         return item
 
-
-def parse_limit(value, total, default):
-    """MaxConcurrency / MaxErrors: a count or a percentage of the targets."""
-    if value in (None, ""):
-        return default
-    text = str(value)
-    if text.endswith("%"):
-        return max(1, math.ceil(total * float(text[:-1]) / 100)) if float(text[:-1]) > 0 else 0
-    return int(text)
+    def plugin_status(self):
+        """CommandPluginStatus has no Delayed or Cancelling: a plugin is still InProgress."""
+        return {invocations.DELAYED: invocations.PENDING, invocations.CANCELLING: invocations.IN_PROGRESS}.get(
+            self.status, self.status)
 
 
 class Command:
-    def __init__(self, request, instance_ids, script, working_directory, execution_timeout):
+    def __init__(self, request, instance_ids, script, working_directory, execution_timeout, plugin_name):
         self.id = str(uuid.uuid4())
         self.document = request.get("DocumentName", "AWS-RunShellScript")
         self.parameters = request.get("Parameters", {})
@@ -113,60 +121,46 @@ class Command:
         self.requested_instance_ids = request.get("InstanceIds", [])
         self.instance_ids = instance_ids
         self.delivery_timeout = int(request.get("TimeoutSeconds") or 3600)
+        self.delivery_deadline = now() + self.delivery_timeout   # not started by then: never runs
         self.execution_timeout = execution_timeout
         self.script = script
         self.working_directory = working_directory
+        self.plugin_name = plugin_name
         self.s3_bucket = request.get("OutputS3BucketName")
         self.s3_prefix = request.get("OutputS3KeyPrefix")
         total = len(instance_ids)
-        self.max_concurrency_text = str(request.get("MaxConcurrency") or "50")
-        self.max_errors_text = str(request.get("MaxErrors") or "0")
-        self.max_concurrency = max(1, parse_limit(request.get("MaxConcurrency"), total, 50))
-        self.max_errors = parse_limit(request.get("MaxErrors"), total, 0)
+        self.max_concurrency_text = request.get("MaxConcurrency") or "50"
+        self.max_errors_text = request.get("MaxErrors") or "0"
+        self.max_concurrency = max(1, invocations.resolve_limit(request.get("MaxConcurrency"), total, 50))
+        self.max_errors = invocations.resolve_limit(request.get("MaxErrors"), total, 0)
         self.requested = now()
         self.invocations = {instance: Invocation(self, instance) for instance in instance_ids}
-        self.cancelled = False
-        self.stopped_by_errors = False
+        self.unsent = list(self.invocations.values())
+        self.cancel_requested = False
+        self.region = None
         self.visible_after = self.requested + 0.4   # AWS's delay before invocations can be read
 
-    def counts(self):
-        values = list(self.invocations.values())
-        return {
-            "completed": sum(1 for item in values if item.status in FINAL_STATUSES),
-            "errors": sum(1 for item in values if item.status in ERROR_STATUSES),
-            "delivery_timed_out": sum(1 for item in values if item.details == "Delivery Timed Out"),
-        }
+    def errors(self):
+        return sum(1 for item in self.invocations.values() if invocations.counts_as_error(item.details))
 
     def status(self):
-        values = list(self.invocations.values())
-        if not values:
-            return "Success", "Success"
-        if any(item.status not in FINAL_STATUSES for item in values):
-            if self.cancelled:
-                return "Cancelling", "Cancelling"
-            return ("InProgress", "InProgress") if any(item.status == "InProgress" for item in values) else ("Pending", "Pending")
-        if self.cancelled:
-            return "Cancelled", "Cancelled"
-        if self.stopped_by_errors or any(item.status in ("Failed", "Undeliverable") for item in values):
-            return "Failed", "Failed"
-        if any(item.status == "TimedOut" for item in values):
-            return "TimedOut", "Delivery Timed Out" if any(item.details == "Delivery Timed Out" for item in values) else "Failed"
-        if any(item.status == "Cancelled" for item in values):
-            return "Cancelled", "Cancelled"
-        return "Success", "Success"
+        return invocations.command_status([item.details for item in self.invocations.values()], self.max_errors,
+                                          self.cancel_requested)
 
     def describe(self):
         status, details = self.status()
-        counts = self.counts()
+        values = list(self.invocations.values())
         return {
             "CommandId": self.id, "DocumentName": self.document, "DocumentVersion": "$DEFAULT",
-            "Comment": self.comment, "ExpiresAfter": self.requested + self.delivery_timeout + 3600,
+            "Comment": self.comment, "ExpiresAfter": self.requested + self.delivery_timeout + self.execution_timeout,
             "Parameters": self.parameters, "InstanceIds": self.requested_instance_ids, "Targets": self.targets,
             "RequestedDateTime": self.requested, "Status": status, "StatusDetails": details,
             "OutputS3Region": "", "OutputS3BucketName": self.s3_bucket or "", "OutputS3KeyPrefix": self.s3_prefix or "",
             "MaxConcurrency": self.max_concurrency_text, "MaxErrors": self.max_errors_text,
-            "TargetCount": len(self.invocations), "CompletedCount": counts["completed"],
-            "ErrorCount": counts["errors"], "DeliveryTimedOutCount": counts["delivery_timed_out"],
+            "TargetCount": len(values),
+            "CompletedCount": sum(1 for item in values if item.status in invocations.TERMINAL),
+            "ErrorCount": self.errors(),
+            "DeliveryTimedOutCount": sum(1 for item in values if item.details == "DeliveryTimedOut"),
             "ServiceRole": "", "NotificationConfig": {}, "TimeoutSeconds": self.delivery_timeout,
         }
 
@@ -174,51 +168,55 @@ class Command:
 class RunCommand:
     """The SSM Run Command side of the simulator. `handle` answers the operations moto lacks."""
 
-    OPERATIONS = {"SendCommand", "ListCommandInvocations", "GetCommandInvocation", "ListCommands", "CancelCommand",
-                  "DescribeInstanceInformation"}
+    OPERATIONS = ("SendCommand", "ListCommandInvocations", "GetCommandInvocation", "ListCommands", "CancelCommand",
+                  "DescribeInstanceInformation")
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
         self.agents = {}
         self.commands = {}
         self.order = []
-        self.lock = threading.RLock()
-        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agent")
+        self.lock = state.LOCK
         self.regions = {"eu-west-3"}
         self.boots = {}  # instance id -> (threading.Event, [exit status])
+        if not isolation.available():
+            log.warning("bubblewrap (bwrap) is missing: instance commands run unisolated; run scripts/bootstrap")
 
     # --- instances and agents ------------------------------------------------------------------
-    def ec2_instances(self, region):
-        from moto.ec2.models import ec2_backends
-        backend = ec2_backends[ACCOUNT][region]
-        return list(backend.all_instances())
-
     def sync_agents(self, region):
         """Every running instance has an agent and a root directory; others are offline."""
-        self.regions.add(region)
-        instances = self.ec2_instances(region)
+        booting = []
         with self.lock:
+            self.regions.add(region)
+            instances = moto_adapter.instances(region)
             for instance in instances:
-                agent = self.agents.get(instance.id)
+                instance_id = moto_adapter.instance_id(instance)
+                running = moto_adapter.instance_state(instance) == "running"
+                agent = self.agents.get(instance_id)
                 if agent is None:
-                    root = os.path.join(self.state_dir, "instances", instance.id, "root")
+                    root = os.path.join(self.state_dir, "instances", instance_id, "root")
                     os.makedirs(root, exist_ok=True)
-                    agent = self.agents[instance.id] = Agent(instance.id, root)
-                    if getattr(instance, "autoscaling_group", None) is not None and instance._state.name == "running":
-                        # An instance an Auto Scaling group launched boots like any: its user data runs.
-                        self.pool.submit(self.boot, instance, region)
+                    isolation.prepare_root(root)
+                    agent = self.agents[instance_id] = Agent(instance_id, root)
+                    agent.hostname = hostname_of(instance_id, moto_adapter.instance_private_ip(instance))
+                    if moto_adapter.launched_by_group(instance) and running:
+                        booting.append(instance)  # a group's instance boots like any: its user data runs
                 agent.instance = instance
+                agent.running = running
+        for instance in booting:
+            threading.Thread(target=self.boot, args=(instance, region), daemon=True, name="boot").start()
         return instances
 
     def boot(self, instance, region):
-        """Runs the instance's user data once, as cloud-init would, in its root; returns the exit
-        status (0 also when there is none). Output goes to <root>/var/log/cloud-init-output.log.
+        """Runs the instance's user data once, as cloud-init would, in the instance; returns the
+        exit status (0 also when there is none). Output goes to /var/log/cloud-init-output.log.
         Callers racing for the same instance wait for the one run."""
         with self.lock:
-            entry = self.boots.get(instance.id)
+            key = moto_adapter.instance_id(instance)
+            entry = self.boots.get(key)
             first = entry is None
             if first:
-                entry = self.boots[instance.id] = (threading.Event(), [0])
+                entry = self.boots[key] = (threading.Event(), [0])
         if not first:
             entry[0].wait(timeout=650)
             return entry[1][0]
@@ -231,29 +229,61 @@ class RunCommand:
     def run_user_data(self, instance, region):
         from .refresh import decode_user_data
         self.sync_agents(region)
-        agent = self.agents[instance.id]
-        script = decode_user_data(getattr(instance, "user_data", None))
+        with self.lock:
+            agent = self.agents[moto_adapter.instance_id(instance)]
+            script = decode_user_data(moto_adapter.instance_user_data(instance))
         if not script:
             return 0
         log_dir = os.path.join(agent.root, "var", "log")
         os.makedirs(log_dir, exist_ok=True)
-        environment = {"HOME": agent.root, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-                       "FLEET_INSTANCE_ID": agent.instance_id, "FLEET_INSTANCE_ROOT": agent.root}
-        with open(os.path.join(log_dir, "cloud-init-output.log"), "ab") as log:
+        with open(os.path.join(log_dir, "cloud-init-output.log"), "ab") as output:
+            process = self.start(agent, script, "/", {}, output, subprocess.STDOUT, "user-data")
             try:
-                return subprocess.run(["bash", "-c", script], cwd=agent.root, env=environment, stdout=log,
-                                      stderr=subprocess.STDOUT, timeout=600, preexec_fn=reset_signals).returncode
+                return process.wait(timeout=600)
             except subprocess.TimeoutExpired:
+                self.kill(process)
+                process.wait()
                 return -1
 
+    def environment(self, agent, extra):
+        path = os.environ.get("PATH", "/usr/bin:/bin")
+        if isolation.TOOLS_BIN not in path.split(":"):
+            path += ":" + isolation.TOOLS_BIN          # the AWS CLI, as AWS's images have it
+        environment = {"HOME": "/root", "PATH": path, "LANG": "C.UTF-8",
+                       "FLEET_INSTANCE_ID": agent.instance_id, "FLEET_INSTANCE_ROOT": "/"}
+        if os.environ.get("MOTO_PORT"):
+            # What DNS gives a real instance: AWS's endpoints (here, the simulator's). Credentials
+            # are not given: an instance has those only through its instance profile.
+            environment["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{os.environ['MOTO_PORT']}"
+        environment.update(extra)
+        return environment
+
+    def start(self, agent, script, workdir, extra_environment, stdout, stderr, what):
+        """Starts bash with `script` inside the instance, in its own session (its process group
+        is what a cancel or timeout kills), recorded by processes.py for `fleet down`."""
+        environment = self.environment(agent, extra_environment)
+        argv = ["bash", "-c", script]
+        if isolation.available():
+            argv = isolation.command(agent.root, agent.hostname, argv, workdir, environment["PATH"])
+            cwd = agent.root
+        else:
+            cwd = os.path.join(agent.root, workdir.lstrip("/"))
+            environment["FLEET_INSTANCE_ROOT"] = agent.root
+        return processes.spawn(argv, f"{what} {agent.instance_id}", env=environment, cwd=cwd, stdout=stdout,
+                               stderr=stderr, stdin=subprocess.DEVNULL)
+
+    def kill(self, process):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def is_online(self, agent):
-        state = getattr(getattr(agent, "instance", None), "_state", None)
-        running = state is not None and state.name == "running"
-        return running and not agent.forced_offline
+        return agent.running and not agent.forced_offline
 
     def set_agent(self, instance_id, online=None, delay=None, hang=None):
         if instance_id not in self.agents:
-            for region in self.regions:
+            for region in list(self.regions):
                 self.sync_agents(region)
         with self.lock:
             agent = self.agents.get(instance_id)
@@ -271,7 +301,8 @@ class RunCommand:
     def describe_agents(self):
         with self.lock:
             return [{"InstanceId": agent.instance_id, "Root": agent.root, "Online": self.is_online(agent),
-                     "DeliveryDelay": agent.delivery_delay} for agent in self.agents.values()]
+                     "DeliveryDelay": agent.delivery_delay, "Queued": len(agent.queue), "Running": agent.workers}
+                    for agent in self.agents.values()]
 
     # --- dispatch ------------------------------------------------------------------------------
     def handle(self, operation, request, region):
@@ -285,27 +316,30 @@ class RunCommand:
 
     # --- SendCommand ---------------------------------------------------------------------------
     def resolve_targets(self, request, region):
-        instances = {instance.id: instance for instance in self.ec2_instances(region)}
-        chosen = list(request.get("InstanceIds") or [])
-        for target in request.get("Targets") or []:
-            key, values = target.get("Key", ""), target.get("Values", [])
-            if key == "InstanceIds":
-                chosen += values
-            elif key.startswith("tag:"):
-                name = key[4:]
-                for instance in instances.values():
-                    tags = {tag["key"]: tag["value"] for tag in instance.get_tags()}
-                    if tags.get(name) in values and instance._state.name != "terminated":
-                        chosen.append(instance.id)
-            elif key.startswith("resource-groups"):
-                raise SSMError("InvalidTarget", "resource-groups targets are not simulated")
-            else:
-                raise SSMError("InvalidTarget", f"unsupported target key {key}")
-        unique = list(dict.fromkeys(chosen))
-        for instance_id in request.get("InstanceIds") or []:
-            if instance_id not in instances:
-                raise SSMError("InvalidInstanceId", f"Instances [[{instance_id}]] not in a valid state for account {ACCOUNT}")
-        return unique
+        with self.lock:
+            instances = {moto_adapter.instance_id(item): item for item in moto_adapter.instances(region)}
+            chosen = list(request.get("InstanceIds") or [])
+            for target in request.get("Targets") or []:
+                key, values = target.get("Key", ""), target.get("Values", [])
+                if key == "InstanceIds":
+                    chosen += values
+                elif key.startswith("tag:"):
+                    name = key[4:]
+                    for instance_id, instance in instances.items():
+                        if moto_adapter.instance_tags(instance).get(name) in values and \
+                                moto_adapter.instance_state(instance) != "terminated":
+                            chosen.append(instance_id)
+                elif key.startswith("resource-groups"):
+                    raise SSMError("InvalidTarget", "resource-groups targets are not simulated")
+                else:
+                    raise SSMError("InvalidTarget", f"unsupported target key {key}")
+            for instance_id in request.get("InstanceIds") or []:
+                # Valid states are running, pending, stopped and stopping (InvalidInstanceId, API reference).
+                if instance_id not in instances or \
+                        moto_adapter.instance_state(instances[instance_id]) in ("shutting-down", "terminated"):
+                    raise SSMError("InvalidInstanceId",
+                                   f"Instances [[{instance_id}]] not in a valid state for account {ACCOUNT}")
+        return list(dict.fromkeys(chosen))
 
     def document_script(self, request, region):
         name = request.get("DocumentName", "AWS-RunShellScript")
@@ -314,22 +348,24 @@ class RunCommand:
             commands = parameters.get("commands")
             if not commands:
                 raise SSMError("InvalidParameters", "Parameter commands is required")
-            steps = [commands]
+            steps, plugin = [commands], "aws:runShellScript"
         else:
-            steps = self.custom_document_steps(name, parameters, region)
+            steps, plugin = self.custom_document_steps(name, parameters, region)
         lines = [line for step in steps for line in step]
         working_directory = (parameters.get("workingDirectory") or [""])[0]
-        execution_timeout = int((parameters.get("executionTimeout") or ["3600"])[0])
-        return "\n".join(lines), working_directory, execution_timeout
+        try:
+            execution_timeout = int((parameters.get("executionTimeout") or ["3600"])[0])
+        except ValueError:
+            raise SSMError("InvalidParameters", "executionTimeout must be a number of seconds") from None
+        return "\n".join(lines), working_directory, execution_timeout, plugin
 
     def custom_document_steps(self, name, parameters, region):
-        from moto.ssm.models import ssm_backends
-        backend = ssm_backends[ACCOUNT][region]
         try:
-            document = backend._get_documents(name).find(None, None)
-        except Exception:
+            with self.lock:
+                text, document_format = moto_adapter.ssm_document(region, name)
+        except KeyError:
             raise SSMError("InvalidDocument", f"Document {name} does not exist") from None
-        content = json.loads(document.content) if document.document_format == "JSON" else __import__("yaml").safe_load(document.content)
+        content = json.loads(text) if document_format == "JSON" else __import__("yaml").safe_load(text)
         declared = content.get("parameters", {})
         values = {key: spec.get("default") for key, spec in declared.items()}
         for key, value in parameters.items():
@@ -344,7 +380,7 @@ class RunCommand:
                 return "\n".join(value) if isinstance(value, list) else str(value)
             return re.sub(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", replace, text)
 
-        steps = []
+        steps, plugin = [], "aws:runShellScript"
         for step in content.get("mainSteps", content.get("runtimeConfig", {}).values()):
             if step.get("action") not in (None, "aws:runShellScript"):
                 raise SSMError("InvalidDocument", f"action {step.get('action')} is not simulated")
@@ -352,104 +388,189 @@ class RunCommand:
             if isinstance(commands, str):
                 commands = [commands]
             steps.append([substitute(line) for line in commands])
-        return steps
+            plugin = step.get("name") or plugin
+        return steps, plugin
 
     def send_command(self, request, region):
-        script, working_directory, execution_timeout = self.document_script(request, region)
+        for member, name in (("MaxConcurrency", "maxConcurrency"), ("MaxErrors", "maxErrors")):
+            try:
+                invocations.validate_limit(name, request.get(member))
+            except invocations.InvalidLimit as error:
+                raise SSMError("ValidationException", str(error)) from None
+        script, working_directory, execution_timeout, plugin = self.document_script(request, region)
         instance_ids = self.resolve_targets(request, region)
         if not instance_ids and not request.get("Targets"):
             raise SSMError("InvalidParameters", "InstanceIds or Targets required")
-        command = Command(request, instance_ids, script, working_directory, execution_timeout)
+        command = Command(request, instance_ids, script, working_directory, execution_timeout, plugin)
         command.region = region
         with self.lock:
             self.commands[command.id] = command
             self.order.insert(0, command.id)
-        threading.Thread(target=self.schedule, args=(command,), daemon=True).start()
-        return {"Command": command.describe()}
+            described = command.describe()
+        self.dispatch(command)
+        return {"Command": described}
 
-    def schedule(self, command):
-        """Sends invocations MaxConcurrency at a time; stops sending after MaxErrors + 1 errors."""
-        pending = list(command.invocations.values())
-        running = []
-        while pending or running:
-            running = [item for item in running if item.status not in FINAL_STATUSES]
-            if command.cancelled or command.counts()["errors"] > command.max_errors:
-                command.stopped_by_errors = not command.cancelled
-                for item in pending:
-                    item.status, item.details = "Cancelled", "Cancelled" if command.cancelled else "Terminated"
-                    item.finished = now()
-                pending = []
-                continue
-            while pending and len(running) < command.max_concurrency:
-                item = pending.pop(0)
-                running.append(item)
-                item.status, item.details = "InProgress", "InProgress"
-                self.pool.submit(self.deliver, item)
-            time.sleep(0.005)
+    def expire(self, command):
+        """TimeoutSeconds passed: what has not been sent yet times out in delivery ("If this time
+        is reached and the command hasn't already started running, it won't run"). Checked
+        whenever the command is sent on or read, so no timer thread waits per command."""
+        if command.unsent and now() >= command.delivery_deadline:
+            for item in command.unsent:
+                if invocations.can_move(item.status, "DeliveryTimedOut"):
+                    item.move("DeliveryTimedOut")
+            command.unsent = []
 
-    def deliver(self, invocation):
-        command = invocation.command
+    def dispatch(self, command):
+        """Sends what MaxConcurrency allows to the agents' queues; after MaxErrors + 1 errors
+        (failed or execution timed out) the rest is never sent: Cancelled / Terminated."""
+        with self.lock:
+            self.expire(command)
+            if command.cancel_requested or command.errors() > command.max_errors:
+                reason = "Cancelled" if command.cancel_requested else "Terminated"
+                for item in command.unsent:
+                    if invocations.can_move(item.status, reason):
+                        item.move(reason)
+                command.unsent = []
+                return
+            in_flight = sum(1 for item in command.invocations.values()
+                            if item.sent and item.status not in invocations.TERMINAL)
+            while command.unsent and in_flight < command.max_concurrency:
+                item = command.unsent.pop(0)
+                if item.status in invocations.TERMINAL:   # cancelled before it was sent
+                    continue
+                item.sent = True
+                in_flight += 1
+                self.enqueue(item)
+
+    def enqueue(self, invocation):
+        """Puts an invocation on its agent's queue; the agent works it off with at most
+        WORKERS_PER_AGENT threads of its own, started on demand. Called with the lock held."""
         agent = self.agents.get(invocation.instance_id)
-        if agent is None or not self.is_online(agent):
+        if agent is None:
+            threading.Timer(0.05, self.undeliverable, args=(invocation,)).start()
+            return
+        agent.queue.append(invocation)
+        if agent.workers < WORKERS_PER_AGENT:
+            agent.workers += 1
+            threading.Thread(target=self.work, args=(agent,), daemon=True, name=f"agent-{agent.instance_id}").start()
+
+    def undeliverable(self, invocation):
+        with self.lock:
+            if invocations.can_move(invocation.status, "Undeliverable"):
+                invocation.move("Undeliverable")
+        self.dispatch(invocation.command)
+
+    def work(self, agent):
+        while True:
+            with self.lock:
+                if not agent.queue:
+                    agent.workers -= 1
+                    return
+                invocation = agent.queue.popleft()
+            try:
+                self.deliver(agent, invocation)
+            except Exception:  # keep the agent alive; the invocation fails as on a broken agent
+                log.exception("invocation %s on %s", invocation.command.id, agent.instance_id)
+                with self.lock:
+                    for details in ("Failed", "Undeliverable"):   # broke while running, or before
+                        if invocations.can_move(invocation.status, details):
+                            invocation.move(details)
+                            break
+            self.dispatch(invocation.command)
+
+    def deliver(self, agent, invocation):
+        command = invocation.command
+        if not self.is_online(agent):
             time.sleep(0.05)
-            invocation.status, invocation.details = "Undeliverable", "Undeliverable"
-            invocation.finished = now()
+            with self.lock:
+                if invocations.can_move(invocation.status, "Undeliverable"):
+                    invocation.move("Undeliverable")
             return
         if agent.delivery_delay:
-            if agent.delivery_delay >= command.delivery_timeout:
-                time.sleep(command.delivery_timeout)
-                invocation.status, invocation.details = "TimedOut", "Delivery Timed Out"
-                invocation.finished = now()
-                return
-            time.sleep(agent.delivery_delay)
-        if command.cancelled:
-            invocation.status, invocation.details, invocation.finished = "Cancelled", "Cancelled", now()
+            remaining = command.delivery_deadline - now()
+            invocation.wake.wait(max(0.0, min(agent.delivery_delay, remaining)))
+        if now() >= command.delivery_deadline:
+            with self.lock:
+                if invocations.can_move(invocation.status, "DeliveryTimedOut"):
+                    invocation.move("DeliveryTimedOut")
             return
-        workdir = agent.root
-        if command.working_directory:
-            workdir = os.path.join(agent.root, command.working_directory.lstrip("/"))
-            os.makedirs(workdir, exist_ok=True)
-        environment = {"HOME": agent.root, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-                       "FLEET_INSTANCE_ID": agent.instance_id, "FLEET_INSTANCE_ROOT": agent.root,
-                       "AWS_SSM_INSTANCE_ID": agent.instance_id, "AWS_SSM_REGION_NAME": command.region}
-        invocation.started = now()
-        script = "exec sleep 2147483647" if agent.hang else command.script
-        process = subprocess.Popen(["bash", "-c", script], cwd=workdir, env=environment,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                   preexec_fn=reset_signals)
-        invocation.process = process
+        workdir = command.working_directory or "/"
+        with self.lock:
+            if not invocations.can_move(invocation.status, "InProgress"):
+                return                      # cancelled while it waited: it never runs
+            invocation.move("InProgress")
+            invocation.started = now()
+            hang = agent.hang
+        if not workdir.startswith("/"):
+            workdir = "/" + workdir
+        os.makedirs(os.path.join(agent.root, workdir.lstrip("/")), exist_ok=True)
+        script = "exec sleep 2147483647" if hang else command.script
+        process = self.start(agent, script, workdir, {"AWS_SSM_INSTANCE_ID": agent.instance_id,
+                                                      "AWS_SSM_REGION_NAME": command.region or ""},
+                             subprocess.PIPE, subprocess.PIPE, f"command {command.id}")
+        with self.lock:
+            invocation.process = process
+            cancelled = invocation.status == invocations.CANCELLING
+        if cancelled:
+            self.kill(process)
+        timed_out = False
         try:
             stdout, stderr = process.communicate(timeout=command.execution_timeout)
-            invocation.response_code = process.returncode
-            if command.cancelled and process.returncode < 0:
-                invocation.status, invocation.details = "Cancelled", "Cancelled"
-            elif process.returncode == 0:
-                invocation.status, invocation.details = "Success", "Success"
-            else:
-                invocation.status, invocation.details = "Failed", "Failed"
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
+            self.kill(process)
             stdout, stderr = process.communicate()
-            invocation.response_code = -1
-            invocation.status, invocation.details = "TimedOut", "Execution Timed Out"
-        invocation.stdout = stdout.decode("utf-8", "replace")
-        invocation.stderr = stderr.decode("utf-8", "replace")
-        invocation.finished = now()
+            timed_out = True
+        with self.lock:
+            invocation.stdout = stdout.decode("utf-8", "replace")
+            invocation.stderr = stderr.decode("utf-8", "replace")
+            if invocation.status == invocations.CANCELLING:
+                invocation.response_code = STOPPED_EXIT_CODE
+                invocation.move("Cancelled")
+            elif timed_out:
+                invocation.response_code = STOPPED_EXIT_CODE
+                invocation.move("ExecutionTimedOut")
+            else:
+                invocation.response_code = process.returncode if process.returncode >= 0 else 128 - process.returncode
+                invocation.move("Success" if process.returncode == 0 else "Failed")
         if command.s3_bucket:
             self.write_output(invocation)
 
     def write_output(self, invocation):
-        from moto.s3.models import s3_backends
         command = invocation.command
         prefix = (command.s3_prefix.rstrip("/") + "/") if command.s3_prefix else ""
         base = f"{prefix}{command.id}/{invocation.instance_id}/awsrunShellScript/0.awsrunShellScript/"
-        backend = s3_backends[ACCOUNT]["aws"]
         try:
-            backend.put_object(command.s3_bucket, base + "stdout", invocation.stdout.encode())
-            if invocation.stderr:
-                backend.put_object(command.s3_bucket, base + "stderr", invocation.stderr.encode())
+            with self.lock:
+                moto_adapter.s3_put_object(command.s3_bucket, base + "stdout", invocation.stdout.encode())
+                if invocation.stderr:
+                    moto_adapter.s3_put_object(command.s3_bucket, base + "stderr", invocation.stderr.encode())
         except Exception as error:  # a missing bucket loses the copy, as on AWS
-            invocation.stderr += f"\n(fleet: could not write output to s3://{command.s3_bucket}: {error})"
+            log.warning("could not write output to s3://%s: %s", command.s3_bucket, error)
+
+    # --- CancelCommand -------------------------------------------------------------------------
+    def cancel_command(self, request, region):
+        to_kill = []
+        with self.lock:
+            command = self.command(request.get("CommandId"))
+            targets = request.get("InstanceIds") or list(command.invocations)
+            unknown = [instance_id for instance_id in targets if instance_id not in command.invocations]
+            if unknown:
+                raise SSMError("InvalidInstanceId", f"Instances {unknown} are not targets of command {command.id}")
+            if set(targets) == set(command.invocations):
+                command.cancel_requested = True
+            for instance_id in targets:
+                item = command.invocations[instance_id]
+                if invocations.can_move(item.status, "Cancelled"):       # Pending or Delayed: never runs
+                    item.move("Cancelled")
+                    item.wake.set()
+                elif invocations.can_move(item.status, "Cancelling"):    # running: stop it
+                    item.move("Cancelling")
+                    if item.process is not None:
+                        to_kill.append(item.process)
+        for process in to_kill:
+            self.kill(process)
+        self.dispatch(command)
+        return {}
 
     # --- reading results -----------------------------------------------------------------------
     def command(self, command_id):
@@ -458,115 +579,128 @@ class RunCommand:
             raise SSMError("InvalidCommandId", f"Command {command_id} not found")
         return command
 
+    COMMAND_FILTER_KEYS = ("InvokedAfter", "InvokedBefore", "Status", "ExecutionStage", "DocumentName")
+
+    def command_filters(self, request):
+        """ListCommands / ListCommandInvocations filters (CommandFilterKey) as predicates."""
+        predicates = []
+        for spec in request.get("Filters") or []:
+            key, value = spec.get("key"), spec.get("value", "")
+            if key not in self.COMMAND_FILTER_KEYS:
+                raise SSMError("InvalidFilterKey", f"{key} is not a valid filter key")
+            if key in ("InvokedAfter", "InvokedBefore"):
+                try:
+                    moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+                except ValueError:
+                    raise SSMError("InvalidFilterValue", f"{value} is not a valid date and time") from None
+                predicates.append((lambda m: lambda requested, status, document, done: requested >= m)(moment)
+                                  if key == "InvokedAfter" else
+                                  (lambda m: lambda requested, status, document, done: requested <= m)(moment))
+            elif key == "Status":
+                if value not in invocations.STATUSES:
+                    raise SSMError("InvalidFilterValue", f"{value} is not a valid Status")
+                predicates.append(lambda requested, status, document, done, v=value: status == v)
+            elif key == "ExecutionStage":
+                if value not in ("Executing", "Complete"):
+                    raise SSMError("InvalidFilterValue", f"{value} is not a valid ExecutionStage")
+                predicates.append(lambda requested, status, document, done, v=value: done == (v == "Complete"))
+            else:
+                predicates.append(lambda requested, status, document, done, v=value: document == v)
+        return predicates
+
     def list_command_invocations(self, request, region):
+        predicates = self.command_filters(request)
         with self.lock:
             commands = [self.command(request["CommandId"])] if request.get("CommandId") else \
                 [self.commands[name] for name in self.order]
-        invocations = []
-        for command in commands:
-            if now() < command.visible_after:
-                continue
-            for item in command.invocations.values():
-                if request.get("InstanceId") and item.instance_id != request["InstanceId"]:
+            items = []
+            for command in commands:
+                self.expire(command)
+                if now() < command.visible_after:
                     continue
-                if not self.matches_filters(item, request.get("Filters") or []):
-                    continue
-                invocations.append(item)
-        return self.page(request, [item.summary(bool(request.get("Details"))) for item in invocations],
-                         "CommandInvocations")
+                for item in command.invocations.values():
+                    if request.get("InstanceId") and item.instance_id != request["InstanceId"]:
+                        continue
+                    done = item.status in invocations.TERMINAL
+                    if all(check(command.requested, item.status, command.document, done) for check in predicates):
+                        items.append(item.summary(bool(request.get("Details"))))
+        return self.page(request, items, "CommandInvocations", default=50, largest=50)
 
-    def matches_filters(self, item, filters):
-        for spec in filters:
-            key, value = spec.get("key") or spec.get("Key"), spec.get("value") or spec.get("Value")
-            if key == "Status" and item.status != value:
-                return False
-            if key == "DocumentName" and item.command.document != value:
-                return False
-        return True
-
-    def page(self, request, items, name):
-        size = int(request.get("MaxResults") or 50)
-        start = int(request.get("NextToken") or 0)
+    def page(self, request, items, name, default, largest):
+        size = request.get("MaxResults") or default
+        if not isinstance(size, int) or not 1 <= size <= largest:
+            raise SSMError("ValidationException", f"1 validation error detected: Value '{size}' at 'maxResults' "
+                                                  f"failed to satisfy constraint: Member must have value less than or "
+                                                  f"equal to {largest}")
+        token = request.get("NextToken") or "0"
+        if not token.isdigit() or int(token) > len(items):
+            raise SSMError("InvalidNextToken", "The specified token isn't valid.")
+        start = int(token)
         result = {name: items[start:start + size]}
         if start + size < len(items):
             result["NextToken"] = str(start + size)
         return result
 
     def get_command_invocation(self, request, region):
-        command = self.commands.get(request.get("CommandId"))
-        invocation = command.invocations.get(request.get("InstanceId")) if command else None
-        if invocation is None or now() < command.visible_after:
-            raise SSMError("InvocationDoesNotExist", "An error occurred (InvocationDoesNotExist) when calling the GetCommandInvocation operation")
-        return {
-            "CommandId": command.id, "InstanceId": invocation.instance_id, "Comment": command.comment,
-            "DocumentName": command.document, "DocumentVersion": "$DEFAULT", "PluginName": "aws:runShellScript",
-            "ResponseCode": invocation.response_code,
-            "ExecutionStartDateTime": iso(invocation.started) if invocation.started else "",
-            "ExecutionElapsedTime": f"PT{(invocation.finished or now()) - (invocation.started or now()):.3f}S",
-            "ExecutionEndDateTime": iso(invocation.finished) if invocation.finished else "",
-            "Status": invocation.status, "StatusDetails": invocation.details,
-            "StandardOutputContent": invocation.stdout[:STDOUT_LIMIT], "StandardOutputUrl": "",
-            "StandardErrorContent": invocation.stderr[:STDERR_LIMIT], "StandardErrorUrl": "",
-            "CloudWatchOutputConfig": {"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": False},
-        }
+        with self.lock:
+            command = self.commands.get(request.get("CommandId"))
+            invocation = command.invocations.get(request.get("InstanceId")) if command else None
+            if command is not None:
+                self.expire(command)
+            if invocation is None or now() < command.visible_after:
+                raise SSMError("InvocationDoesNotExist",
+                               "An error occurred (InvocationDoesNotExist) when calling the GetCommandInvocation operation")
+            return {
+                "CommandId": command.id, "InstanceId": invocation.instance_id, "Comment": command.comment,
+                "DocumentName": command.document, "DocumentVersion": "$DEFAULT", "PluginName": command.plugin_name,
+                "ResponseCode": invocation.response_code,
+                "ExecutionStartDateTime": iso(invocation.started) if invocation.started else "",
+                "ExecutionElapsedTime": f"PT{(invocation.finished or now()) - (invocation.started or now()):.3f}S",
+                "ExecutionEndDateTime": iso(invocation.finished) if invocation.finished and invocation.started else "",
+                "Status": invocation.status, "StatusDetails": invocation.details,
+                "StandardOutputContent": invocation.stdout[:STDOUT_LIMIT], "StandardOutputUrl": "",
+                "StandardErrorContent": invocation.stderr[:STDERR_LIMIT], "StandardErrorUrl": "",
+                "CloudWatchOutputConfig": {"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": False},
+            }
 
     def list_commands(self, request, region):
+        predicates = self.command_filters(request)
         with self.lock:
             commands = [self.command(request["CommandId"])] if request.get("CommandId") else \
                 [self.commands[name] for name in self.order]
-        if request.get("InstanceId"):
-            commands = [command for command in commands if request["InstanceId"] in command.invocations]
-        return self.page(request, [command.describe() for command in commands], "Commands")
+            if request.get("InstanceId"):
+                commands = [command for command in commands if request["InstanceId"] in command.invocations]
+            items = []
+            for command in commands:
+                self.expire(command)
+                status, _ = command.status()
+                done = status in invocations.TERMINAL
+                if all(check(command.requested, status, command.document, done) for check in predicates):
+                    items.append(command.describe())
+        return self.page(request, items, "Commands", default=50, largest=50)
 
-    def cancel_command(self, request, region):
-        command = self.command(request.get("CommandId"))
-        targets = request.get("InstanceIds") or list(command.invocations)
-        if set(targets) == set(command.invocations):
-            command.cancelled = True
-        for instance_id in targets:
-            item = command.invocations.get(instance_id)
-            if item is None:
-                continue
-            if item.status == "Pending":
-                item.status, item.details, item.finished = "Cancelled", "Cancelled", now()
-            elif item.status == "InProgress" and item.process is not None and item.process.poll() is None:
-                command.cancelled = command.cancelled or len(targets) == len(command.invocations)
-                try:
-                    os.killpg(item.process.pid, 15)
-                except ProcessLookupError:
-                    pass
-        return {}
-
+    # --- DescribeInstanceInformation -----------------------------------------------------------
     def describe_instance_information(self, request, region):
-        instances = {instance.id: instance for instance in self.ec2_instances(region)}
+        try:
+            filters = instancefilters.parse(request)
+        except instancefilters.FilterError as error:
+            raise SSMError(error.code, error.message) from None
         items = []
         with self.lock:
-            agents = list(self.agents.values())
-        for agent in agents:
-            instance = instances.get(agent.instance_id)
-            if instance is None or instance._state.name == "terminated":
-                continue
-            online = self.is_online(agent)
-            item = {"InstanceId": agent.instance_id, "PingStatus": "Online" if online else "ConnectionLost",
-                    "LastPingDateTime": now() if online else agent.registered, "AgentVersion": "3.3.987.0",
-                    "IsLatestVersion": True, "PlatformType": "Linux", "PlatformName": "Debian GNU/Linux",
-                    "PlatformVersion": "12", "ResourceType": "EC2Instance",
-                    "IPAddress": getattr(instance, "private_ip", "") or "", "ComputerName": f"{agent.instance_id}.fleet",
-                    "AssociationStatus": "Success", "RegistrationDate": agent.registered}
-            if self.matches_instance_filters(item, instance, request):
-                items.append(item)
-        return self.page(request, items, "InstanceInformationList")
-
-    def matches_instance_filters(self, item, instance, request):
-        for spec in (request.get("Filters") or []) + (request.get("InstanceInformationFilterList") or []):
-            key = spec.get("Key") or spec.get("key")
-            values = spec.get("Values") or spec.get("valueSet") or []
-            if key == "InstanceIds" and item["InstanceId"] not in values:
-                return False
-            if key == "PingStatus" and item["PingStatus"] not in values:
-                return False
-            if key.startswith("tag:"):
-                tags = {tag["key"]: tag["value"] for tag in instance.get_tags()}
-                if tags.get(key[4:]) not in values:
-                    return False
-        return True
+            instances = {moto_adapter.instance_id(item): item for item in moto_adapter.instances(region)}
+            for agent in self.agents.values():
+                instance = instances.get(agent.instance_id)
+                if instance is None or moto_adapter.instance_state(instance) == "terminated":
+                    continue
+                online = self.is_online(agent)
+                item = {"InstanceId": agent.instance_id, "PingStatus": "Online" if online else "ConnectionLost",
+                        "LastPingDateTime": now() if online else agent.registered, "AgentVersion": "3.3.987.0",
+                        "IsLatestVersion": True, "PlatformType": "Linux", "PlatformName": "Debian GNU/Linux",
+                        "PlatformVersion": "12", "ResourceType": "EC2Instance",
+                        "IPAddress": moto_adapter.instance_private_ip(instance),
+                        "ComputerName": f"{agent.hostname}.{region}.compute.internal",
+                        "AssociationStatus": "Success", "RegistrationDate": agent.registered,
+                        "SourceId": agent.instance_id, "SourceType": "AWS::EC2::Instance"}
+                if instancefilters.matches(item, moto_adapter.instance_tags(instance), filters):
+                    items.append(item)
+        return self.page(request, items, "InstanceInformationList", default=10, largest=50)

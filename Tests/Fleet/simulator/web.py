@@ -1,23 +1,36 @@
 """Web serving and the load balancer.
 
-Each running instance whose root holds `srv/app/current/public` is served by PHP's built-in
-server on its own loopback port. Each ELBv2 load balancer is a local haproxy on its own loopback
-port: its backends follow target registration (a deregistered target drains for the target
-group's deregistration delay, taking no new requests) and haproxy's own health checks on the
-target group's health check path, which is also what DescribeTargetHealth reports.
+Each instance registered in a target group that a load balancer's listener forwards to (or
+draining from one), whose root holds `srv/app/current/public`, is served by PHP's built-in
+server, one process with one worker, on its own loopback port. Each ELBv2 load balancer is one
+local haproxy with one frontend per listener (each on its own loopback port) and one backend per
+target group. Health is judged here as an ALB does (health.py): each target group's own path,
+matcher, interval, timeout and healthy/unhealthy threshold counts, in AWS's time scaled by
+FLEET_TIME_SCALE (timescale.py); haproxy is told each target's state over its admin socket, so
+DescribeTargetHealth and the traffic agree. A deregistered target drains for the group's
+deregistration delay (taking no new requests), then stops being served.
+
+The loop logs to <state>/web.log and keeps going past a bad instance or balancer. It reads moto
+and its own tables under state.LOCK and starts processes, probes targets and waits for haproxy
+outside it.
 """
+import http.client
+import logging
 import os
 import shutil
 import socket
 import subprocess
 import threading
 import time
-import urllib.parse
-import uuid
+from concurrent.futures import ThreadPoolExecutor
 from xml.sax.saxutils import escape
 
-ACCOUNT = "123456789012"
+from . import health, moto_adapter, processes, state, timescale
+from .errors import AWSError
+
+log = logging.getLogger("fleet.web")
 DOCROOT = os.path.join("srv", "app", "current", "public")
+LOOP_SECONDS = 0.2
 
 # PHP's built-in server resolves its docroot once, at start; a router looks through the
 # `current` symlink on every request, as nginx or Apache on a real instance do, so switching
@@ -49,7 +62,6 @@ if ($base !== false && is_file($base . '/index.php')) {
 http_response_code(404);
 echo "no release is current\n";
 """
-NAMESPACE = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 
 
 def free_port():
@@ -59,161 +71,273 @@ def free_port():
 
 
 class Balancer:
+    """One haproxy: its listeners' local ports, its configuration and its process."""
+
     def __init__(self, arn, name, directory):
         self.arn = arn
         self.name = name
-        self.port = free_port()
+        self.ports = {}          # listener arn -> local port
         self.config_path = os.path.join(directory, f"lb-{name}.cfg")
         self.socket_path = os.path.join(directory, f"lb-{name}.sock")
-        self.state_path = os.path.join(directory, f"lb-{name}.state")
         self.process = None
-        self.config = None
-        self.draining = {}   # instance id -> (port, until)
-        self.previous = set()
+        self.structure = None    # the configuration without server states: a change means a reload
+        self.applied = {}        # (backend, server) -> state haproxy was last told
+
+
+def backend_name(group):
+    return f"tg-{group['name']}"
 
 
 class Web:
     def __init__(self, state_dir, run_command):
         self.state_dir = state_dir
         self.run_command = run_command
-        self.servers = {}    # instance id -> (port, process)
-        self.balancers = {}  # arn -> Balancer
-        self.lock = threading.RLock()
+        self.servers = {}        # instance id -> (port, process)
+        self.balancers = {}      # balancer arn -> Balancer
+        self.health = {}         # (target group arn, target id) -> health.Health
+        self.draining = {}       # (target group arn, target id) -> (port, until)
+        self.registered = {}     # target group arn -> {target id: port} seen last round
+        self.reported = {}       # (target group arn, target id) -> (state, reason, description) haproxy acts on
         self.php = shutil.which("php")
         self.haproxy = shutil.which("haproxy")
         self.stopping = False
-        threading.Thread(target=self.loop, daemon=True).start()
+        self.probes = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health")
+        threading.Thread(target=self.loop, daemon=True, name="web").start()
 
     def stop(self):
         """Stops every web server and load balancer, and keeps them stopped."""
-        with self.lock:
+        with state.LOCK:
             self.stopping = True
-            processes = [process for _, process in self.servers.values()]
-            processes += [balancer.process for balancer in self.balancers.values() if balancer.process]
-            for process in processes:
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=3)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            processes_ = [process for _, process in self.servers.values()]
+            processes_ += [balancer.process for balancer in self.balancers.values() if balancer.process]
+        for process in processes_:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes_:
+            try:
+                process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
     def loop(self):
         while not self.stopping:
             try:
                 self.reconcile()
-            except Exception as error:  # keep serving; the next round retries
-                print(f"fleet web: {type(error).__name__}: {error}", flush=True)
-            time.sleep(0.3)
+            except Exception:  # keep serving; the next round retries
+                log.exception("web round failed")
+            time.sleep(LOOP_SECONDS)
 
-    # --- instances -----------------------------------------------------------------------------
+    # --- one round ------------------------------------------------------------------------------
+    def snapshot(self):
+        """What moto says now (under the lock): running instances' roots, balancers, groups."""
+        with state.LOCK:
+            running, balancers, groups = {}, [], {}
+            for region in sorted(self.run_command.regions):
+                for instance in self.run_command.sync_agents(region):
+                    if moto_adapter.instance_state(instance) == "running":
+                        agent = self.run_command.agents.get(moto_adapter.instance_id(instance))
+                        if agent is not None:
+                            running[agent.instance_id] = agent.root
+                for balancer in moto_adapter.load_balancers(region):
+                    balancers.append(balancer)
+                    for listener in balancer["listeners"]:
+                        for arn in listener["target_groups"]:
+                            groups[arn] = groups.get(arn) or moto_adapter.target_group(region, arn)
+            return running, balancers, {arn: group for arn, group in groups.items() if group}
+
     def reconcile(self):
-        with self.lock:
-            if self.stopping:
-                return
-            for region in list(self.run_command.regions):
-                instances = {instance.id: instance for instance in self.run_command.sync_agents(region)}
-                for instance_id, agent in list(self.run_command.agents.items()):
-                    instance = instances.get(instance_id)
-                    running = instance is not None and instance._state.name == "running"
-                    docroot = os.path.join(agent.root, DOCROOT)
-                    if running and os.path.isdir(docroot):
-                        self.serve(instance_id, agent.root)
-                    elif instance_id in self.servers and (not running):
-                        self.stop_serving(instance_id)
-                self.balance(region)
+        if self.stopping:
+            return
+        running, balancers, groups = self.snapshot()
+        now = time.time()
+        with state.LOCK:
+            for arn, group in groups.items():
+                before = self.registered.get(arn, {})
+                for target_id, port in before.items():
+                    if target_id not in group["targets"] and group["delay"] > 0:
+                        self.draining[(arn, target_id)] = (port, now + timescale.scaled(group["delay"]))
+                for target_id in group["targets"]:
+                    self.draining.pop((arn, target_id), None)
+                    self.health.setdefault((arn, target_id), health.Health())
+                for key in [key for key in self.health if key[0] == arn and key[1] not in group["targets"]]:
+                    del self.health[key]
+                self.registered[arn] = dict(group["targets"])
+            for key in [key for key, (_, until) in self.draining.items() if until <= now or key[0] not in groups]:
+                del self.draining[key]
+            for key in [key for key in self.reported if key not in self.health and key not in self.draining]:
+                del self.reported[key]
+            wanted = {target for group in groups.values() for target in group["targets"]}
+            wanted |= {target for _, target in self.draining}
+        self.serve_wanted({target: running[target] for target in wanted if target in running})
+        self.check(groups, running)
+        for balancer in balancers:
+            try:
+                self.balance(balancer, groups)
+            except Exception:
+                log.exception("load balancer %s", balancer["name"])
+        with state.LOCK:
+            gone = [arn for arn in self.balancers if arn not in {item["arn"] for item in balancers}]
+            stale = [self.balancers.pop(arn) for arn in gone]
+        for balancer in stale:
+            if balancer.process and balancer.process.poll() is None:
+                balancer.process.terminate()
+
+    # --- web servers ----------------------------------------------------------------------------
+    def serve_wanted(self, wanted):
+        """PHP servers for exactly the instances that are targets (registered or draining)."""
+        for instance_id, root in wanted.items():
+            try:
+                if os.path.isdir(os.path.join(root, DOCROOT)):
+                    self.serve(instance_id, root)
+            except Exception:
+                log.exception("serving %s", instance_id)
+        with state.LOCK:
+            unwanted = [instance_id for instance_id in self.servers if instance_id not in wanted]
+            stopped = [self.servers.pop(instance_id) for instance_id in unwanted]
+        for _, process in stopped:
+            if process.poll() is None:
+                process.terminate()
 
     def serve(self, instance_id, root):
-        port, process = self.servers.get(instance_id, (None, None))
-        if process is not None and process.poll() is None:
-            return
-        if self.php is None:
+        with state.LOCK:
+            port, process = self.servers.get(instance_id, (None, None))
+        if (process is not None and process.poll() is None) or self.php is None or self.stopping:
             return
         port = port or free_port()
-        log = open(os.path.join(os.path.dirname(root), "web.log"), "ab")
         router = os.path.join(self.state_dir, "router.php")
         if not os.path.exists(router):
             with open(router, "w") as handle:
                 handle.write(ROUTER)
         app = os.path.join(root, "srv", "app")
-        # No realpath cache: it would keep serving the release `current` pointed to a minute ago.
-        process = subprocess.Popen([self.php, "-d", "realpath_cache_size=0", "-S", f"127.0.0.1:{port}", "-t", app, router],
-                                   cwd=app, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                   env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": root, "FLEET_APP": app,
-                                        "FLEET_INSTANCE_ID": instance_id, "PHP_CLI_SERVER_WORKERS": "2"})
-        self.servers[instance_id] = (port, process)
-
-    def stop_serving(self, instance_id):
-        port, process = self.servers.pop(instance_id, (None, None))
-        if process is not None and process.poll() is None:
-            process.terminate()
+        with open(os.path.join(os.path.dirname(root), "web.log"), "ab") as output:
+            # No realpath cache: it would keep serving the release `current` pointed to a minute ago.
+            # One worker (PHP_CLI_SERVER_WORKERS unset): one process per served instance.
+            process = processes.spawn(
+                [self.php, "-d", "realpath_cache_size=0", "-S", f"127.0.0.1:{port}", "-t", app, router],
+                f"php {instance_id}", cwd=app, stdout=output, stderr=output, stdin=subprocess.DEVNULL,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": root, "FLEET_APP": app,
+                     "FLEET_INSTANCE_ID": instance_id})
+        with state.LOCK:
+            self.servers[instance_id] = (port, process)
+        log.info("serving %s on 127.0.0.1:%s", instance_id, port)
 
     def web_port(self, instance_id):
-        port, process = self.servers.get(instance_id, (None, None))
+        with state.LOCK:
+            port, process = self.servers.get(instance_id, (None, None))
         return port if process is not None and process.poll() is None else None
 
-    # --- load balancers ------------------------------------------------------------------------
-    def elbv2(self, region):
-        from moto.elbv2.models import elbv2_backends
-        return elbv2_backends[ACCOUNT][region]
+    # --- health checks --------------------------------------------------------------------------
+    def check(self, groups, running):
+        """Probes every registered target whose next check is due, as its group says."""
+        now = time.time()
+        due = []
+        with state.LOCK:
+            for arn, group in groups.items():
+                if not group["enabled"]:
+                    continue
+                for target_id in group["targets"]:
+                    record = self.health.get((arn, target_id))
+                    if record is not None and target_id in running and record.next_check <= now:
+                        record.next_check = now + timescale.scaled(group["interval"])
+                        due.append((arn, group, target_id))
+        results = list(self.probes.map(lambda item: self.probe(item[1], item[2]), due))
+        with state.LOCK:
+            for (arn, group, target_id), (ok, failure) in zip(due, results):
+                record = self.health.get((arn, target_id))
+                if record is not None:
+                    record.record(ok, group["healthy"], group["unhealthy"], failure)
 
-    def target_groups_of(self, backend, balancer):
-        groups = []
-        for listener in balancer.listeners.values():
-            for action in listener.default_actions:
-                arn = action.data.get("TargetGroupArn") if hasattr(action, "data") else None
-                if arn and arn in backend.target_groups:
-                    groups.append(backend.target_groups[arn])
-        return groups
+    def probe(self, group, target_id):
+        """One health check: (passed, (reason, description) if not)."""
+        port = self.web_port(target_id)
+        if port is None:
+            return False, ("Target.FailedHealthChecks", "Health checks failed")
+        timeout = max(0.05, min(timescale.scaled(group["timeout"]), timescale.scaled(group["interval"])))
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            connection.request("GET", group["path"], headers={"User-Agent": "ELB-HealthChecker/2.0"})
+            status = connection.getresponse().status
+            connection.close()
+        except socket.timeout:
+            return False, ("Target.Timeout", "Request timed out")
+        except OSError:
+            return False, ("Target.FailedHealthChecks", "Health checks failed")
+        if health.matches(group["matcher"], status):
+            return True, None
+        return False, ("Target.ResponseCodeMismatch", f"Health checks failed with these codes: [{status}]")
 
-    def balance(self, region):
+    def desired_states(self, arn, group):
+        """haproxy server name -> "ready" | "maint" | "drain" for one target group's backend. As an
+        ALB does, a group whose registered targets are all unhealthy fails open (all take traffic)."""
+        records = {target: self.health.get((arn, target)) for target in group["targets"]}
+        fail_open = bool(records) and all(record and record.state == health.UNHEALTHY for record in records.values())
+        states = {}
+        for target, record in records.items():
+            ok = fail_open or not group["enabled"] or (record is not None and record.state == health.HEALTHY)
+            states[target] = "ready" if ok else "maint"
+        for (group_arn, target) in self.draining:
+            if group_arn == arn:
+                states[target] = "drain"
+        return states
+
+    # --- load balancers -------------------------------------------------------------------------
+    def balance(self, model, groups):
         if self.haproxy is None:
             return
-        backend = self.elbv2(region)
-        seen = set()
-        for arn, model in list(backend.load_balancers.items()):
-            seen.add(arn)
-            balancer = self.balancers.get(arn) or Balancer(arn, model.name, self.state_dir)
-            self.balancers[arn] = balancer
-            groups = self.target_groups_of(backend, model)
-            servers, check_path, delay = [], "/", 0
-            registered = set()
-            for group in groups:
-                check_path = group.health_check_path or "/"
-                delay = int(group.attributes.get("deregistration_delay.timeout_seconds", 300)) if hasattr(group, "attributes") else 300
-                for target_id in group.targets:
-                    registered.add(target_id)
-            now = time.time()
-            for target_id in balancer.previous - registered:
-                port = self.web_port(target_id)
-                if port and delay > 0:
-                    balancer.draining[target_id] = (port, now + delay)
-            for target_id in list(balancer.draining):
-                if target_id in registered or balancer.draining[target_id][1] <= now:
-                    del balancer.draining[target_id]
-            balancer.previous = registered
-            for target_id in sorted(registered):
-                port = self.web_port(target_id)
-                if port:
-                    servers.append(f"    server {target_id} 127.0.0.1:{port} check")
-            for target_id, (port, _) in sorted(balancer.draining.items()):
-                servers.append(f"    server {target_id} 127.0.0.1:{port} check weight 0")
-            config = "\n".join([
-                "global", f"    stats socket {balancer.socket_path} mode 600 level admin", "    maxconn 4000",
-                f"    server-state-file {balancer.state_path}",
-                "defaults", "    mode http", "    load-server-state-from-file global", "    timeout connect 2s", "    timeout client 30s", "    timeout server 30s",
-                "    option redispatch", "    retries 2",
-                "frontend alb", f"    bind 127.0.0.1:{balancer.port}", "    default_backend targets",
-                "backend targets", f"    option httpchk GET {check_path}", "    http-check expect status 200",
-                "    default-server inter 300ms fall 2 rise 1", *servers, ""])
-            if config != balancer.config or balancer.process is None or balancer.process.poll() is not None:
-                self.reload(balancer, config)
-        for arn in list(self.balancers):
-            if arn not in seen:
-                balancer = self.balancers.pop(arn)
-                if balancer.process and balancer.process.poll() is None:
-                    balancer.process.terminate()
+        with state.LOCK:
+            balancer = self.balancers.get(model["arn"]) or Balancer(model["arn"], model["name"], self.state_dir)
+            self.balancers[model["arn"]] = balancer
+            for listener in model["listeners"]:
+                balancer.ports.setdefault(listener["arn"], free_port())
+            backends, arns = {}, {}
+            for listener in model["listeners"]:
+                for arn in listener["target_groups"][:1]:
+                    group = groups[arn]
+                    arns[backend_name(group)] = arn
+                    states = self.desired_states(arn, group)
+                    servers = {}
+                    for target, wanted in sorted(states.items()):
+                        port = self.servers.get(target, (None, None))[0]
+                        if port:
+                            servers[target] = (port, wanted)
+                    backends[backend_name(group)] = servers
+        lines = ["global", f"    stats socket {balancer.socket_path} mode 600 level admin", "    maxconn 4000",
+                 "defaults", "    mode http", "    timeout connect 2s", "    timeout client 30s", "    timeout server 30s",
+                 "    option redispatch", "    retries 2"]
+        for index, listener in enumerate(model["listeners"]):
+            lines += [f"frontend listener-{listener['port']}", f"    bind 127.0.0.1:{balancer.ports[listener['arn']]}"]
+            if listener["target_groups"]:
+                lines.append(f"    default_backend {backend_name(groups[listener['target_groups'][0]])}")
+            else:
+                lines.append("    http-request return status 503")
+        structure = list(lines)
+        for name, servers in sorted(backends.items()):
+            lines += [f"backend {name}", "    balance roundrobin"]
+            structure += [f"backend {name}"]
+            for target, (port, wanted) in servers.items():
+                structure.append(f"    server {target} 127.0.0.1:{port}")
+                lines.append(f"    server {target} 127.0.0.1:{port}" + ("" if wanted == "ready" else
+                                                                        " disabled" if wanted == "maint" else " weight 0"))
+        desired = {(name, target): wanted for name, servers in backends.items() for target, (_, wanted) in servers.items()}
+        if structure != balancer.structure or balancer.process is None or balancer.process.poll() is not None:
+            self.reload(balancer, "\n".join(lines) + "\n")
+            balancer.structure = structure
+            balancer.applied = {}
+            for key, wanted in desired.items():   # the config's flags; "drain" is set over the socket
+                balancer.applied[key] = "maint" if wanted == "maint" else ("ready" if wanted == "ready" else None)
+        for (name, target), wanted in desired.items():
+            if balancer.applied.get((name, target)) != wanted:
+                self.command(balancer, f"set server {name}/{target} state {wanted}")
+                balancer.applied[(name, target)] = wanted
+        # Only now that haproxy acts on these states does DescribeTargetHealth report them.
+        with state.LOCK:
+            for (name, target), wanted in desired.items():
+                key = (arns[name], target)
+                record = self.health.get(key)
+                if key in self.draining:
+                    self.reported[key] = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
+                elif record is not None:
+                    self.reported[key] = (record.state, record.reason, record.description)
 
     def reload(self, balancer, config):
         with open(balancer.config_path, "w") as handle:
@@ -221,31 +345,27 @@ class Web:
         command = [self.haproxy, "-db", "-f", balancer.config_path]
         old = balancer.process
         if old is not None and old.poll() is None:
-            # A new haproxy takes every server for up until its checks say otherwise; hand over
-            # what the running one knows, so a reload never sends requests to an unhealthy target.
-            state = self.command(balancer, "show servers state targets")
-            if state:
-                with open(balancer.state_path, "w") as handle:
-                    handle.write(state)
             command += ["-sf", str(old.pid)]  # the old process finishes its connections, then exits
-        log = open(balancer.config_path + ".log", "ab")
-        balancer.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        balancer.config = config
-        # Until the new process listens and the old one has let go, both take connections: wait, so
-        # that what DescribeTargetHealth says (it waits on our lock) is what the balancer does.
+        with open(balancer.config_path + ".log", "ab") as output:
+            balancer.process = processes.spawn(command, f"haproxy {balancer.name}", stdout=output, stderr=output,
+                                               stdin=subprocess.DEVNULL)
+        log.info("load balancer %s (re)started: listeners on %s", balancer.name, sorted(balancer.ports.values()))
+        # Until the new process listens and the old one has let go, both take connections: wait.
         deadline = time.time() + 5
-        while time.time() < deadline:
+        first = next(iter(balancer.ports.values()), None)
+        while time.time() < deadline and first is not None:
             try:
-                with socket.create_connection(("127.0.0.1", balancer.port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", first), timeout=0.2):
                     pass
-                if old is None or old.poll() is not None:
+                if (old is None or old.poll() is not None) and os.path.exists(balancer.socket_path):
                     break
             except OSError:
                 pass
             time.sleep(0.02)
 
-    def command(self, balancer, text):
-        """One command on haproxy's stats socket; its answer, or "" when haproxy is not there."""
+    @staticmethod
+    def command(balancer, text):
+        """One command on haproxy's admin socket; its answer, or "" when haproxy is not there."""
         try:
             with socket.socket(socket.AF_UNIX) as connection:
                 connection.settimeout(2)
@@ -258,72 +378,59 @@ class Web:
             return ""
         return data.decode()
 
-    def stats(self, balancer):
-        """haproxy's view of each server: name -> status ("UP", "DOWN", "no check", ...)."""
-        lines = self.command(balancer, "show stat").splitlines()
-        if not lines:
-            return {}
-        header = lines[0].lstrip("# ").split(",")
-        result = {}
-        for line in lines[1:]:
-            row = dict(zip(header, line.split(",")))
-            if row.get("pxname") == "targets" and row.get("svname") not in ("BACKEND", "FRONTEND"):
-                result[row["svname"]] = row.get("status", "")
-        return result
-
-    # --- DescribeTargetHealth ------------------------------------------------------------------
-    def describe_target_health(self, body, region):
-        with self.lock:
-            return self._describe_target_health(body, region)
-
-    def _describe_target_health(self, body, region):
-        params = {key: values[0] for key, values in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
+    # --- DescribeTargetHealth -------------------------------------------------------------------
+    def describe_target_health(self, params, region):
+        """The inner XML of DescribeTargetHealthResult (caller holds state.LOCK)."""
         arn = params.get("TargetGroupArn", "")
-        backend = self.elbv2(region)
-        group = backend.target_groups.get(arn)
+        group = moto_adapter.target_group(region, arn)
         if group is None:
-            raise WebError("TargetGroupNotFound", "One or more target groups not found")
-        balancer = next((item for item in self.balancers.values()
-                         if arn in {tg.arn for tg in self.target_groups_of(backend, backend.load_balancers[item.arn])}), None)
-        stats = self.stats(balancer) if balancer else {}
+            raise AWSError("TargetGroupNotFound", "One or more target groups not found")
+        used = any(arn in listener["target_groups"] for balancer in moto_adapter.load_balancers(region)
+                   for listener in balancer["listeners"])
+        running = {moto_adapter.instance_id(item): moto_adapter.instance_state(item)
+                   for item in moto_adapter.instances(region)}
+        wanted, index = set(), 1
+        while f"Targets.member.{index}.Id" in params:
+            wanted.add(params[f"Targets.member.{index}.Id"])
+            index += 1
         members = []
-        for target_id, target in sorted(group.targets.items()):
-            port = target.get("Port") or group.port
-            status = stats.get(target_id, "")
-            if balancer is None:
-                state, reason = "unused", "Target.NotInUse"
-            elif status.startswith("UP"):
-                state, reason = "healthy", ""
-            elif status.startswith("DOWN") or status == "NOLB":
-                state, reason = "unhealthy", "Target.FailedHealthChecks"
-            elif not status:
-                state, reason = ("unhealthy", "Target.FailedHealthChecks") if self.web_port(target_id) is None \
-                    else ("initial", "Elb.RegistrationInProgress")
-            else:
-                state, reason = "initial", "Elb.InitialHealthChecking"
-            members.append((target_id, port, state, reason))
-        if balancer:
-            for target_id in balancer.draining:
-                members.append((target_id, group.port, "draining", "Target.DeregistrationInProgress"))
-        items = "".join(
-            f"<member><Target><Id>{target_id}</Id><Port>{port}</Port></Target><HealthCheckPort>{port}</HealthCheckPort>"
-            f"<TargetHealth><State>{state}</State>" + (f"<Reason>{reason}</Reason>" if reason else "") + "</TargetHealth></member>"
-            for target_id, port, state, reason in members)
-        return (f'<DescribeTargetHealthResponse xmlns="{NAMESPACE}"><DescribeTargetHealthResult>'
-                f"<TargetHealthDescriptions>{items}</TargetHealthDescriptions></DescribeTargetHealthResult>"
-                f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></DescribeTargetHealthResponse>")
+        for target_id, port in group["targets"].items():
+            record = self.health.get((arn, target_id))
+            if not used:
+                members.append((target_id, port, "unused", "Target.NotInUse",
+                                "Target group is not configured to receive traffic from the load balancer"))
+            elif running.get(target_id) != "running":
+                members.append((target_id, port, "unused", "Target.InvalidState", "Target is in the stopped state"))
+            elif not group["enabled"]:
+                members.append((target_id, port, "unavailable", "Target.HealthCheckDisabled", "Health checks are disabled"))
+            elif (arn, target_id) in self.reported:      # what haproxy acts on
+                members.append((target_id, port, *self.reported[(arn, target_id)]))
+            elif record is None:
+                members.append((target_id, port, "initial", "Elb.RegistrationInProgress", "Target registration is in progress"))
+            else:                                        # not served: haproxy sends it nothing either way
+                members.append((target_id, port, record.state, record.reason, record.description))
+        for (group_arn, target_id), (port, _) in self.draining.items():
+            if group_arn == arn and (arn, target_id) in self.reported:
+                members.append((target_id, group["port"], *self.reported[(arn, target_id)]))
+        items = []
+        for target_id, port, state_name, reason, description in members:
+            if wanted and target_id not in wanted:
+                continue
+            extra = (f"<Reason>{reason}</Reason>" if reason else "") + \
+                (f"<Description>{escape(description)}</Description>" if description else "")
+            items.append(f"<member><Target><Id>{target_id}</Id><Port>{port}</Port></Target>"
+                         f"<HealthCheckPort>{port}</HealthCheckPort>"
+                         f"<TargetHealth><State>{state_name}</State>{extra}</TargetHealth></member>")
+        return f"<TargetHealthDescriptions>{''.join(items)}</TargetHealthDescriptions>"
 
     def describe(self):
-        with self.lock:
+        with state.LOCK:
             return {
                 "instances": {instance_id: port for instance_id, (port, process) in self.servers.items()
                               if process.poll() is None},
-                "loadBalancers": [{"name": balancer.name, "arn": balancer.arn, "url": f"http://127.0.0.1:{balancer.port}"}
-                                  for balancer in self.balancers.values()],
+                "loadBalancers": [{
+                    "name": balancer.name, "arn": balancer.arn,
+                    "url": f"http://127.0.0.1:{next(iter(balancer.ports.values()))}" if balancer.ports else None,
+                    "listeners": [{"arn": arn, "url": f"http://127.0.0.1:{port}"} for arn, port in balancer.ports.items()],
+                } for balancer in self.balancers.values()],
             }
-
-
-class WebError(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status

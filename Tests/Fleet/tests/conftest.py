@@ -8,14 +8,19 @@ import boto3
 import pytest
 from botocore.config import Config
 
-FLEET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fleet")
+TIME_SCALE = "0.02"
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLEET = os.path.join(HERE, "fleet")
+sys.path.insert(0, HERE)   # the unit tests import the simulator's modules
 
 
 class Simulator:
     def __init__(self, state):
         self.state = state
+        # AWS's load-balancer time compressed 50 times (timescale.py): 0.6 s health checks.
+        environment = dict(os.environ, FLEET_TIME_SCALE=os.environ.get("FLEET_TIME_SCALE", TIME_SCALE))
         output = subprocess.run([FLEET, "up", "--auth", "--state", state, "--exit-with", str(os.getpid())],
-                                check=True, capture_output=True, text=True).stdout
+                                check=True, capture_output=True, text=True, env=environment).stdout
         self.env = {}
         for line in output.splitlines():
             key, _, value = line.removeprefix("export ").partition("=")

@@ -16,7 +16,7 @@ def wait(ssm, command_id, count, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
         invocations = ssm.list_command_invocations(CommandId=command_id, Details=True)["CommandInvocations"]
-        if len(invocations) == count and all(item["Status"] not in ("Pending", "InProgress", "Delayed") for item in invocations):
+        if len(invocations) == count and all(item["Status"] not in ("Pending", "InProgress", "Delayed", "Cancelling") for item in invocations):
             return invocations
         time.sleep(0.1)
     raise AssertionError(f"command {command_id} did not finish")
@@ -72,10 +72,12 @@ def test_output_limits_and_s3_copy(simulator):
     ssm = simulator.client("ssm")
     command = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance],
                                OutputS3BucketName="command-output", OutputS3KeyPrefix="runs",
-                               Parameters={"commands": ["head -c 30000 /dev/zero | tr '\\\\0' a", "head -c 9000 /dev/zero | tr '\\\\0' b >&2"]})["Command"]
+                               Parameters={"commands": ["head -c 30000 /dev/zero | tr '\\0' a",
+                                                        "head -c 9000 /dev/zero | tr '\\0' b >&2"]})["Command"]
     [item] = wait(ssm, command["CommandId"], 1)
-    assert item["CommandPlugins"][0]["Output"].endswith("\n----- Result truncated -----")
-    assert len(item["CommandPlugins"][0]["Output"]) == 2500 + len("\n----- Result truncated -----")
+    # The agent keeps 2,500 bytes: both streams are long, so each keeps half of what the markers leave.
+    assert item["CommandPlugins"][0]["Output"] == ("a" * 1215 + "\n---Output truncated---" + "\n----------ERROR-------\n"
+                                                   + "b" * 1215 + "\n---Error truncated----")
     result = ssm.get_command_invocation(CommandId=command["CommandId"], InstanceId=instance)
     assert len(result["StandardOutputContent"]) == 24000
     assert len(result["StandardErrorContent"]) == 8000
@@ -91,7 +93,8 @@ def test_invocation_is_briefly_unknown_and_timeouts_are_reported(simulator):
     with pytest.raises(ssm.exceptions.InvocationDoesNotExist):
         ssm.get_command_invocation(CommandId=command["CommandId"], InstanceId=instance)
     [item] = wait(ssm, command["CommandId"], 1)
-    assert (item["Status"], item["StatusDetails"]) == ("TimedOut", "Execution Timed Out")
+    assert (item["Status"], item["StatusDetails"]) == ("TimedOut", "ExecutionTimedOut")
+    assert item["CommandPlugins"][0]["ResponseCode"] == 137     # the agent's "stopped preemptively" code
 
     simulator.fleet("agent", "--instance", instance, "--delay", "5")
     late = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance], TimeoutSeconds=30,
@@ -99,11 +102,19 @@ def test_invocation_is_briefly_unknown_and_timeouts_are_reported(simulator):
     [late_item] = wait(ssm, late["CommandId"], 1)
     # 30 s is the smallest delivery timeout AWS accepts: this test waits for it once.
     simulator.fleet("agent", "--instance", instance, "--delay", "40")
-    never = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance], TimeoutSeconds=30,
-                             Parameters={"commands": ["true"]})["Command"]
-    [never_item] = wait(ssm, never["CommandId"], 1)
+    [queued] = launch(simulator, 1, {"Role": "slow-queue"})
+    # MaxConcurrency 1: the second waits for the first, and is never sent before TimeoutSeconds ends.
+    never = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance, queued], TimeoutSeconds=30,
+                             MaxConcurrency="1", Parameters={"commands": ["echo ran > /ran"]})["Command"]
+    never_items = {item["InstanceId"]: item for item in wait(ssm, never["CommandId"], 2)}
     assert late_item["Status"] == "Success"
-    assert (never_item["Status"], never_item["StatusDetails"]) == ("TimedOut", "Delivery Timed Out")
+    for item in never_items.values():
+        assert (item["Status"], item["StatusDetails"]) == ("TimedOut", "DeliveryTimedOut")
+        assert item["CommandPlugins"][0]["ResponseCode"] == -1           # it never ran
+    assert not os.path.exists(os.path.join(agent_root(simulator, queued), "ran"))
+    summary = ssm.list_commands(CommandId=never["CommandId"])["Commands"][0]
+    assert (summary["Status"], summary["StatusDetails"], summary["DeliveryTimedOutCount"], summary["ErrorCount"]) == \
+        ("TimedOut", "DeliveryTimedOut", 2, 0)
     simulator.fleet("agent", "--instance", instance, "--delay", "0")
 
 
@@ -117,7 +128,10 @@ def test_offline_agents_stopped_instances_and_custom_documents(simulator):
     assert pings == {instances[0]: "ConnectionLost", instances[1]: "ConnectionLost"}
     command = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=instances, MaxErrors="5",
                                Parameters={"commands": ["true"]})["Command"]
-    assert {item["Status"] for item in wait(ssm, command["CommandId"], 2)} == {"Undeliverable"}
+    # An offline node is Failed / Undeliverable; when every invocation is, so is the command.
+    assert {(item["Status"], item["StatusDetails"]) for item in wait(ssm, command["CommandId"], 2)} == \
+        {("Failed", "Undeliverable")}
+    assert ssm.list_commands(CommandId=command["CommandId"])["Commands"][0]["Status"] == "Failed"
     simulator.fleet("agent", "--instance", instances[0], "--online")
 
     ssm.create_document(Name="NuvolaSay", DocumentType="Command", DocumentFormat="JSON", Content=(
@@ -143,7 +157,7 @@ def test_hanging_commands_time_out_or_are_cancelled(simulator):
         command = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance],
                                    Parameters={"commands": ["echo quick"], "executionTimeout": ["1"]})["Command"]
         [item] = wait(ssm, command["CommandId"], 1)
-        assert (item["Status"], item["StatusDetails"]) == ("TimedOut", "Execution Timed Out")
+        assert (item["Status"], item["StatusDetails"]) == ("TimedOut", "ExecutionTimedOut")
         stuck = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance],
                                  Parameters={"commands": ["echo quick"]})["Command"]
         time.sleep(0.8)

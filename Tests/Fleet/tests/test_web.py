@@ -52,7 +52,7 @@ def test_load_balancer_follows_registration_health_and_draining(simulator):
     elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
                         DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
     elb.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
-        {"Key": "deregistration_delay.timeout_seconds", "Value": "3"}])
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "100"}])   # 2 s at the tests' time scale
     elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance} for instance in instances])
 
     health = wait_for(lambda: (lambda s: s if set(s.values()) == {"healthy", "unhealthy"} else None)(states(elb, group)))
@@ -73,3 +73,59 @@ def test_load_balancer_follows_registration_health_and_draining(simulator):
 
     listed = {item["id"]: item for item in status(simulator)["instances"]}
     assert listed[instances[0]]["webPort"] and listed[instances[0]]["agent"] == "Online"
+
+
+def test_health_follows_each_group_settings_in_scaled_aws_time(simulator):
+    """AWS defaults (30 s interval, 5 checks to healthy) at the tests' FLEET_TIME_SCALE=0.02: a
+    target is `initial` for at least 4 intervals (2.4 s), so a deploy that does not wait fails."""
+    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+    instances = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3)["Instances"]]
+    for instance in instances:
+        serve_release(simulator, instance, "r1")
+    balancer = elb.create_load_balancer(Name="two-listeners", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    slow = elb.create_target_group(Name="defaults", Protocol="HTTP", Port=80, VpcId=vpc,
+                                   HealthCheckPath="/health.php")["TargetGroups"][0]["TargetGroupArn"]
+    quick = elb.create_target_group(Name="quick", Protocol="HTTP", Port=8080, VpcId=vpc, HealthCheckPath="/health.php",
+                                    HealthCheckIntervalSeconds=10, HealthyThresholdCount=2,
+                                    UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": slow}])
+    elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=8080, DefaultActions=[{"Type": "forward", "TargetGroupArn": quick}])
+    time.sleep(0.5)
+    served = {item["id"]: item["webPort"] for item in status(simulator)["instances"]}
+    assert not any(served[instance] for instance in instances)              # not registered: not served
+    started = time.time()
+    elb.register_targets(TargetGroupArn=slow, Targets=[{"Id": instances[0]}])
+    elb.register_targets(TargetGroupArn=quick, Targets=[{"Id": instances[1]}])
+    wait_for(lambda: states(elb, quick).get(instances[1]) == "healthy")
+    quick_time = time.time() - started
+    assert states(elb, slow)[instances[0]] == "initial"
+    wait_for(lambda: states(elb, slow).get(instances[0]) == "healthy")
+    slow_time = time.time() - started
+    assert quick_time < slow_time and slow_time >= 4 * 30 * 0.02
+    listed = {item["id"]: item for item in status(simulator)["instances"]}
+    assert listed[instances[2]]["webPort"] is None                       # never registered, never served
+    [lb] = [item for item in status(simulator)["loadBalancers"] if item["name"] == "two-listeners"]
+    assert len(lb["listeners"]) == 2                                        # one frontend per listener
+    answers = {url: urllib.request.urlopen(url).read().decode() for url in (item["url"] for item in lb["listeners"])}
+    assert set(answers.values()) == {f"r1 {instances[0]}", f"r1 {instances[1]}"}
+
+
+def test_one_bad_instance_does_not_stop_the_others_being_served(simulator):
+    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+    bad, good = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2)["Instances"]]
+    serve_release(simulator, bad, "r1")
+    serve_release(simulator, good, "r1")
+    os.makedirs(os.path.join(simulator.state, "instances", bad, "web.log"))    # its server's log cannot be opened
+    balancer = elb.create_load_balancer(Name="one-bad", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    group = elb.create_target_group(Name="one-bad", Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckIntervalSeconds=5,
+                                    HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": bad}, {"Id": good}])
+    wait_for(lambda: states(elb, group) == {bad: "unhealthy", good: "healthy"})
+    url = next(item["url"] for item in status(simulator)["loadBalancers"] if item["name"] == "one-bad")
+    assert urllib.request.urlopen(url).read().decode() == f"r1 {good}"
+    assert f"serving {bad}" in open(os.path.join(simulator.state, "web.log")).read()    # logged where it can be read
