@@ -11,7 +11,7 @@ struct RunCommandTests {
         for _ in 0..<200 {
             let invocations = try await ssm.listCommandInvocations(commandID: command, details: true).all { $0 }
             if invocations.count == count,
-               invocations.allSatisfy({ ["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable"].contains($0.Status ?? "") }) {
+               invocations.allSatisfy({ ["Success", "Failed", "TimedOut", "Cancelled"].contains($0.Status ?? "") }) {
                 return invocations
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -26,13 +26,14 @@ struct RunCommandTests {
         let ssm = SSM(fleet.client())
         let role = unique("web")
         var input = EC2.RunInstancesInput(imageID: "ami-12c6146b")
-        input.count = 5
+        input.count = 12
         input.tags = ["Role": role]
         let instances = try await ec2.runInstances(input).map(\.id)
 
+        // Pages of 5 (AWS's smallest MaxResults here): 5, 5, 2.
         var pages = 0
         var agents: [SSM.InstanceInformation] = []
-        for try await page in ssm.describeInstanceInformation(filters: [.init(key: "tag:Role", values: [role])], pageSize: 2) {
+        for try await page in ssm.describeInstanceInformation(filters: [.init(key: "tag:Role", values: [role])], pageSize: 5) {
             pages += 1
             agents += page
         }
@@ -40,11 +41,12 @@ struct RunCommandTests {
         #expect(Set(agents.map(\.InstanceId)) == Set(instances))
         #expect(agents.allSatisfy { $0.PingStatus == "Online" && $0.PlatformType == "Linux" })
 
+        // A working directory of its own: AWS's default is the agent's orchestration directory.
         let command = try await ssm.sendCommand(.shell(["echo \"release r42 on $FLEET_INSTANCE_ID\" > deployed.txt",
                                                         "cat deployed.txt", "echo warning >&2"],
-                                                       targets: [.tag("Role", [role])]))
-        #expect(command.TargetCount == 5)
-        let invocations = try await finished(ssm, command.CommandId, count: 5)
+                                                       targets: [.tag("Role", [role])], workingDirectory: "/"))
+        #expect(command.TargetCount == 12)
+        let invocations = try await finished(ssm, command.CommandId, count: 12)
         #expect(invocations.allSatisfy { $0.Status == "Success" })
         #expect(invocations.allSatisfy { $0.CommandPlugins?.first?.ResponseCode == 0 })
         for instance in instances {
@@ -56,7 +58,7 @@ struct RunCommandTests {
         #expect(one.StandardOutputContent == "release r42 on \(instances[0])\n")
         #expect(one.StandardErrorContent == "warning\n")
         let page = try await ssm.listCommandInvocations(commandID: command.CommandId, pageSize: 2).all { $0 }
-        #expect(page.count == 5)
+        #expect(page.count == 12)
         #expect(try await ssm.listCommands(commandID: command.CommandId).all { $0 }.first?.Status == "Success")
         try await ec2.terminateInstances(instances)
     }
@@ -78,7 +80,9 @@ struct RunCommandTests {
         let reached = try await ssm.sendCommand(send)
         let results = try await finished(ssm, reached.CommandId, count: 2)
         #expect(results.first { $0.InstanceId == instances[0] }?.Status == "Success")
-        #expect(results.first { $0.InstanceId == instances[1] }?.Status == "Undeliverable")
+        // AWS's CommandInvocationStatus has no Undeliverable: it is Failed, the reason in StatusDetails.
+        #expect(results.first { $0.InstanceId == instances[1] }?.Status == "Failed")
+        #expect(results.first { $0.InstanceId == instances[1] }?.StatusDetails == "Undeliverable")
         try await fleet.setAgent(instances[1], online: true)
 
         let long = try await ssm.sendCommand(.shell(["sleep 30"], instanceIDs: [instances[0]]))
