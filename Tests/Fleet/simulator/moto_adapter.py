@@ -358,6 +358,34 @@ def fix_short_get_att():
         module.yaml_tag_constructor = constructor
 
 
+def complete_elbv2_attributes():
+    """moto 5.2's target groups answer no `!GetAtt` at all, and its load balancers not
+    LoadBalancerFullName: the attributes a target-tracking policy's ResourceLabel is built from
+    (`app/<name>/<id>/targetgroup/<name>/<id>`, CloudFormation's AWS::ElasticLoadBalancingV2
+    return values). Adds them, each derived from the ARN as AWS derives it."""
+    from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+
+    def target_group_attribute(self, attribute):
+        values = {"TargetGroupFullName": self.arn.split(":", 5)[-1], "TargetGroupName": self.name,
+                  "TargetGroupArn": self.arn, "LoadBalancerArns": list(self.load_balancer_arns)}
+        if attribute not in values:
+            from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+            raise UnformattedGetAttTemplateException()
+        return values[attribute]
+
+    original = FakeLoadBalancer.get_cfn_attribute
+
+    def load_balancer_attribute(self, attribute):
+        if attribute == "LoadBalancerFullName":
+            return self.arn.split(":loadbalancer/", 1)[-1]
+        if attribute == "SecurityGroups":
+            return list(self.security_groups)
+        return original(self, attribute)
+
+    FakeTargetGroup.get_cfn_attribute = target_group_attribute
+    FakeLoadBalancer.get_cfn_attribute = load_balancer_attribute
+
+
 def change_set_stack(region, change_set, stack_name=""):
     """The stack id of a change set given by name (with its stack's name) or ARN, or None."""
     from moto.cloudformation.models import cloudformation_backends

@@ -102,6 +102,7 @@ def main():
     auth.install()
     moto_adapter.fix_launch_template_user_data()
     moto_adapter.fix_short_get_att()
+    moto_adapter.complete_elbv2_attributes()
     world = World(state_dir)
     injector = faults.FaultInjector(seed=args.seed)
     app = dispatch.Dispatcher(DomainDispatcherApplication(create_backend_app), build_registry(world), injector,
