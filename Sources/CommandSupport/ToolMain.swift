@@ -50,7 +50,10 @@ public enum ToolMain {
             if error is CancellationError {
                 FileDescriptorOutput.standardError.write("Interrupted.\n")
             } else if root.exitCode(for: error) == .validationFailure {
-                FileDescriptorOutput.standardError.write(root.fullMessage(for: error) + "\n")
+                // Thrown by run() (a flag the situation needs, e.g. --yes without a terminal): the
+                // sentence says what to add; the root's usage line would only mislead.
+                let text = (error as? ValidationError).map { "Error: \($0.message)" } ?? root.fullMessage(for: error)
+                FileDescriptorOutput.standardError.write(text + "\n")
                 exit(2)
             } else {
                 report(error, json: json)

@@ -377,9 +377,11 @@ final class LoaderPool: @unchecked Sendable {
     }
 }
 
-/// Hands a connection to the one thread that uses it from then on.
+/// Carries a connection to another thread.
 final class ConnectionBox: @unchecked Sendable {
-    // Unchecked: ownership moves to one thread; the creating thread never touches it again.
+    // Unchecked: one thread at a time runs statements on the connection (a loader thread, or the
+    // import's steps, each awaited before the next); the only call from elsewhere is a stop
+    // action's `interrupt()`, which is `shutdown(2)` on the socket, safe from any thread.
     let connection: MySQLConnection
     init(_ connection: MySQLConnection) { self.connection = connection }
 }

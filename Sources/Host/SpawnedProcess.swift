@@ -6,7 +6,7 @@ import Synchronization
 /// even one at a time; this is the whole of what we need from it, in the open: the child's
 /// signal dispositions reset to the defaults (this process ignores SIGINT, SIGTERM and SIGHUP
 /// while a command runs, and a child must not inherit that), an empty signal mask, every
-/// descriptor but its three streams closed.
+/// descriptor but its three streams closed (where glibc has `closefrom` for spawns, 2.34 on).
 public struct SpawnedProcess: Sendable {
     public enum Stream: Sendable {
         /// A pipe to or from this process.
@@ -61,10 +61,12 @@ public struct SpawnedProcess: Sendable {
                 ours[target] = ourEnd
             }
         }
-        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
+        // Without closefrom (glibc < 2.34) descriptors opened without close-on-exec elsewhere in
+        // this process would reach the child; ours all have it.
+        if let closeFrom = Self.addCloseFrom, closeFrom(&actions, 3) != 0 { throw fail("could not prepare the child's descriptors") }
         if let directory {
             guard let addChdir = Self.addChdir else { throw fail("cannot start a child in another directory on this system") }
-            _ = addChdir(&actions, directory)
+            guard addChdir(&actions, directory) == 0 else { throw fail("cannot start a child in \(directory)") }
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -72,9 +74,10 @@ public struct SpawnedProcess: Sendable {
         var all = sigset_t(), none = sigset_t()
         sigfillset(&all)
         sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        for code in [posix_spawnattr_setsigdefault(&attributes, &all), posix_spawnattr_setsigmask(&attributes, &none),
+                     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))] where code != 0 {
+            throw fail("could not prepare the child's signals: \(String(cString: strerror(code)))")
+        }
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }

@@ -27,7 +27,8 @@ final class PacketSocket {
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         var connected: Int32 = -1
         while let info = candidate {
-            let fd = Foundation.socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            // Close-on-exec from the start: children we start must not hold our database connections.
+            let fd = Foundation.socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
             if fd >= 0 {
                 if Self.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen, timeout: timeout) {
                     connected = fd

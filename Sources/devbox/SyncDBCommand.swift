@@ -106,11 +106,9 @@ extension Devbox {
             if !target.isLocal && allowRemote && !yes {
                 let answer = try await Prompt.confirm("sync-db will replace every table of \(target.display), which is not on this machine.",
                                             expected: target.database, output: context.console.err)
-                // A refusal is an answer, not a usage error: exit 1, no usage text.
-                guard answer == true else {
-                    throw ImportError(.usage, answer == nil ? "a remote database needs confirmation; without a terminal add --yes."
-                                                            : "not confirmed; nothing was changed.")
-                }
+                // Without a terminal --yes is missing (a usage error, exit 2); a refusal is an answer (exit 1).
+                guard let answer else { throw ValidationError("a remote database needs confirmation; without a terminal add --yes.") }
+                guard answer else { throw ImportError(.usage, "not confirmed; nothing was changed.") }
             }
             let report = try await sync.run(options)
             try context.console.present(report) { _ in report.render() }

@@ -360,6 +360,34 @@ import TestSupport
     }
 }
 
+/// A dump statement bigger than the server accepts is refused before the load reaches it,
+/// naming the setting and the size to give it.
+@Suite struct SyncDBPacketTests {
+    @Test func aRowBiggerThanMaxAllowedPacketNamesTheSettingAndTheSize() async throws {
+        let database = try await TestDatabase.shared()
+        let directory = try TemporaryDirectory()
+        let name = "local_" + UUID().uuidString.prefix(8).lowercased()
+        // The test server allows 1 GiB; for this test 4 MiB (new connections read the global
+        // value; the other tests' statements are far smaller).
+        try await database.sql("SET GLOBAL max_allowed_packet = 4194304")
+        defer { Task { _ = try? await database.sql("SET GLOBAL max_allowed_packet = 1073741824") } }
+        let file = directory.file("big.sql")
+        let blob = String(repeating: "x", count: 5 << 20)
+        try "CREATE TABLE big (id INT PRIMARY KEY, body LONGTEXT);\nINSERT INTO big VALUES (1,'\(blob)');\n-- Dump completed on 2026-11-30\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let env = ["HOME": directory.file("home"), "DEVBOX_SYSTEM_CONFIG": directory.file("etc.toml"),
+                   "DEVBOX_DATABASE_URL": database.url(name)]
+        let result = try await CLI.run("devbox", ["sync-db", "--file", file], environment: env, timeout: .seconds(120))
+        #expect(result.status == 1, "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("the INSERT at line 2 (table `big`) is 5242"), "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("more than the server's max_allowed_packet (4194304 bytes)"), "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("SET GLOBAL max_allowed_packet = 6291456"), "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("is unchanged."), "\(result.errorOutput)")
+        let left = try await database.sql("SHOW DATABASES LIKE '\(name)%'")
+        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left)")
+    }
+}
+
 /// Starts devbox with stderr captured, for tests that signal it while it runs.
 func launchDevbox(_ arguments: [String], environment: [String: String]) throws -> (Process, Pipe) {
     let process = Process()

@@ -165,6 +165,8 @@ public struct DatabaseSync: Sendable {
             return SyncReport(dump: dump, importer: importer, summary: summary)
         }
         let cache = DumpCache(paths: paths, console: console)
+        let held = try cache.hold(published)
+        defer { close(held) }
         let entry = try await phases.measure(.download) { try await cache.prepare(published, s3: s3) }
         if case .fresh = entry { phases[.download] = nil }
         do {

@@ -29,6 +29,22 @@ struct DumpCache {
 
     func file(for dump: PublishedDump) -> String { "\(paths.cache)/dumps/\(dump.bucket)/\(dump.key)" }
 
+    /// Holds the dump's cache entry for one run (`flock` on `<file>.lock`, released when the
+    /// returned descriptor is closed, or the process ends): a second sync-db of the same dump
+    /// would otherwise truncate or append to the partial file the first is writing.
+    func hold(_ dump: PublishedDump) throws -> Int32 {
+        let file = file(for: dump)
+        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let fd = open(file + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ImportError(.source, "cannot open \(file).lock: \(String(cString: strerror(errno))).") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw ImportError(.busy, "another sync-db is fetching s3://\(dump.bucket)/\(dump.key) into the cache right now; "
+                + "wait for it to finish and run this again.")
+        }
+        return fd
+    }
+
     /// The dump in the cache: a verified copy of the same object, a partial download resumed,
     /// or nothing yet (then it is streamed and cached while it is imported).
     func prepare(_ dump: PublishedDump, s3: S3) async throws -> Entry {
