@@ -681,6 +681,32 @@ import TestSupport
         await drop(fixture, name)
     }
 
+    /// The swap's last step (creating the dump's views) fails: tables go back, the previous
+    /// views, triggers and routines are recreated, and no snapshot is left claiming the data.
+    @Test func aSwapThatFailsAtTheLastStepIsUndoneWhole() async throws {
+        let fixture = try await DumpFixture(tables: 2, rows: 30)
+        defer { Task { await fixture.remove() } }
+        let (name, url) = target(fixture)
+        let env = environment(fixture, ["DEVBOX_DATABASE_URL": url])
+        try await loaded(fixture, url)
+        let before = try await fixture.summary(of: name)
+        let broken = try dump(fixture, "broken-view.sql", """
+            CREATE TABLE t1 (id INT PRIMARY KEY);
+            INSERT INTO t1 VALUES (1),(2);
+            CREATE VIEW v_broken AS SELECT * FROM no_such_table;
+            -- Dump completed on 2026-11-30
+            """)
+        let result = try await devbox(["sync-db", "--file", broken], env)
+        #expect(result.status == 1, "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("the swap failed and was undone"), "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("\(display(url)) is unchanged."), "\(result.errorOutput)")
+        #expect(try await fixture.summary(of: name) == before)
+        try await expectObjectsWork(fixture, name)
+        #expect(try await value(fixture, "SHOW DATABASES LIKE '\(like(name))\\_\\_snap\\_%'").isEmpty)
+        try await expectNothingLeft(fixture, name)
+        await drop(fixture, name)
+    }
+
     @Test func helpShowsTheTimeStampConventionAndTheDatabaseVariable() async throws {
         let syncDB = try await CLI.run("devbox", ["sync-db", "--help"])
         #expect(syncDB.status == 0, "\(syncDB.errorOutput)")
