@@ -46,6 +46,9 @@ import TestSupport
         let slow = Check.clock(skew: 400, against: "S3")
         #expect(slow.status == .warning && slow.detail.hasSuffix("behind S3"))
         #expect(Check.clock(skew: 0.3, against: "S3").detail == "this machine's clock is in step with S3")
+        // Whole-second Date headers: 1.0 s is rounding, 2.5 s is a skew.
+        #expect(Check.clock(skew: -1.0, against: "S3").detail == "this machine's clock is in step with S3")
+        #expect(Check.clock(skew: -2.5, against: "S3").detail.hasSuffix("ahead of S3"))
     }
 
     @Test func aBrokenConfigIsAFailedCheckAndTheRestStillRuns() async throws {

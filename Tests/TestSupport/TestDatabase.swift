@@ -18,6 +18,16 @@ public final class TestDatabase: Sendable {
 
     private static let launcher = Launcher()
 
+    /// A server of the caller's own with extra `mariadbd` options (for a test that needs a
+    /// setting the shared server must not change under the other tests' feet).
+    public static func dedicated(_ options: [String]) async throws -> TestDatabase {
+        TestDatabase(server: try await PythonServer.start(script, [user] + options, firstLine: password))
+    }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mariadb_server.py").path
+    }
+
     /// One start per process, however many tests ask at once (the actor is re-entered while
     /// the server starts, so the start itself is the shared task).
     private actor Launcher {
@@ -25,9 +35,8 @@ public final class TestDatabase: Sendable {
         func start() async throws -> TestDatabase {
             if let starting { return try await starting.value }
             let task = Task<TestDatabase, any Error> {
-                let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                    .appendingPathComponent("Fixtures/mariadb_server.py").path
-                return TestDatabase(server: try await PythonServer.start(script, [TestDatabase.user], firstLine: TestDatabase.password))
+                TestDatabase(server: try await PythonServer.start(TestDatabase.script, [TestDatabase.user],
+                                                                  firstLine: TestDatabase.password))
             }
             starting = task
             return try await task.value

@@ -2,7 +2,8 @@
 """A throwaway MariaDB server for the tests: mariadb-install-db into a temporary data directory,
 mariadbd on a loopback port, and one user with every privilege.
 
-usage: mariadb_server.py USER   (the password is read from stdin's first line, never argv)
+usage: mariadb_server.py USER [MARIADBD-OPTION...]   (the password is read from stdin's first line,
+never argv; options after USER go to mariadbd last, so they win, e.g. --max-allowed-packet=4M)
 Prints {"port": N, "socket": PATH, "datadir": PATH}; stops the server and removes its data
 directory when stdin closes (with the test process at the latest).
 """
@@ -17,6 +18,7 @@ import time
 from serving import serve
 
 USER = sys.argv[1]
+EXTRA = sys.argv[2:]
 PASSWORD = sys.stdin.readline().rstrip("\n")
 
 
@@ -39,7 +41,7 @@ def main():
                                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
                                "--max-allowed-packet=1G", "--innodb-buffer-pool-size=256M",
                                "--innodb-log-file-size=256M", "--innodb-flush-log-at-trx-commit=2",
-                               "--skip-log-bin", f"--log-error={datadir}/error.log"],
+                               "--skip-log-bin", f"--log-error={datadir}/error.log", *EXTRA],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):
