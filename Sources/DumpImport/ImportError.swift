@@ -35,6 +35,8 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
 
     /// The target was changed and could not be put back entirely: it is never said to be unchanged.
     public var databaseTouched = false
+    /// What to do next, said last (after whether the database changed).
+    public var next: String?
 
     public init(_ kind: Kind, _ message: String, databaseUnchanged: String? = nil) {
         self.kind = kind
@@ -56,7 +58,10 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        guard let database = databaseUnchanged else { return message }
-        return message + (message.hasSuffix(".") ? " " : ". ") + "\(database) is unchanged."
+        var text = message
+        for sentence in [databaseUnchanged.map { "\($0) is unchanged." }, next].compactMap({ $0 }) {
+            text += (text.hasSuffix(".") ? " " : ". ") + sentence
+        }
+        return text
     }
 }

@@ -602,6 +602,9 @@ import TestSupport
             #expect(result.status == 1, "\(result.errorOutput)")
             #expect(result.errorOutput.contains("the database at \(withoutPassword) refused the user and password"), "\(result.errorOutput)")
             #expect(result.errorOutput.contains(origin), "\(result.errorOutput)")
+            // What to do comes last, after "… is unchanged.".
+            #expect(result.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("(MYSQL_PWD or DEVBOX_DATABASE_URL)."),
+                    "\(result.errorOutput)")
             #expect(!result.errorOutput.contains(wrong) && !result.output.contains(wrong), "the wrong password was printed")
             #expect(try await fixture.summary(of: name) == before)
         }

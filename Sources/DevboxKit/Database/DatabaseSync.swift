@@ -111,9 +111,9 @@ public struct DatabaseSync: Sendable {
         var error = error
         switch error.kind {
         case .connection:
-            error.message += target.isLocalApp ? ". Start it with `devbox up`." : ". Check it runs, and --database-url."
+            error.next = target.isLocalApp ? "Start it with `devbox up`." : "Check it runs, and --database-url."
         case .accessDenied:
-            error.message += ". The password came from \(target.passwordOrigin); fix it there "
+            error.next = "The password came from \(target.passwordOrigin); fix it there "
                 + (target.isLocalApp ? "(or run `devbox up` again)." : "(MYSQL_PWD or DEVBOX_DATABASE_URL).")
         case .checksum:
             error.message += target.checksumOrigin.map { ", as \($0) says: the file differs from the one that checksum was made for." }
