@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
         // What both tools agree on (config files, tag names, S3 layout); Kits never import each other.
-        .target(name: "Nuvola"),
+        .target(name: "Nuvola", dependencies: ["Terminal"]),
 
         .target(name: "DevboxKit", dependencies: [
             "Nuvola", "DumpImport", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "Host", "TestSupport"]),
-        .testTarget(name: "NuvolaTests", dependencies: ["Nuvola"]),
+        .testTarget(name: "NuvolaTests", dependencies: ["Nuvola", "TestSupport"]),
         .testTarget(name: "MySQLTests", dependencies: ["MySQL", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CArchive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
