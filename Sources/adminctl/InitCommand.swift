@@ -12,8 +12,8 @@ extension Adminctl {
                 The region comes from --region, ADMINCTL_AWS_REGION, AWS_REGION or the AWS \
                 profile; the project name from --name or the repository URL's last path \
                 component; bucket names from the project name and a random suffix. What cannot \
-                be guessed is asked on the terminal; --yes takes the suggestions instead (and is \
-                required without a terminal). Every setting is written with a comment saying \
+                be guessed is asked on the terminal; --yes takes the suggestions instead, and is \
+                needed when there is no terminal to ask on. Every setting is written with a comment saying \
                 what it is for.
 
                 An existing adminctl.toml is never overwritten: `adminctl config show` prints \
