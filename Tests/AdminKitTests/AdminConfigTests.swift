@@ -103,6 +103,7 @@ import TestSupport
         ("buckets.dumps", "192.168.1.1", "may not look like an IP address"),
         ("buckets.dumps", "shop..dumps", "two adjacent periods"),
         ("buckets.artifacts", "xn--shop", "may not start with 'xn--'"),
+        ("buckets.logs", "shop-logs-s3alias", "may not end with '-s3alias'"),
         ("prod.instance_type", "small", "is not an EC2 instance type"),
         ("dev.database_class", "t4g.micro", "is not an RDS instance class"),
         ("database.engine_version", "5.7", "must be MySQL 8.0"),

@@ -37,7 +37,8 @@ import TestSupport
         defer { setup.remove() }
         // Every setting set, so every mapped parameter is sent.
         let environment = ["HOME": setup.path, "ADMINCTL_PROJECT_NAME": "shop", "ADMINCTL_BUCKETS_ARTIFACTS": "shop-a1-artifacts",
-                           "ADMINCTL_BUCKETS_DUMPS": "shop-a1-dumps", "ADMINCTL_NETWORK_ADMIN_CIDRS": "198.51.100.7/32",
+                           "ADMINCTL_BUCKETS_DUMPS": "shop-a1-dumps", "ADMINCTL_BUCKETS_LOGS": "shop-a1-logs",
+                           "ADMINCTL_NETWORK_ADMIN_CIDRS": "198.51.100.7/32",
                            "ADMINCTL_NETWORK_CERTIFICATE_ARN": "arn:aws:acm:eu-west-3:123456789012:certificate/abc-123"]
         let parameters = try AdminConfig.load(directory: setup.path, environment: environment).stackParameters()
         for name in parameters.keys.sorted() { #expect(template[name] != nil, "\(name) is not a parameter of shared.yaml") }

@@ -18,6 +18,8 @@ public struct AdminConfig: Sendable {
         Setting(key: "repository.production_branch", defaultValue: "main", help: "what production runs", rule: branchProblem),
         Setting(key: "buckets.artifacts", help: "release tarballs (empty: <project>-artifacts-<account>-<region>)", rule: bucketProblem),
         Setting(key: "buckets.dumps", help: "production dumps (empty: <project>-dumps-<account>-<region>)", rule: bucketProblem),
+        Setting(key: "buckets.logs", help: "access logs of the load balancer and the buckets (empty: <project>-logs-<account>-<region>)",
+                rule: bucketProblem),
         Setting(key: "prod.instance_type", defaultValue: "t3.small", help: "EC2 type of production app instances", rule: AdminRules.instanceType),
         Setting(key: "prod.min_size", defaultValue: "2", help: "fewest production instances: at least one in each of two zones",
                 shape: .integer(2...100)),

@@ -90,6 +90,7 @@ public struct AdminInit: Sendable {
             let suffix = String((0..<6).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
             values["buckets.artifacts"] = "\(project)-\(suffix)-artifacts"
             values["buckets.dumps"] = "\(project)-\(suffix)-dumps"
+            values["buckets.logs"] = "\(project)-\(suffix)-logs"
         }
         for setting in AdminConfig.settings where values[setting.key] == nil {
             values[setting.key] = setting.defaultValue

@@ -20,6 +20,7 @@ extension AdminConfig {
         ("CertificateArn", "network.certificate_arn"),
         ("ArtifactsBucketName", "buckets.artifacts"),
         ("DumpsBucketName", "buckets.dumps"),
+        ("LogsBucketName", "buckets.logs"),
         ("DumpRetentionDays", "dumps.retention_days"),
     ]
 
