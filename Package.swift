@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
         // What both tools agree on (config files, tag names, S3 layout); Kits never import each other.
-        .target(name: "Nuvola"),
+        .target(name: "Nuvola", dependencies: ["Terminal"]),
 
         .target(name: "DevboxKit", dependencies: [
             "Nuvola", "DumpImport", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
@@ -68,13 +68,14 @@ let package = Package(
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "Host", "TestSupport"]),
-        .testTarget(name: "NuvolaTests", dependencies: ["Nuvola"]),
+        .testTarget(name: "NuvolaTests", dependencies: ["Nuvola", "TestSupport"]),
         .testTarget(name: "MySQLTests", dependencies: ["MySQL", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CArchive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DumpImportTests", dependencies: ["DumpImport", "Archive", "Host", "MySQL", "TestSupport"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
+        .testTarget(name: "AdminKitTests", dependencies: ["AdminKit", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Host", "HTTP", "TestSupport"]),
         // One test over every type that holds a secret, so it spans the modules that define them.
         .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "HTTP", "MySQL", "SigV4"]),

@@ -13,6 +13,16 @@ public enum Prompt {
         guard let answer = try await AnswerLine.read() else { return false }
         return answer.trimmingCharacters(in: .whitespaces) == expected
     }
+
+    /// Asks `question` on stderr, showing `suggestion` (taken on an empty answer), and reads one
+    /// line from stdin. Nil when stdin is not a terminal; Ctrl-C throws `CancellationError`.
+    public static func ask(_ question: String, suggestion: String?, output: TextOutput,
+                           isInteractive: Bool = isatty(STDIN_FILENO) == 1) async throws -> String? {
+        guard isInteractive else { return nil }
+        output.write(question + (suggestion.map { " [\($0)]" } ?? "") + ": ")
+        let answer = try await AnswerLine.read()?.trimmingCharacters(in: .whitespaces) ?? ""
+        return answer.isEmpty ? suggestion ?? "" : answer
+    }
 }
 
 /// One line from stdin, read on a thread of its own; cancellation answers for it at once (the

@@ -13,11 +13,12 @@ struct Adminctl: AsyncParsableCommand {
         abstract: "Run Nuvola on AWS: shared infrastructure, developer machines, deploys and fleet commands.",
         discussion: """
             Start with `adminctl doctor`: it checks credentials, region and endpoint, and that AWS \
-            (or the simulated cloud named by AWS_ENDPOINT_URL) answers.
+            (or the simulated cloud named by AWS_ENDPOINT_URL) answers. Then `adminctl init` \
+            writes adminctl.toml, the project's settings.
 
             Exit status: 0 on success, 1 when the operation failed, 2 for a usage error.
             """,
         version: ToolVersion.text(tool: "adminctl"),
-        subcommands: [Doctor.self]
+        subcommands: [Init.self, Config.self, Doctor.self]
     )
 }

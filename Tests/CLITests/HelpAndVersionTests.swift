@@ -26,6 +26,67 @@ import Testing
         #expect(result.output == expected)
     }
 
+    /// adminctl's configuration commands' help, exactly as an admin sees it.
+    @Test(arguments: [(["init", "--help"], Self.adminctlInitText), (["config", "show", "--help"], Self.adminctlConfigShowText)])
+    func adminctlConfigHelpTexts(arguments: [String], expected: String) async throws {
+        let result = try await CLI.run("adminctl", arguments)
+        #expect(result.status == 0)
+        #expect(result.output == expected)
+    }
+
+    static let adminctlInitText = """
+        OVERVIEW: Write adminctl.toml: project name, region, repository, buckets, sizes
+        and limits.
+
+        The region comes from --region, ADMINCTL_AWS_REGION, AWS_REGION or the AWS
+        profile; the project name from --name or the repository URL's last path
+        component; bucket names from the project name and a random suffix. What cannot
+        be guessed is asked on the terminal; --yes takes the suggestions instead, and
+        is needed when there is no terminal to ask on. Every setting is written with a
+        comment saying what it is for.
+
+        An existing adminctl.toml is never overwritten: `adminctl config show` prints
+        what it holds.
+
+        Exit status: 0 when the file was written, 1 when it exists or cannot be
+        written, 2 for a usage error (a bad --name or --region, or --yes missing).
+
+        USAGE: adminctl init [--yes] [--repo <url>] [--region <region>] [--name <name>] [--dir <path>] [--json]
+
+        OPTIONS:
+          --yes                   Take the suggested answers instead of asking.
+          --repo <url>            The app's git repository URL.
+          --region <region>       AWS region of the shared infrastructure.
+          --name <name>           Project name: 3-20 lowercase letters, digits and '-'.
+          --dir <path>            Where to write adminctl.toml (default: the current
+                                  directory).
+          --json                  Print one JSON document on stdout instead of text
+                                  (stable field names, for scripts).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """
+
+    static let adminctlConfigShowText = """
+        OVERVIEW: Print every setting with its value and origin.
+
+        Later sources win: built-in default, adminctl.toml (the nearest one from the
+        current directory upwards, else ~/.config/adminctl/adminctl.toml), ADMINCTL_*
+        variables, then a command's flags. Keys are `section.name` in the file; the
+        variable is ADMINCTL_SECTION_NAME. `adminctl init` writes the file.
+
+        USAGE: adminctl config show [--json]
+
+        OPTIONS:
+          --json                  Print one JSON document on stdout instead of text
+                                  (stable field names, for scripts).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """
+
     @Test func adminctlDoctorHelp() async throws {
         let result = try await CLI.run("adminctl", ["doctor", "--help"])
         #expect(result.status == 0)
