@@ -7,6 +7,7 @@ import time
 import pytest
 
 from shapecheck import check_json, check_query_xml
+from polling import eventually
 
 
 class Recorder:
@@ -34,14 +35,6 @@ class Recorder:
         return found
 
 
-def wait(predicate, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached")
 
 
 def test_run_command_responses_fit_the_ssm_model(simulator):
@@ -54,12 +47,12 @@ def test_run_command_responses_fit_the_ssm_model(simulator):
                                  Parameters={"commands": ["echo out; echo err >&2; exit 3"]})["Command"]
     slow = ssm.client.send_command(DocumentName="AWS-RunShellScript", InstanceIds=instances,
                                    Parameters={"commands": ["sleep 30"]})["Command"]
-    wait(lambda: all(item["Status"] not in ("Pending", "InProgress") for item in ssm.client.list_command_invocations(
+    eventually(lambda: all(item["Status"] not in ("Pending", "InProgress") for item in ssm.client.list_command_invocations(
         CommandId=ok["CommandId"], Details=True)["CommandInvocations"]) and len(ssm.client.list_command_invocations(
-        CommandId=ok["CommandId"])["CommandInvocations"]) == 2)
+        CommandId=ok["CommandId"])["CommandInvocations"]) == 2, timeout=30)
     ssm.client.get_command_invocation(CommandId=ok["CommandId"], InstanceId=instances[0])
     ssm.client.cancel_command(CommandId=slow["CommandId"])
-    wait(lambda: ssm.client.list_commands(CommandId=slow["CommandId"])["Commands"][0]["Status"] not in ("Pending", "InProgress", "Cancelling"))
+    eventually(lambda: ssm.client.list_commands(CommandId=slow["CommandId"])["Commands"][0]["Status"] not in ("Pending", "InProgress", "Cancelling"), timeout=30)
     ssm.client.list_commands()
     ssm.client.list_command_invocations(CommandId=slow["CommandId"], Details=True)
     for operation in ("DescribeInstanceInformation", "SendCommand", "ListCommandInvocations", "GetCommandInvocation",
@@ -79,8 +72,9 @@ def test_refresh_and_target_health_responses_fit_their_models(simulator):
     refresh = scaling.client.start_instance_refresh(AutoScalingGroupName="fidelity", Preferences={"MinHealthyPercentage": 50})
     scaling.client.describe_instance_refreshes(AutoScalingGroupName="fidelity")
     scaling.client.cancel_instance_refresh(AutoScalingGroupName="fidelity")
-    wait(lambda: scaling.client.describe_instance_refreshes(AutoScalingGroupName="fidelity", InstanceRefreshIds=[
-        refresh["InstanceRefreshId"]])["InstanceRefreshes"][0]["Status"] not in ("Pending", "InProgress", "Cancelling"))
+    eventually(lambda: scaling.client.describe_instance_refreshes(AutoScalingGroupName="fidelity", InstanceRefreshIds=[
+        refresh["InstanceRefreshId"]])["InstanceRefreshes"][0]["Status"] not in ("Pending", "InProgress", "Cancelling"),
+               timeout=30)
     scaling.client.start_instance_refresh(AutoScalingGroupName="fidelity", Preferences={"MinHealthyPercentage": 50})
     scaling.client.rollback_instance_refresh(AutoScalingGroupName="fidelity")
     for operation in ("StartInstanceRefresh", "DescribeInstanceRefreshes", "CancelInstanceRefresh", "RollbackInstanceRefresh"):

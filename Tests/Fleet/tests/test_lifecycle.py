@@ -7,6 +7,7 @@ import tempfile
 import time
 
 from conftest import Simulator
+from polling import eventually
 
 
 def ours(state, identifier):
@@ -31,13 +32,6 @@ def ours(state, identifier):
     return found
 
 
-def wait_until(predicate, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_down_ends_every_process_the_simulator_started():
@@ -74,11 +68,11 @@ def test_down_ends_every_process_the_simulator_started():
             commands = " ".join(ours(state, identifier).values())
             return all(word in commands for word in ("sleep 1001", "sleep 1002", "sleep 1003", "sleep 2147483647",
                                                      "haproxy", "php"))
-        assert wait_until(everything_runs), ours(state, identifier)
+        eventually(everything_runs, timeout=20, interval=0.1, message=lambda: str(ours(state, identifier)))
         started = time.time()
         sim.stop()
         assert time.time() - started < 15
-        assert wait_until(lambda: not ours(state, identifier), timeout=10), ours(state, identifier)
+        eventually(lambda: not ours(state, identifier), timeout=10, interval=0.1, message=lambda: str(ours(state, identifier)))
     finally:
         shutil.rmtree(state, ignore_errors=True)
 
@@ -92,9 +86,9 @@ def test_server_stops_when_its_state_directory_disappears():
     [instance] = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]]
     ssm.describe_instance_information()
     ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[instance], Parameters={"commands": ["sleep 1004"]})
-    assert wait_until(lambda: any("sleep 1004" in line for line in ours(state, identifier).values()))
+    eventually(lambda: any("sleep 1004" in line for line in ours(state, identifier).values()), timeout=20, interval=0.1)
     shutil.rmtree(state, ignore_errors=True)   # the simulator may still be writing in it: the directory goes anyway
-    assert wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
-                      open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", timeout=15)
-    assert wait_until(lambda: not ours(state, identifier), timeout=10), ours(state, identifier)
+    eventually(lambda: not os.path.exists(f"/proc/{pid}") or
+               open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", timeout=15, interval=0.1)
+    eventually(lambda: not ours(state, identifier), timeout=10, interval=0.1, message=lambda: str(ours(state, identifier)))
     shutil.rmtree(state, ignore_errors=True)

@@ -3,6 +3,7 @@ import json
 import os
 import time
 import urllib.request
+from polling import eventually
 
 
 def serve_release(simulator, instance, release, healthy=True):
@@ -28,14 +29,6 @@ def states(elb, group):
             for item in elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]}
 
 
-def wait_for(predicate, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached")
 
 
 def test_load_balancer_follows_registration_health_and_draining(simulator):
@@ -55,7 +48,7 @@ def test_load_balancer_follows_registration_health_and_draining(simulator):
         {"Key": "deregistration_delay.timeout_seconds", "Value": "100"}])   # 2 s at the tests' time scale
     elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance} for instance in instances])
 
-    health = wait_for(lambda: (lambda s: s if set(s.values()) == {"healthy", "unhealthy"} else None)(states(elb, group)))
+    health = eventually(lambda: (lambda s: s if set(s.values()) == {"healthy", "unhealthy"} else None)(states(elb, group)))
     assert health == {instances[0]: "healthy", instances[1]: "healthy", instances[2]: "unhealthy"}
     url = next(item["url"] for item in status(simulator)["loadBalancers"] if item["name"] == "web-alb")
     answers = {urllib.request.urlopen(url).read().decode() for _ in range(8)}
@@ -65,11 +58,11 @@ def test_load_balancer_follows_registration_health_and_draining(simulator):
     assert urllib.request.urlopen(url).read().decode() in {f"r2 {instances[0]}", f"r1 {instances[1]}"}
 
     elb.deregister_targets(TargetGroupArn=group, Targets=[{"Id": instances[1]}])
-    assert wait_for(lambda: states(elb, group).get(instances[1]) == "draining")
+    assert eventually(lambda: states(elb, group).get(instances[1]) == "draining")
     answers = {urllib.request.urlopen(url).read().decode() for _ in range(6)}
     config = open(os.path.join(simulator.state, "lb-web-alb.cfg")).read()
     assert answers == {f"r2 {instances[0]}"}, config                       # a draining target gets no new requests
-    assert wait_for(lambda: instances[1] not in states(elb, group))          # gone after the delay
+    assert eventually(lambda: instances[1] not in states(elb, group))          # gone after the delay
 
     listed = {item["id"]: item for item in status(simulator)["instances"]}
     assert listed[instances[0]]["webPort"] and listed[instances[0]]["agent"] == "Online"
@@ -98,10 +91,10 @@ def test_health_follows_each_group_settings_in_scaled_aws_time(simulator):
     started = time.time()
     elb.register_targets(TargetGroupArn=slow, Targets=[{"Id": instances[0]}])
     elb.register_targets(TargetGroupArn=quick, Targets=[{"Id": instances[1]}])
-    wait_for(lambda: states(elb, quick).get(instances[1]) == "healthy")
+    eventually(lambda: states(elb, quick).get(instances[1]) == "healthy")
     quick_time = time.time() - started
     assert states(elb, slow)[instances[0]] == "initial"
-    wait_for(lambda: states(elb, slow).get(instances[0]) == "healthy")
+    eventually(lambda: states(elb, slow).get(instances[0]) == "healthy")
     slow_time = time.time() - started
     assert quick_time < slow_time and slow_time >= 4 * 30 * 0.02
     listed = {item["id"]: item for item in status(simulator)["instances"]}
@@ -125,7 +118,7 @@ def test_one_bad_instance_does_not_stop_the_others_being_served(simulator):
                                     HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
     elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
     elb.register_targets(TargetGroupArn=group, Targets=[{"Id": bad}, {"Id": good}])
-    wait_for(lambda: states(elb, group) == {bad: "unhealthy", good: "healthy"})
+    eventually(lambda: states(elb, group) == {bad: "unhealthy", good: "healthy"})
     url = next(item["url"] for item in status(simulator)["loadBalancers"] if item["name"] == "one-bad")
     assert urllib.request.urlopen(url).read().decode() == f"r1 {good}"
     assert f"serving {bad}" in open(os.path.join(simulator.state, "web.log")).read()    # logged where it can be read
