@@ -13,7 +13,6 @@ public enum Blocking {
                                         _ body: @escaping @Sendable (CancelFlag) throws -> T) async throws -> T {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                if Task.isCancelled { cancel.cancel() }
                 let thread = Thread {
                     do {
                         continuation.resume(returning: try body(cancel))
