@@ -100,9 +100,13 @@ public struct DatabaseSync: Sendable {
         } catch let error as ImportError {
             var target = target
             if case .file(let path) = options.source { target.checksumOrigin = path + ".sha256" }
-            throw explain(error, target: target)
+            // Finding or fetching the dump failed before the database was touched: say so too.
+            throw explain(error.kind == .usage ? error : error.leaving(url.display), target: target)
         } catch is CancellationError {
             throw ImportError.interrupted(url.display)
+        } catch {
+            // AWS configuration, the cache's file operations: no kind of their own here.
+            throw ImportError(.source, "\(error)", databaseUnchanged: url.display)
         }
     }
 
