@@ -4,3 +4,6 @@ import CommandSupport
 extension Adminctl.Doctor: ReportsJSON {}
 extension Adminctl.Init: ReportsJSON {}
 extension Adminctl.Config.Show: ReportsJSON {}
+extension Adminctl.Infra.Up: ReportsJSON {}
+extension Adminctl.Infra.Diff: ReportsJSON {}
+extension Adminctl.Infra.Status: ReportsJSON {}

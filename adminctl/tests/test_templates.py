@@ -465,9 +465,8 @@ def test_moto_gives_the_rds_managed_secret_arn(cloud):
     assert ":secretsmanager:" in stack["Outputs"][0]["OutputValue"]
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: AWS::SSM::Parameter Tags as CloudFormation's map crash CreateStack "
-                                       "(HTTP 500; moto/ssm/models.py put_parameter: `tag_dict = {t['Key']: ... for t "
-                                       "in tags}` -> TypeError: string indices must be integers)")
+# moto crashed on AWS::SSM::Parameter's Tags map (put_parameter wants a list); the simulator converts it
+# as CloudFormation does (Tests/Fleet/simulator/moto_adapter.accept_ssm_parameter_tag_maps).
 def test_moto_takes_ssm_parameter_tags_as_a_map(cloud):
     body = {"Resources": {"Pointer": {"Type": "AWS::SSM::Parameter", "Properties": {
         "Name": "/gap/release", "Type": "String", "Value": "none", "Tags": {"Project": "gap"}}}}}

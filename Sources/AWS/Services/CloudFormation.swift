@@ -19,6 +19,9 @@ public struct CloudFormation: QueryService {
         public var outputs: [String: String]
         public var parameters: [String: String]
         public var tags: [String: String]
+        public var created: Date?
+        /// Nil until the stack is first updated.
+        public var lastUpdated: Date?
 
         /// Finished, one way or the other.
         public var isSettled: Bool { !status.hasSuffix("_IN_PROGRESS") }
@@ -50,7 +53,8 @@ public struct CloudFormation: QueryService {
                       status: node.string("StackStatus") ?? "", statusReason: node.string("StackStatusReason"),
                       outputs: Self.pairs(node, list: "Outputs", key: "OutputKey", value: "OutputValue"),
                       parameters: Self.pairs(node, list: "Parameters", key: "ParameterKey", value: "ParameterValue"),
-                      tags: Self.pairs(node, list: "Tags", key: "Key", value: "Value"))
+                      tags: Self.pairs(node, list: "Tags", key: "Key", value: "Value"),
+                      created: node.date("CreationTime"), lastUpdated: node.date("LastUpdatedTime"))
             }
             return (stacks, result.string("NextToken"))
         }
@@ -140,6 +144,15 @@ public struct CloudFormation: QueryService {
         public var statusReason: String?
         public var executionStatus: String?
         public var changes: [Change]
+
+        /// Still being computed (CREATE_PENDING, CREATE_IN_PROGRESS).
+        public var isPending: Bool { status == "CREATE_PENDING" || status == "CREATE_IN_PROGRESS" }
+        /// FAILED because the template and parameters change nothing: CloudFormation's two wordings.
+        public var hasNoChanges: Bool {
+            status == "FAILED" && (statusReason.map {
+                $0.contains("didn't contain changes") || $0.contains("No updates are to be performed")
+            } ?? false)
+        }
     }
 
     /// Creates a change set (`CREATE` for a new stack, `UPDATE` otherwise); returns its id.
@@ -158,19 +171,32 @@ public struct CloudFormation: QueryService {
         return try await call("CreateChangeSet", parameters).string("Id") ?? ""
     }
 
+    /// The change set with every change (DescribeChangeSet pages its changes).
     public func describeChangeSet(stack: String, name: String) async throws -> ChangeSet {
-        var parameters = QueryParameters()
-        parameters.set("StackName", stack)
-        parameters.set("ChangeSetName", name)
-        let result = try await call("DescribeChangeSet", parameters)
-        return ChangeSet(id: result.string("ChangeSetId") ?? "", status: result.string("Status") ?? "",
-                         statusReason: result.string("StatusReason"), executionStatus: result.string("ExecutionStatus"),
-                         changes: result.list("Changes").map {
-                             ChangeSet.Change(action: $0["ResourceChange", "Action"]?.text ?? "",
-                                              logicalID: $0["ResourceChange", "LogicalResourceId"]?.text ?? "",
-                                              resourceType: $0["ResourceChange", "ResourceType"]?.text ?? "",
-                                              replacement: $0["ResourceChange", "Replacement"]?.text)
-                         })
+        var token: String?
+        var changeSet: ChangeSet?
+        repeat {
+            var parameters = QueryParameters()
+            parameters.set("StackName", stack)
+            parameters.set("ChangeSetName", name)
+            parameters.set("NextToken", token)
+            let result = try await call("DescribeChangeSet", parameters)
+            let changes = result.list("Changes").map {
+                ChangeSet.Change(action: $0["ResourceChange", "Action"]?.text ?? "",
+                                 logicalID: $0["ResourceChange", "LogicalResourceId"]?.text ?? "",
+                                 resourceType: $0["ResourceChange", "ResourceType"]?.text ?? "",
+                                 replacement: $0["ResourceChange", "Replacement"]?.text)
+            }
+            if changeSet == nil {
+                changeSet = ChangeSet(id: result.string("ChangeSetId") ?? "", status: result.string("Status") ?? "",
+                                      statusReason: result.string("StatusReason"), executionStatus: result.string("ExecutionStatus"),
+                                      changes: changes)
+            } else {
+                changeSet?.changes += changes
+            }
+            token = result.string("NextToken").flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return changeSet!
     }
 
     public func executeChangeSet(stack: String, name: String, clientRequestToken: String = UUID().uuidString) async throws {
@@ -186,6 +212,21 @@ public struct CloudFormation: QueryService {
         parameters.set("StackName", stack)
         parameters.set("ChangeSetName", name)
         _ = try await call("DeleteChangeSet", parameters)
+    }
+
+    /// Polls until the change set is computed (CREATE_COMPLETE or FAILED); returns it.
+    public func waitForChangeSet(stack: String, name: String, every interval: Duration = .seconds(1),
+                                 timeout: Duration = .seconds(600)) async throws -> ChangeSet {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let changeSet = try await describeChangeSet(stack: stack, name: name)
+            if !changeSet.isPending { return changeSet }
+            guard ContinuousClock.now < deadline else {
+                throw AWSError(service: "CloudFormation", operation: "DescribeChangeSet", code: "WaiterTimeout",
+                               message: "change set \(name) of \(stack) was not ready within \(timeout)", httpStatus: 0)
+            }
+            try await Task.sleep(for: interval)
+        }
     }
 
     /// Polls until the stack settles; returns it (check `isHealthy`).

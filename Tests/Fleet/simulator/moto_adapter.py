@@ -275,6 +275,20 @@ def _stack_template(stack):
     return getattr(stack.resource_map, "_template", None) or stack.template_dict or {}
 
 
+def refresh_stack_outputs(region, stack_name):
+    """Recomputes a stack's outputs from its template, as CloudFormation does after a change set
+    runs: moto 5.2's ExecuteChangeSet keeps the outputs of the template the stack had before
+    (none, for a stack a CREATE change set made)."""
+    from moto.cloudformation.models import cloudformation_backends
+    backend = cloudformation_backends[ACCOUNT_ID][region]
+    stack = next((stack for stack in backend.stacks.values()
+                  if stack_name in (stack.name, stack.stack_id) and stack.status != "DELETE_COMPLETE"), None)
+    if stack is None:
+        return
+    stack._parse_template()
+    stack.output_map = stack._create_output_map()
+
+
 def stack_buckets_with_public_access_block(region, stack_name):
     """[(bucket name, PublicAccessBlockConfiguration)] of a stack's AWS::S3::Bucket resources whose
     template gives that configuration with literal values (moto accepts it but never applies it)."""
@@ -343,7 +357,9 @@ def fix_short_get_att():
     """moto 5.2 splits YAML's `!GetAtt DB.Endpoint.Address` at every dot and then rejects the
     attribute "Endpoint"; CloudFormation splits at the first dot only ("!GetAtt
     logicalNameOfResource.attributeName"), as moto's long form `Fn::GetAtt: [DB, Endpoint.Address]`
-    already works. Replaces the YAML tag constructor moto registers before each parse."""
+    already works. A short-form function over a mapping (`!Base64` then `Fn::Join:` on the next
+    lines) is read as that mapping; moto kept YAML's node objects, and Fn::Base64 failed on them.
+    Replaces the YAML tag constructor moto registers before each parse."""
     import yaml
     from moto.cloudformation import models, responses, utils
 
@@ -352,10 +368,79 @@ def fix_short_get_att():
     def constructor(loader, tag, node):
         if tag == "!GetAtt" and isinstance(node, yaml.ScalarNode):
             return {"Fn::GetAtt": node.value.split(".", 1)}
+        if isinstance(node, yaml.MappingNode):
+            # `!Base64` over a block mapping (`Fn::Join: ...`): moto returns the raw YAML nodes.
+            return {"Ref" if tag == "!Ref" else f"Fn::{tag[1:]}": loader.construct_mapping(node, deep=True)}
         return original(loader, tag, node)
 
     for module in (utils, models, responses):
         module.yaml_tag_constructor = constructor
+
+
+def accept_ssm_parameter_tag_maps():
+    """AWS::SSM::Parameter takes its Tags as a map ({Key: Value}), unlike every other resource;
+    moto 5.2 passes that map on to PutParameter, which wants [{Key, Value}] and failed the stack
+    creation. Converts the map as CloudFormation does."""
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    original = SimpleSystemManagerBackend.put_parameter
+
+    def put_parameter(self, *args, **kwargs):
+        tags = kwargs.get("tags")
+        if isinstance(tags, dict):
+            kwargs["tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        return original(self, *args, **kwargs)
+
+    SimpleSystemManagerBackend.put_parameter = put_parameter
+
+
+def manage_rds_master_passwords():
+    """CloudFormation's DBInstance with ManageMasterUserPassword: RDS keeps the password in a
+    Secrets Manager secret, and `!GetAtt Db.MasterUserSecret.SecretArn` names it. moto 5.2 does
+    so for CreateDBInstance but its CloudFormation path drops the property and answers no such
+    attribute (the stack's outputs then fail). Creates the secret as CreateDBInstance does."""
+    from moto.rds.models import DBInstance, MasterUserSecret
+
+    original_create = DBInstance.create_from_cloudformation_json.__func__
+    original_attribute = DBInstance.get_cfn_attribute
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        database = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties") or {}
+        if str(properties.get("ManageMasterUserPassword", "")).lower() == "true" and \
+                getattr(database, "master_user_secret", None) is None:
+            kms_key = (properties.get("MasterUserSecret") or {}).get("KmsKeyId")
+            database.master_user_secret = MasterUserSecret(database, kms_key)
+            database.manage_master_user_password = True
+        return database
+
+    def get_cfn_attribute(self, attribute_name):
+        if attribute_name == "MasterUserSecret.SecretArn" and getattr(self, "master_user_secret", None) is not None:
+            return self.master_user_secret.secret.arn
+        return original_attribute(self, attribute_name)
+
+    DBInstance.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    DBInstance.get_cfn_attribute = get_cfn_attribute
+
+
+def list_parameter_changes_in_change_sets():
+    """A change set lists the resources a changed parameter reaches (a new instance type: Modify
+    of the launch template), as CloudFormation does. moto 5.2 applies such changes when the change
+    set runs (ResourceMap.update passes the parameters) but lists them only from the template's
+    text, so a parameter-only change set showed no change at all."""
+    from moto.cloudformation.models import Change, ChangeSet
+
+    def diff(self):
+        resource_map = self.stack.resource_map
+        names = resource_map.build_resource_diff(self.template_dict, self.parameters)
+        changes = []
+        for action in ("Add", "Modify", "Remove"):
+            for name in dict.fromkeys(names[action]):
+                source = resource_map._resource_json_map if action == "Remove" else self.template_dict["Resources"]
+                changes.append(Change(action=action, logical_resource_id=name, resource_type=source[name]["Type"]))
+        return changes
+
+    ChangeSet.diff = diff
 
 
 def complete_elbv2_attributes():

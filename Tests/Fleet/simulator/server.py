@@ -103,6 +103,9 @@ def main():
     moto_adapter.fix_launch_template_user_data()
     moto_adapter.fix_short_get_att()
     moto_adapter.complete_elbv2_attributes()
+    moto_adapter.accept_ssm_parameter_tag_maps()
+    moto_adapter.manage_rds_master_passwords()
+    moto_adapter.list_parameter_changes_in_change_sets()
     world = World(state_dir)
     injector = faults.FaultInjector(seed=args.seed)
     app = dispatch.Dispatcher(DomainDispatcherApplication(create_backend_app), build_registry(world), injector,

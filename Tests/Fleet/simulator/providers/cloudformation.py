@@ -13,7 +13,8 @@ before answering) the configuration of each such bucket is applied as CloudForma
 Likewise AWS::AutoScaling::ScalingPolicy resources (moto accepts them, DescribePolicies stays
 empty): they are put on their groups, named as CloudFormation names them. (`!GetAtt
 DB.Endpoint.Address`, which moto's YAML reading split at every dot, is fixed where moto reads
-YAML: moto_adapter.fix_short_get_att.)
+YAML: moto_adapter.fix_short_get_att.) After ExecuteChangeSet the stack's outputs are computed
+from the template the change set applied (moto kept the previous template's: none for a new stack).
 """
 from .. import moto_adapter, wire
 from ..errors import AWSError
@@ -52,6 +53,7 @@ def apply_what_moto_skips(call, response):
         stack = call.params.get("StackName", "")
         if call.operation == "ExecuteChangeSet":
             stack = moto_adapter.change_set_stack(call.region, call.params.get("ChangeSetName", ""), stack) or stack
+            moto_adapter.refresh_stack_outputs(call.region, stack)
         for bucket, config in moto_adapter.stack_buckets_with_public_access_block(call.region, stack):
             moto_adapter.put_public_access_block(bucket, config)
         moto_adapter.apply_stack_scaling_policies(call.region, stack)

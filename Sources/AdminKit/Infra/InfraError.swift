@@ -1,0 +1,26 @@
+/// `adminctl infra` could not do what was asked. Callers decide by `kind`; the text is for people:
+/// what failed, why, and the command that fixes it.
+public struct InfraError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// adminctl/templates/shared.yaml cannot be found or read.
+        case template
+        /// The stack is in a state CloudFormation refuses to change (ROLLBACK_COMPLETE, *_FAILED).
+        case stackState
+        /// Another operation on the stack is under way.
+        case busy
+        /// CloudFormation could not make the change set (a template or parameter error).
+        case changeSet
+        /// The change was applied and failed; the stack rolled back (or is rolling back).
+        case deployFailed
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}

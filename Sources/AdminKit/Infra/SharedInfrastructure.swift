@@ -1,0 +1,142 @@
+import AWS
+import Foundation
+import HTTP
+import Terminal
+
+/// `adminctl infra diff|up|status`: the project's shared stack, from adminctl.toml and the
+/// shared template, over CloudFormation in the configured region.
+public struct SharedInfrastructure: Sendable {
+    public var stack: SharedStack
+    public var deployment: StackDeployment
+    public var templatePath: String
+    var cloudFormation: CloudFormation { deployment.cloudFormation }
+
+    /// Reads adminctl.toml (from `directory` upwards), the template and the AWS settings.
+    public static func open(directory: String, environment: [String: String], http: HTTPClient) async throws -> SharedInfrastructure {
+        let config = try AdminConfig.load(directory: directory, environment: environment)
+        let parameters = try config.stackParameters()
+        let stack = SharedStack(project: parameters["ProjectName"] ?? "")
+        let template = try SharedStack.template(environment: environment)
+        let configuration = try await AWSConfiguration.resolve(regionFlag: config.region, environment: environment, http: http)
+        var deployment = StackDeployment(cloudFormation: CloudFormation(AWSClient(configuration)), stack: stack,
+                                         template: template.body, parameters: parameters)
+        if let interval = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), interval > 0 {
+            deployment.pollInterval = .milliseconds(Int(interval * 1000))
+        }
+        return SharedInfrastructure(stack: stack, deployment: deployment, templatePath: template.path)
+    }
+
+    /// `infra diff`: what `infra up` would change; the change set is deleted afterwards.
+    public func diff() async throws -> StackPlan {
+        let plan = try await deployment.plan()
+        if plan.changed { await deployment.discard(plan) }
+        return plan
+    }
+
+    /// What `infra up` did.
+    public struct UpReport: Sendable, Encodable {
+        public var plan: StackPlan
+        public var status: String?
+        public var outputs: [String: String]
+
+        public func render(_ policy: ColorPolicy) -> String {
+            guard plan.changed else { return plan.render(policy) }
+            return "Stack \(plan.stack) is \(status ?? "?").\n" + StackOutputs(outputs).render(policy)
+        }
+    }
+
+    /// `infra up`: plans, shows the plan through `show`, asks `confirm` (false: nothing is done,
+    /// the change set is deleted), executes and follows the events on `console`'s stderr.
+    public func up(console: Console, show: @Sendable (StackPlan) -> Void,
+                   confirm: @Sendable (StackPlan) async throws -> Bool) async throws -> UpReport {
+        let plan = try await deployment.plan()
+        guard plan.changed else { return UpReport(plan: plan, status: try await cloudFormation.stack(stack.name)?.status, outputs: [:]) }
+        show(plan)
+        let go: Bool
+        do {
+            go = try await confirm(plan)
+        } catch {
+            await deployment.discard(plan)
+            throw error
+        }
+        guard go else {
+            await deployment.discard(plan)
+            throw InfraError(.changeSet, "Not confirmed: stack \(stack.name) is unchanged, and the change set was deleted.")
+        }
+        let started = ContinuousClock.now
+        console.note("Applying \(plan.changeSet) to \(stack.name)…")
+        let settled: CloudFormation.Stack
+        do {
+            settled = try await deployment.execute(plan) { event in console.note(StackEventLine(event).text) }
+        } catch is CancellationError {
+            console.note("Stopped following \(stack.name); CloudFormation carries on with the change. "
+                + "`adminctl infra status` shows where it is.")
+            throw CancellationError()
+        }
+        let elapsed = (ContinuousClock.now - started).components
+        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        console.note("\(stack.name): \(settled.status) in \(Format.duration(seconds)).")
+        return UpReport(plan: plan, status: settled.status, outputs: settled.outputs)
+    }
+
+    /// What `infra status` reports.
+    public struct StatusReport: Sendable, Encodable {
+        public var stack: String
+        public var exists: Bool
+        public var status: String?
+        public var statusReason: String?
+        public var lastUpdated: Date?
+        public var outputs: [String: String]
+
+        public func render(_ policy: ColorPolicy) -> String {
+            guard exists, let status else {
+                return "Stack \(stack) is not created yet: run `adminctl infra up`."
+            }
+            var text = "Stack \(stack): \(status)"
+            if let statusReason, !statusReason.isEmpty { text += " (\(Printable.escaping(statusReason)))" }
+            if let lastUpdated { text += ", last changed \(ISO8601DateFormatter().string(from: lastUpdated))" }
+            text += "."
+            if let problem = StackDeployment.problem(name: stack, status: status, reason: statusReason) {
+                text += "\n" + problem.message
+            }
+            return outputs.isEmpty ? text : text + "\n" + StackOutputs(outputs).render(policy)
+        }
+    }
+
+    public func status() async throws -> StatusReport {
+        guard let found = try await cloudFormation.stack(stack.name), found.status != "REVIEW_IN_PROGRESS" else {
+            return StatusReport(stack: stack.name, exists: false, outputs: [:])
+        }
+        return StatusReport(stack: stack.name, exists: true, status: found.status, statusReason: found.statusReason,
+                            lastUpdated: found.lastUpdated ?? found.created, outputs: found.outputs)
+    }
+}
+
+/// A stack's outputs as a table, what an admin looks for first at the top.
+struct StackOutputs {
+    static let first = ["LoadBalancerUrl", "DevUrl", "ProdDatabaseAddress", "DevDatabaseAddress",
+                        "ArtifactsBucketName", "DumpsBucketName", "LogsBucketName"]
+    var outputs: [String: String]
+    init(_ outputs: [String: String]) { self.outputs = outputs }
+
+    func render(_ policy: ColorPolicy) -> String {
+        let keys = Self.first.filter { outputs[$0] != nil } + outputs.keys.filter { !Self.first.contains($0) }.sorted()
+        return Table(headers: ["output", "value"], rows: keys.map { [$0, Printable.escaping(outputs[$0] ?? "")] }).render(policy)
+    }
+}
+
+/// One stack event as one stderr line: time, status, resource, type, reason.
+struct StackEventLine {
+    var text: String
+    init(_ event: CloudFormation.Event) {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "HH:mm:ss"
+        let time = event.timestamp.map(formatter.string) ?? "--:--:--"
+        let status = event.status.padding(toLength: max(event.status.count, 20), withPad: " ", startingAt: 0)
+        var line = "  \(time)  \(status)  \(event.logicalID) (\(event.resourceType))"
+        if let reason = event.reason, !reason.isEmpty { line += ": \(reason)" }
+        text = line
+    }
+}
