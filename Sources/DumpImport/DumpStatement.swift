@@ -137,7 +137,8 @@ public enum DumpStatementKind: Equatable, Sendable {
     /// The first words as written (backquoted identifiers keep their quotes). Comments are
     /// skipped; executable comments (`/*!50003 ... */`, MariaDB's `/*M!100100 ... */`) are read
     /// through when `unwrapping`, else skipped like any comment — the two readings a server may
-    /// make of them, depending on its version.
+    /// make of them, depending on its version. One loop over the bytes, like the splitter's scan:
+    /// quotes, comments and executable comments share its position, which helpers would pass around.
     static func leadingWords(_ bytes: [UInt8], limit: Int, unwrapping: Bool = true) -> [String] {
         var words: [String] = []
         var word: [UInt8] = []
