@@ -394,7 +394,7 @@ func launchDevbox(_ arguments: [String], environment: [String: String]) throws -
     let stderr = Pipe()
     process.standardError = stderr
     process.standardOutput = FileHandle.nullDevice
-    try ChildProcess.spawn(process)  // spawns take turns (Foundation's Process.run is not thread-safe)
+    try ChildProcess.spawn(process)  // Foundation's Process.run: through the one door (see ChildProcess.spawn)
     return (process, stderr)
 }
 

@@ -133,7 +133,7 @@ public struct DatabaseSync: Sendable {
         switch options.source {
         case .file(let path):
             let input = try DumpInput(file: path)
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? nil
+            let size = DumpCache.size(path)
             let summary = try await importer.run(input, expectedSHA256: try sidecarChecksum(path), size: size)
             return SyncReport(dump: .init(source: path, size: size, sha256: summary.sha256), importer: importer, summary: summary)
         case .standardInput:

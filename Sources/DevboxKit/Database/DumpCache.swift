@@ -51,14 +51,14 @@ struct DumpCache {
         let file = file(for: dump)
         let directory = (file as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if let sha = dump.sha256, (try? String(contentsOfFile: file + ".verified", encoding: .utf8)) == sha, size(file) == dump.size {
+        if let sha = dump.sha256, (try? String(contentsOfFile: file + ".verified", encoding: .utf8)) == sha, Self.size(file) == dump.size {
             console.note("using the cached copy (\(file))")
             return .verified(file)
         }
         // Never leave an old copy looking verified.
         discard(file)
         let partial = file + ".partial"
-        let existing = size(partial) ?? 0
+        let existing = Self.size(partial) ?? 0
         if let free = DiskSpace.available(at: directory), free < dump.size - existing + (64 << 20) {
             throw ImportError(.source, "not enough free space for the dump in \(directory): \(Format.bytes(free)) free, "
                 + "\(Format.bytes(dump.size - existing)) needed. Free space (`devbox db snapshots`, old files in "
@@ -96,7 +96,7 @@ struct DumpCache {
     /// After a failed import: a complete but unimported fresh download has nothing to resume;
     /// a copy whose checksum did not match is removed.
     func settle(_ entry: Entry, after error: ImportError, size expected: Int64) {
-        if case .fresh(let partial, _) = entry, size(partial) == expected || error.kind == .checksum {
+        if case .fresh(let partial, _) = entry, Self.size(partial) == expected || error.kind == .checksum {
             try? FileManager.default.removeItem(atPath: partial)
         }
         if error.kind == .checksum { discard(entry.file) }
@@ -107,5 +107,6 @@ struct DumpCache {
         try? FileManager.default.removeItem(atPath: file)
     }
 
-    func size(_ path: String) -> Int64? { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? nil }
+    /// A file's size in bytes, nil when it does not exist.
+    static func size(_ path: String) -> Int64? { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? nil }
 }
