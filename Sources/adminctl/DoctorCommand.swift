@@ -29,12 +29,21 @@ extension Adminctl {
         @Option(help: "AWS region (overrides AWS_REGION and the profile).")
         var region: String?
 
+        @Option(help: ArgumentHelp("Seconds the endpoint may take to answer before it counts as unreachable.",
+                                   valueName: "seconds"))
+        var timeout: Double = 10
+
         @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard timeout > 0, timeout <= 600 else { throw ValidationError("--timeout takes seconds between 0 and 600, not \(timeout)") }
+        }
 
         func run() async throws {
             let console = output.console
-            let doctor = AdminDoctor(environment: ProcessInfo.processInfo.environment, regionFlag: region,
+            var doctor = AdminDoctor(environment: ProcessInfo.processInfo.environment, regionFlag: region,
                                      http: HTTPClient(userAgent: "adminctl/\(ToolVersion.number)"))
+            doctor.probeTimeout = .milliseconds(Int(timeout * 1000))
             let report = await doctor.run()
             try console.present(report, text: report.render)
             if !report.ok { throw ExitCode(1) }

@@ -139,7 +139,8 @@ struct AdminDoctorReport: Decodable {
     }
 
     func doctor(_ environment: [String: String], _ arguments: [String] = ["--json"]) async throws -> (ProcessResult, AdminDoctorReport?) {
-        let result = try await CLI.run("adminctl", ["doctor"] + arguments, environment: environment)
+        // A generous probe limit: the shared simulator answers slowly while the whole suite runs on two cores.
+        let result = try await CLI.run("adminctl", ["doctor", "--timeout", "60"] + arguments, environment: environment)
         return (result, try? JSONDecoder().decode(AdminDoctorReport.self, from: Data(result.output.utf8)))
     }
 

@@ -109,10 +109,12 @@ import Testing
 
             Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed.
 
-            USAGE: adminctl doctor [--region <region>] [--json]
+            USAGE: adminctl doctor [--region <region>] [--timeout <seconds>] [--json]
 
             OPTIONS:
               --region <region>       AWS region (overrides AWS_REGION and the profile).
+              --timeout <seconds>     Seconds the endpoint may take to answer before it
+                                      counts as unreachable. (default: 10.0)
               --json                  Print one JSON document on stdout instead of text
                                       (stable field names, for scripts).
               --version               Show the version.

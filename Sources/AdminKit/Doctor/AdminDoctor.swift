@@ -28,6 +28,8 @@ public struct AdminDoctor: Sendable {
     public var environment: [String: String]
     public var regionFlag: String?
     public var http: HTTPClient
+    /// How long the unsigned probe of the endpoint may take before it counts as unreachable.
+    public var probeTimeout: Duration = .seconds(10)
     /// Seconds since 1970, for comparing with the endpoint's clock.
     public var now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
@@ -69,7 +71,7 @@ public struct AdminDoctor: Sendable {
 
         // One unsigned request first: it tells "cannot reach" apart from "refused", and its Date
         // header shows whether this machine's clock is off (AWS refuses signatures past 15 min).
-        var probe = HTTPRequest(method: .get, url: endpoint.url + "/", timeouts: HTTPTimeouts(connect: .seconds(5), total: .seconds(10)))
+        var probe = HTTPRequest(method: .get, url: endpoint.url + "/", timeouts: HTTPTimeouts(connect: min(.seconds(5), probeTimeout), total: probeTimeout))
         probe.caBundlePath = environment["AWS_CA_BUNDLE"]
         do {
             let response = try await http.send(probe)

@@ -18,6 +18,7 @@ from . import auth, calls, state, wire
 from .errors import AWSError
 
 log = logging.getLogger("fleet.dispatch")
+SLOW_SECONDS = 2.0     # a lock wait or hold longer than this is logged: it stalls every client
 READ_FULLY = ("application/x-www-form-urlencoded", "application/x-amz-json", "application/cbor")
 
 
@@ -92,36 +93,48 @@ class Dispatcher:
     def answer(self, environ, call, method):
         handler = self.registry.handler(call.service, call.operation)
         access_key = environ.get("HTTP_AUTHORIZATION", "").partition("Credential=")[2].partition("/")[0]
+        asked = time.monotonic()
         with state.LOCK:
+            held = time.monotonic()
+            if held - asked > SLOW_SECONDS:
+                log.warning("%s.%s waited %.1f s for the state lock", call.service, call.operation, held - asked)
             try:
-                if handler is not None or self.tokens.replay(call, access_key) is not None:
-                    # Ours, or a replay: check the signature and permission as moto does for its own.
-                    call.region = auth.authenticate(environ, call.body, call.operation)
-                replay = self.tokens.replay(call, access_key)
-                if replay is not None:
-                    return replay
-                if handler is not None:
-                    response = handler(call)
-                else:
-                    response = None
-                    for hook in self.registry.hooks_before(call.service, call.operation):
-                        response = hook(call)
-                        if response is not None:
-                            break
-                    if response is None:
-                        response = self.moto(environ)
-                        for hook in self.registry.hooks_after(call.service, call.operation):
-                            response = hook(call, response) or response
-                self.tokens.record(call, access_key, response)
-                return response
-            except auth.AuthError as error:
-                return wire.error(AWSError(error.code, error.message, error.status), call.service, call.protocol, method)
-            except AWSError as error:
-                return wire.error(error, call.service or call.signing_name, call.protocol, method)
-            except Exception as error:  # a bug of ours: answer like AWS's InternalFailure, keep serving
-                log.exception("%r failed", call)
-                return wire.error(AWSError("InternalFailure", f"{type(error).__name__}: {error}", 500),
-                                  call.service or call.signing_name, call.protocol, method)
+                return self.answer_locked(environ, call, method, handler, access_key)
+            finally:
+                if time.monotonic() - held > SLOW_SECONDS:
+                    log.warning("%s.%s held the state lock for %.1f s", call.service, call.operation, time.monotonic() - held)
+
+    def answer_locked(self, environ, call, method, handler, access_key):
+        """The answer, while holding state.LOCK."""
+        try:
+            if handler is not None or self.tokens.replay(call, access_key) is not None:
+                # Ours, or a replay: check the signature and permission as moto does for its own.
+                call.region = auth.authenticate(environ, call.body, call.operation)
+            replay = self.tokens.replay(call, access_key)
+            if replay is not None:
+                return replay
+            if handler is not None:
+                response = handler(call)
+            else:
+                response = None
+                for hook in self.registry.hooks_before(call.service, call.operation):
+                    response = hook(call)
+                    if response is not None:
+                        break
+                if response is None:
+                    response = self.moto(environ)
+                    for hook in self.registry.hooks_after(call.service, call.operation):
+                        response = hook(call, response) or response
+            self.tokens.record(call, access_key, response)
+            return response
+        except auth.AuthError as error:
+            return wire.error(AWSError(error.code, error.message, error.status), call.service, call.protocol, method)
+        except AWSError as error:
+            return wire.error(error, call.service or call.signing_name, call.protocol, method)
+        except Exception as error:  # a bug of ours: answer like AWS's InternalFailure, keep serving
+            log.exception("%r failed", call)
+            return wire.error(AWSError("InternalFailure", f"{type(error).__name__}: {error}", 500),
+                              call.service or call.signing_name, call.protocol, method)
 
     def moto(self, environ):
         """moto's whole answer to the request (its body iterated while we hold the lock)."""
