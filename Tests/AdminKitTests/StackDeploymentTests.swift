@@ -40,14 +40,14 @@ import Testing
         #expect(error.kind == .deployFailed)
         #expect(error.message.hasPrefix("The change to shop-shared failed: ProdDatabase (AWS::RDS::DBInstance) CREATE_FAILED: "
             + "DB instance class db.x9.huge is not available. The stack is now ROLLBACK_COMPLETE: its first creation was rolled back"))
-        #expect(error.message.contains("aws cloudformation delete-stack --stack-name shop-shared"))
+        #expect(error.message.contains("adminctl infra down --confirm shop-shared"))
     }
 
     @Test func stuckStacksAreExplainedWithTheirFix() {
         let rolledBack = StackDeployment.problem(name: "shop-shared", status: "ROLLBACK_COMPLETE", reason: nil)
         #expect(rolledBack?.kind == .stackState)
         #expect(rolledBack?.message.hasSuffix("delete it, then run `adminctl infra up` again: "
-            + "aws cloudformation delete-stack --stack-name shop-shared") == true)
+            + "adminctl infra down --confirm shop-shared") == true)
         let failedRollback = StackDeployment.problem(name: "shop-shared", status: "UPDATE_ROLLBACK_FAILED", reason: "bucket not empty")
         #expect(failedRollback?.message.contains("(bucket not empty)") == true)
         #expect(failedRollback?.message.hasSuffix("aws cloudformation continue-update-rollback --stack-name shop-shared") == true)

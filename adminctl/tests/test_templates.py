@@ -632,8 +632,6 @@ def test_databases(stack):
     assert prod["Endpoint"]["Address"] == stack.value("ProdDatabaseAddress")
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: CloudFormation's DBInstance ignores DeletionProtection and "
-                                       "ManageMasterUserPassword (DeletionProtection False, no MasterUserSecret)")
 def test_databases_are_protected_and_their_passwords_rds_managed(stack):
     for env, database in databases(stack).items():
         assert database["DeletionProtection"] is True, env

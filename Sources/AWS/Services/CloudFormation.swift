@@ -106,6 +106,63 @@ public struct CloudFormation: QueryService {
         _ = try await call("DeleteStack", parameters)
     }
 
+    /// An exported output: its region-wide name, value and the stack that exports it.
+    public struct Export: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public var exportingStackID: String
+    }
+
+    public func listExports() -> Paginator<[Export]> {
+        Paginator { token in
+            var parameters = QueryParameters()
+            parameters.set("NextToken", token)
+            let result = try await call("ListExports", parameters)
+            let exports = result.list("Exports").map {
+                Export(name: $0.string("Name") ?? "", value: $0.string("Value") ?? "", exportingStackID: $0.string("ExportingStackId") ?? "")
+            }
+            return (exports, result.string("NextToken"))
+        }
+    }
+
+    /// The names of the stacks importing the export; empty when none does (CloudFormation answers
+    /// that case with a ValidationError "... is not imported by any stack").
+    public func listImports(exportName: String) async throws -> [String] {
+        do {
+            return try await Paginator<[String]> { token in
+                var parameters = QueryParameters()
+                parameters.set("ExportName", exportName)
+                parameters.set("NextToken", token)
+                let result = try await call("ListImports", parameters)
+                return (result.list("Imports").map(\.text), result.string("NextToken"))
+            }.all { $0 }
+        } catch let error as AWSError where error.code == "ValidationError" && error.message.contains("not imported") {
+            return []
+        }
+    }
+
+    /// One resource of a stack, as ListStackResources gives it.
+    public struct Resource: Sendable, Equatable {
+        public var logicalID: String
+        public var physicalID: String
+        public var type: String
+        public var status: String
+    }
+
+    public func listStackResources(_ stack: String) -> Paginator<[Resource]> {
+        Paginator { token in
+            var parameters = QueryParameters()
+            parameters.set("StackName", stack)
+            parameters.set("NextToken", token)
+            let result = try await call("ListStackResources", parameters)
+            let resources = result.list("StackResourceSummaries").map {
+                Resource(logicalID: $0.string("LogicalResourceId") ?? "", physicalID: $0.string("PhysicalResourceId") ?? "",
+                         type: $0.string("ResourceType") ?? "", status: $0.string("ResourceStatus") ?? "")
+            }
+            return (resources, result.string("NextToken"))
+        }
+    }
+
     public struct Event: Sendable, Equatable {
         public var id: String
         public var logicalID: String

@@ -9,6 +9,8 @@ public struct SharedInfrastructure: Sendable {
     public var stack: SharedStack
     public var deployment: StackDeployment
     public var templatePath: String
+    /// The AWS client every call of the infrastructure goes through (CloudFormation, RDS, S3).
+    var client: AWSClient
     var cloudFormation: CloudFormation { deployment.cloudFormation }
 
     /// Reads adminctl.toml (from `directory` upwards), the template and the AWS settings.
@@ -18,16 +20,18 @@ public struct SharedInfrastructure: Sendable {
         let stack = SharedStack(project: parameters["ProjectName"] ?? "")
         let template = try SharedStack.template(environment: environment)
         let configuration = try await AWSConfiguration.resolve(regionFlag: config.region, environment: environment, http: http)
-        var deployment = StackDeployment(cloudFormation: CloudFormation(AWSClient(configuration)), stack: stack,
+        let client = AWSClient(configuration)
+        var deployment = StackDeployment(cloudFormation: CloudFormation(client), stack: stack,
                                          template: template.body, parameters: parameters)
         if let interval = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), interval > 0 {
             deployment.pollInterval = .milliseconds(Int(interval * 1000))
         }
-        return SharedInfrastructure(stack: stack, deployment: deployment, templatePath: template.path)
+        return SharedInfrastructure(stack: stack, deployment: deployment, templatePath: template.path, client: client)
     }
 
     /// `infra diff`: what `infra up` would change; the change set is deleted afterwards.
     public func diff() async throws -> StackPlan {
+        try await checkBucketNamesAreFree()
         let plan = try await deployment.plan()
         if plan.changed { await deployment.discard(plan) }
         return plan
@@ -49,6 +53,7 @@ public struct SharedInfrastructure: Sendable {
     /// the change set is deleted), executes and follows the events on `console`'s stderr.
     public func up(console: Console, show: @Sendable (StackPlan) -> Void,
                    confirm: @Sendable (StackPlan) async throws -> Bool) async throws -> UpReport {
+        try await checkBucketNamesAreFree()
         let plan = try await deployment.plan()
         guard plan.changed else { return UpReport(plan: plan, status: try await cloudFormation.stack(stack.name)?.status, outputs: [:]) }
         show(plan)
@@ -77,6 +82,32 @@ public struct SharedInfrastructure: Sendable {
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         console.note("\(stack.name): \(settled.status) in \(Format.duration(seconds)).")
         return UpReport(plan: plan, status: settled.status, outputs: settled.outputs)
+    }
+
+    /// Before a stack is first created: CloudFormation cannot create a bucket whose name exists
+    /// (S3 names are global), which a stack would only find out after minutes, rolling everything
+    /// back. Buckets kept by `infra down` are the usual case.
+    func checkBucketNamesAreFree() async throws {
+        if let existing = try await cloudFormation.stack(stack.name), existing.status != "REVIEW_IN_PROGRESS",
+           existing.status != "DELETE_COMPLETE" { return }
+        let s3 = S3(client)
+        for (parameter, setting) in [("ArtifactsBucketName", "buckets.artifacts"), ("DumpsBucketName", "buckets.dumps"),
+                                     ("LogsBucketName", "buckets.logs")] {
+            guard let bucket = deployment.parameters[parameter], !bucket.isEmpty else { continue }
+            let exists: Bool
+            do {
+                exists = try await s3.bucketExists(bucket)
+            } catch let error as AWSError where error.httpStatus == 403 {
+                throw InfraError(.changeSet, "Bucket \(bucket) (\(setting) in adminctl.toml) belongs to another AWS account, and S3 "
+                    + "bucket names are global: set another name for \(setting) and run this again. Nothing was changed.")
+            }
+            if exists {
+                throw InfraError(.changeSet, "Bucket \(bucket) (\(setting) in adminctl.toml) already exists in this account, "
+                    + "kept by an earlier `adminctl infra down` with its contents, and CloudFormation cannot create a bucket "
+                    + "that exists. Set another name for \(setting) (`adminctl config show` lists them), or, once its contents "
+                    + "are no longer needed, delete it: aws s3 rb s3://\(bucket) --force. Nothing was changed.")
+            }
+        }
     }
 
     /// What `infra status` reports.
