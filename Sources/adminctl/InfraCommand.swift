@@ -87,17 +87,30 @@ extension Adminctl {
 
         struct Status: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Show the shared stack's state, outputs and when it last changed."
+                abstract: "Show the shared stack's state, outputs, and whether it still matches adminctl.toml.",
+                discussion: """
+                    Says when adminctl.toml or the template changed since the last `adminctl infra \
+                    up` (`adminctl infra diff` then shows the change). With --drift it also asks \
+                    CloudFormation which resources were changed by hand since (group sizes, \
+                    database settings, security group rules), property by property.
+
+                    Exit status: 0, or 1 with --drift when a resource drifted (for a daily check).
+                    """
             )
+
+            @Flag(help: "Also detect resources changed outside CloudFormation (takes a few seconds).")
+            var drift = false
 
             @OptionGroup var output: OutputOptions
 
             func run() async throws {
                 let console = output.console
-                let report = try await Infra.open().status()
+                let report = try await Infra.open().status(drift: drift)
                 try console.present(report, text: report.render)
+                if report.drifted { throw ExitCode(1) }
             }
         }
+
         struct Down: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Delete the shared stack, keeping the databases as final snapshots and the buckets.",

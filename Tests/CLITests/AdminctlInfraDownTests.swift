@@ -173,3 +173,38 @@ import TestSupport
         #expect(retry.status == 0, "\(retry.errorOutput)")
     }
 }
+
+/// `adminctl infra status`: whether the stack still matches adminctl.toml, and with --drift which
+/// resources were changed by hand.
+@Suite struct AdminctlInfraStatusTests {
+    @Test func statusSaysWhenTheConfigChangedAndDriftNamesTheHandEdits() async throws {
+        let project = try await AdminctlInfraDownTests.created()
+        defer { project.stop() }
+        let clean = try await project.json(["infra", "status", "--drift"])
+        #expect(clean["matchesConfig"] as? Bool == true)
+        #expect((clean["drift"] as? [String: Any])?["status"] as? String == "IN_SYNC")
+
+        // By hand, outside CloudFormation: prod may grow to 9, and SSH is open to the world.
+        let client = project.fleet.client()
+        let resources = try await CloudFormation(client).listStackResources(project.stack).all { $0 }
+        let group = try #require(resources.first { $0.logicalID == "ProdAutoScalingGroup" }?.physicalID)
+        let securityGroup = try #require(resources.first { $0.logicalID == "ProdInstanceSecurityGroup" }?.physicalID)
+        try await AutoScaling(client).updateGroup(name: group, maxSize: 9)
+        try await EC2(client).authorizeIngress(groupID: securityGroup, [EC2.Permission(fromPort: 22, toPort: 22,
+                                                                                     cidrs: ["0.0.0.0/0"])])
+        let text = try await project.run(["infra", "status", "--drift"])
+        #expect(text.status == 1)
+        #expect(text.output.contains("Drift: 2 resource(s) changed outside CloudFormation:"), "\(text.output)")
+        #expect(text.output.contains("  ProdAutoScalingGroup (AWS::AutoScaling::AutoScalingGroup) MODIFIED\n    /MaxSize: expected 6, actual 9"))
+        #expect(text.output.contains("  ProdInstanceSecurityGroup (AWS::EC2::SecurityGroup) MODIFIED\n    /SecurityGroupIngress: expected null, "
+            + "actual {\"CidrIp\": \"0.0.0.0/0\", \"FromPort\": 22, \"IpProtocol\": \"tcp\", \"ToPort\": 22}"))
+
+        // A changed adminctl.toml is pending until the next up.
+        let file = try String(contentsOfFile: project.file, encoding: .utf8)
+        try file.replacingOccurrences(of: "instance_type = \"t3.small\"", with: "instance_type = \"t3.large\"")
+            .write(toFile: project.file, atomically: true, encoding: .utf8)
+        let pending = try await project.run(["infra", "status"])
+        #expect(pending.status == 0)
+        #expect(pending.output.contains("adminctl.toml or the template changed since the last `adminctl infra up`: `adminctl infra diff` shows how."))
+    }
+}

@@ -128,14 +128,20 @@ extension SharedInfrastructure {
         }
         var seen = Set(try await deployment.firstEvents(of: stackID).map(\.id))
         console.note("Deleting \(plan.stack)…")
+        let progress = StackProgress(console: console, stack: plan.stack, verb: "deleting", total: plan.resources)
         let settled: CloudFormation.Stack, failures: [CloudFormation.Event]
         do {
             try await cloudFormation.deleteStack(stackID)
-            (settled, failures) = try await deployment.follow(stackID, seen: &seen) { event in console.note(StackEventLine(event).text) }
+            (settled, failures) = try await deployment.follow(stackID, seen: &seen) { event in progress.event(event) }
+            progress.finish(settled.status, succeeded: settled.status == "DELETE_COMPLETE")
         } catch is CancellationError {
+            progress.finish("stopped following", succeeded: false)
             console.note("Stopped following \(plan.stack); CloudFormation carries on with the deletion. "
                 + "`adminctl infra status` shows where it is.")
             throw CancellationError()
+        } catch {
+            progress.finish("failed", succeeded: false)
+            throw error
         }
         guard settled.status == "DELETE_COMPLETE" else {
             for identifier in lifted where try await rds.instance(identifier) != nil {

@@ -738,3 +738,88 @@ def subnet_interfaces(region, subnet_id):
     release_terminated_instance_interfaces(region)
     return sorted(eni_id for eni_id, eni in _ec2(region).enis.items()
                   if getattr(eni.subnet, "id", eni.subnet) == subnet_id)
+
+
+# --- Drift detection: what a resource's properties are now ----------------------------------------
+def _ingress_rule(protocol, from_port, to_port, cidr=None, source=None):
+    rule = {"IpProtocol": str(protocol).lower()}
+    if rule["IpProtocol"] != "-1":
+        rule["FromPort"], rule["ToPort"] = int(from_port), int(to_port)
+    if cidr:
+        rule["CidrIp"] = cidr
+    if source:
+        rule["SourceSecurityGroupId"] = source
+    return rule
+
+
+def security_group_ingress(region, group_id):
+    """The group's ingress rules, one per range or source group, sorted; None when it is gone."""
+    group = _ec2(region).get_security_group_from_id(group_id)
+    if group is None:
+        return None
+    rules = []
+    for rule in group.ingress_rules:
+        cidrs = [rule.ip_range.get("CidrIp")] if rule.ip_range.get("CidrIp") else []
+        sources = [rule.source_group.get("GroupId")] if rule.source_group.get("GroupId") else []
+        for cidr in cidrs:
+            rules.append(_ingress_rule(rule.ip_protocol, rule.from_port, rule.to_port, cidr=cidr))
+        for source in sources:
+            rules.append(_ingress_rule(rule.ip_protocol, rule.from_port, rule.to_port, source=source))
+    return sorted(rules, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def template_ingress_rule(properties):
+    """A template's ingress rule (inline or a SecurityGroupIngress resource's Properties) in the
+    form security_group_ingress gives."""
+    return _ingress_rule(properties.get("IpProtocol", "-1"), properties.get("FromPort"), properties.get("ToPort"),
+                         cidr=properties.get("CidrIp"), source=properties.get("SourceSecurityGroupId"))
+
+
+def actual_properties(region, kind, physical):
+    """The properties drift detection compares for `kind`, as the resource has them now; None
+    when the resource is gone; {} for types it does not check."""
+    if kind == "AWS::AutoScaling::AutoScalingGroup":
+        from moto.autoscaling.models import autoscaling_backends
+        group = autoscaling_backends[ACCOUNT_ID][region].autoscaling_groups.get(physical)
+        return None if group is None else {"MinSize": str(group.min_size), "MaxSize": str(group.max_size)}
+    if kind == "AWS::RDS::DBInstance":
+        database = _rds(region).databases.get(physical)
+        if database is None:
+            return None
+        return {"DBInstanceClass": database.db_instance_class, "MultiAZ": bool(database.multi_az),
+                "DeletionProtection": bool(database.deletion_protection),
+                "BackupRetentionPeriod": str(database.backup_retention_period),
+                "PubliclyAccessible": bool(database.publicly_accessible)}
+    if kind == "AWS::EC2::SecurityGroup":
+        rules = security_group_ingress(region, physical)
+        return None if rules is None else {"SecurityGroupIngress": rules}
+    return {}
+
+
+def add_resource_events_of_change(region, stack, change_set=None):
+    """The per-resource events CloudFormation writes while it applies a change (moto writes only
+    the stack's own): for each resource a change set added, modified or removed (or, without a
+    change set, every resource created), *_IN_PROGRESS then *_COMPLETE, between the stack's
+    IN_PROGRESS event and its final one, which is written again after them."""
+    from moto.cloudformation.models import Event
+    backend = _cloudformation(region)
+    changes = None
+    if change_set is not None:
+        item = backend.change_sets.get(change_set) or next(
+            (c for c in backend.change_sets.values() if c.change_set_name == change_set and c.stack_id == stack.stack_id), None)
+        changes = [(c.action, c.logical_resource_id, c.resource_type) for c in (item.changes if item else [])]
+    if changes is None:
+        changes = [("Add", logical, kind) for logical, kind, _entry, _physical in stack_resources(stack)]
+    if not stack.events or stack.events[-1].logical_resource_id != stack.name:
+        return
+    final = stack.events.pop()
+    verbs = {"Add": "CREATE", "Modify": "UPDATE", "Remove": "DELETE"}
+    physical = {logical: phys for logical, _kind, _entry, phys in stack_resources(stack)}
+    for action, logical, kind in changes:
+        verb = verbs.get(action, "UPDATE")
+        add_resource_event(stack, logical, kind, physical.get(logical, ""), f"{verb}_IN_PROGRESS")
+        add_resource_event(stack, logical, kind, physical.get(logical, ""), f"{verb}_COMPLETE")
+    stack.events.append(Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=stack.name,
+                              physical_resource_id=stack.stack_id, resource_type="AWS::CloudFormation::Stack",
+                              resource_status=final.resource_status, resource_status_reason=final.resource_status_reason,
+                              resource_properties=None))

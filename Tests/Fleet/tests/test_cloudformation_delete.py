@@ -137,3 +137,50 @@ def test_an_injected_resource_failure_rolls_the_first_creation_back(simulator):
     assert cloudformation.list_exports()["Exports"] == []
     cloudformation.delete_stack(StackName="rolled")
     assert status(cloudformation, "rolled") is None
+
+
+def test_a_change_writes_each_resources_events_and_drift_detection_finds_hand_edits(simulator):
+    cloudformation, ec2 = simulator.client("cloudformation"), simulator.client("ec2")
+    template = """
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.8.0.0/16}
+  Group:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: web
+      VpcId: !Ref Vpc
+      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: 10.0.0.0/8}]
+  Marker:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: x}
+"""
+    create_with_change_set(cloudformation, "drifting", template)
+    states = events(cloudformation, "drifting")
+    assert ("Vpc", "CREATE_IN_PROGRESS", None) in states and ("Group", "CREATE_COMPLETE", None) in states
+    assert states[-1][:2] == ("drifting", "CREATE_COMPLETE")          # the stack's own event comes last
+
+    def detect():
+        detection = cloudformation.detect_stack_drift(StackName="drifting")["StackDriftDetectionId"]
+        result = cloudformation.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+        assert result["DetectionStatus"] == "DETECTION_COMPLETE"
+        drifts = {d["LogicalResourceId"]: d for d in
+                  cloudformation.describe_stack_resource_drifts(StackName="drifting")["StackResourceDrifts"]}
+        return result["StackDriftStatus"], drifts
+
+    status, drifts = detect()
+    assert status == "IN_SYNC"
+    assert drifts["Group"]["StackResourceDriftStatus"] == "IN_SYNC"
+    assert drifts["Marker"]["StackResourceDriftStatus"] == "NOT_CHECKED"   # a type drift detection does not check
+    group = drifts["Group"]["PhysicalResourceId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    status, drifts = detect()
+    assert status == "DRIFTED"
+    assert drifts["Group"]["StackResourceDriftStatus"] == "MODIFIED"
+    assert drifts["Group"]["PropertyDifferences"] == [{
+        "PropertyPath": "/SecurityGroupIngress", "ExpectedValue": "null", "DifferenceType": "ADD",
+        "ActualValue": '{"CidrIp": "0.0.0.0/0", "FromPort": 22, "IpProtocol": "tcp", "ToPort": 22}'}]
+    only = cloudformation.describe_stack_resource_drifts(StackName="drifting", StackResourceDriftStatusFilters=["MODIFIED"])
+    assert [d["LogicalResourceId"] for d in only["StackResourceDrifts"]] == ["Group"]

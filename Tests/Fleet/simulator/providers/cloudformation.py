@@ -32,7 +32,10 @@ the resources still there, so a second DeleteStack after the fix carries on. A s
 gone, or never there, is a success with nothing done. ListImports (moto lacks it) answers from
 every stack's Fn::ImportValue.
 """
+import datetime
 import hashlib
+import json
+import uuid
 from xml.sax.saxutils import escape
 import re
 
@@ -97,6 +100,10 @@ def apply_what_moto_skips(call, response):
         if call.operation == "ExecuteChangeSet":
             stack = moto_adapter.change_set_stack(call.region, call.params.get("ChangeSetName", ""), stack) or stack
             moto_adapter.refresh_stack_outputs(call.region, stack)
+        handle = moto_adapter.live_stack(call.region, stack)
+        if handle is not None and call.operation != "UpdateStack":
+            moto_adapter.add_resource_events_of_change(
+                call.region, handle, call.params.get("ChangeSetName") if call.operation == "ExecuteChangeSet" else None)
         for bucket, config in moto_adapter.stack_buckets_with_public_access_block(call.region, stack):
             moto_adapter.put_public_access_block(bucket, config)
         moto_adapter.apply_stack_scaling_policies(call.region, stack)
@@ -245,6 +252,133 @@ def delete_resource(region, stack, logical, kind, entry, physical, retain, rollb
     return None
 
 
+# --- Drift detection ------------------------------------------------------------------------
+# The types checked, and which of their properties (what `adminctl infra status --drift` needs to
+# catch hand edits that matter: group sizes, database settings, who may connect); every other
+# resource is NOT_CHECKED, as AWS reports the types its drift detection does not support.
+DRIFT_CHECKED = {
+    "AWS::AutoScaling::AutoScalingGroup": ("MinSize", "MaxSize"),
+    "AWS::RDS::DBInstance": ("DBInstanceClass", "MultiAZ", "DeletionProtection", "BackupRetentionPeriod", "PubliclyAccessible"),
+    "AWS::EC2::SecurityGroup": ("SecurityGroupIngress",),
+}
+DETECTIONS = {}        # detection id -> the result of DetectStackDrift
+LAST_DRIFTS = {}       # stack id -> [resource drift] of its latest detection
+
+
+def normalised(kind, name, value):
+    if kind == "AWS::RDS::DBInstance" and name in ("MultiAZ", "DeletionProtection", "PubliclyAccessible"):
+        return str(value).lower() == "true"
+    if name in ("MinSize", "MaxSize", "BackupRetentionPeriod"):
+        return str(value)
+    return value
+
+
+def expected_properties(stack, logical, kind, resources):
+    properties = moto_adapter.stack_resource_properties(stack, logical)
+    expected = {}
+    for name in DRIFT_CHECKED[kind]:
+        if name == "SecurityGroupIngress":
+            rules = [moto_adapter.template_ingress_rule(rule) for rule in properties.get("SecurityGroupIngress") or []]
+            for other, other_kind, _entry, _physical in resources:
+                if other_kind == "AWS::EC2::SecurityGroupIngress":
+                    standalone = moto_adapter.stack_resource_properties(stack, other)
+                    if standalone.get("GroupId") == dict((r[0], r[3]) for r in resources).get(logical):
+                        rules.append(moto_adapter.template_ingress_rule(standalone))
+            expected[name] = sorted(rules, key=lambda r: json.dumps(r, sort_keys=True))
+        elif name in properties:
+            expected[name] = normalised(kind, name, properties[name])
+    return expected
+
+
+def differences(expected, actual):
+    found = []
+    for name, value in expected.items():
+        if name not in actual:
+            continue
+        if isinstance(value, list):
+            wanted = [json.dumps(rule, sort_keys=True) for rule in value]
+            have = [json.dumps(rule, sort_keys=True) for rule in actual[name]]
+            found += [{"PropertyPath": f"/{name}", "ExpectedValue": "null", "ActualValue": rule, "DifferenceType": "ADD"}
+                      for rule in have if rule not in wanted]
+            found += [{"PropertyPath": f"/{name}", "ExpectedValue": rule, "ActualValue": "null", "DifferenceType": "REMOVE"}
+                      for rule in wanted if rule not in have]
+        elif actual[name] != value:
+            found.append({"PropertyPath": f"/{name}", "ExpectedValue": json.dumps(value) if not isinstance(value, str) else value,
+                          "ActualValue": json.dumps(actual[name]) if not isinstance(actual[name], str) else actual[name],
+                          "DifferenceType": "NOT_EQUAL"})
+    return found
+
+
+def detect_stack_drift(call):
+    name = call.params.get("StackName", "")
+    stack = moto_adapter.live_stack(call.region, name)
+    if stack is None:
+        raise AWSError("ValidationError", f"Stack with id {name} does not exist", 400)
+    stack_name, status = moto_adapter.stack_name_status(stack)
+    if status.endswith("_IN_PROGRESS"):
+        raise AWSError("ValidationError", f"Drift detection is not supported for stack [{stack_name}] in status {status}", 400)
+    resources = moto_adapter.stack_resources(stack)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    drifts = []
+    for logical, kind, _entry, physical in resources:
+        drift = {"LogicalResourceId": logical, "PhysicalResourceId": physical, "ResourceType": kind, "Timestamp": now,
+                 "PropertyDifferences": [], "ExpectedProperties": None, "ActualProperties": None}
+        if kind not in DRIFT_CHECKED:
+            drift["StackResourceDriftStatus"] = "NOT_CHECKED"
+        else:
+            expected = expected_properties(stack, logical, kind, resources)
+            actual = moto_adapter.actual_properties(call.region, kind, physical)
+            drift["ExpectedProperties"] = json.dumps(expected, sort_keys=True)
+            if actual is None:
+                drift["StackResourceDriftStatus"] = "DELETED"
+            else:
+                drift["ActualProperties"] = json.dumps({k: v for k, v in actual.items() if k in expected}, sort_keys=True)
+                drift["PropertyDifferences"] = differences(expected, actual)
+                drift["StackResourceDriftStatus"] = "MODIFIED" if drift["PropertyDifferences"] else "IN_SYNC"
+        drifts.append(drift)
+    detection = uuid.uuid4().hex
+    drifted = sum(d["StackResourceDriftStatus"] in ("MODIFIED", "DELETED") for d in drifts)
+    DETECTIONS[detection] = {"StackId": stack.stack_id, "StackDriftDetectionId": detection, "Timestamp": now,
+                             "StackDriftStatus": "DRIFTED" if drifted else "IN_SYNC", "DetectionStatus": "DETECTION_COMPLETE",
+                             "DriftedStackResourceCount": drifted}
+    LAST_DRIFTS[stack.stack_id] = drifts
+    return wire.query_result("cloudformation", "DetectStackDrift", f"<StackDriftDetectionId>{detection}</StackDriftDetectionId>")
+
+
+def describe_stack_drift_detection_status(call):
+    detection = DETECTIONS.get(call.params.get("StackDriftDetectionId", ""))
+    if detection is None:
+        raise AWSError("ValidationError", "The stack drift detection id is not valid", 400)
+    inner = "".join(f"<{key}>{escape(str(value))}</{key}>" for key, value in detection.items())
+    return wire.query_result("cloudformation", "DescribeStackDriftDetectionStatus", inner)
+
+
+def describe_stack_resource_drifts(call):
+    name = call.params.get("StackName", "")
+    stack = moto_adapter.live_stack(call.region, name)
+    if stack is None:
+        raise AWSError("ValidationError", f"Stack with id {name} does not exist", 400)
+    wanted, index = set(), 1
+    while f"StackResourceDriftStatusFilters.member.{index}" in call.params:
+        wanted.add(call.params[f"StackResourceDriftStatusFilters.member.{index}"])
+        index += 1
+    members = []
+    for drift in LAST_DRIFTS.get(stack.stack_id, []):
+        if wanted and drift["StackResourceDriftStatus"] not in wanted:
+            continue
+        parts = [f"<StackId>{escape(stack.stack_id)}</StackId>"]
+        for key in ("LogicalResourceId", "PhysicalResourceId", "ResourceType", "ExpectedProperties", "ActualProperties",
+                    "StackResourceDriftStatus", "Timestamp"):
+            if drift.get(key) is not None:
+                parts.append(f"<{key}>{escape(str(drift[key]))}</{key}>")
+        differences_xml = "".join("<member>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in difference.items()) + "</member>"
+                                  for difference in drift["PropertyDifferences"])
+        parts.append(f"<PropertyDifferences>{differences_xml}</PropertyDifferences>")
+        members.append("<member>" + "".join(parts) + "</member>")
+    return wire.query_result("cloudformation", "DescribeStackResourceDrifts",
+                             f"<StackResourceDrifts>{''.join(members)}</StackResourceDrifts>")
+
+
 def list_imports(call):
     name = call.params.get("ExportName", "")
     users = sorted(moto_adapter.stack_imports(call.region).get(name, []))
@@ -262,3 +396,6 @@ def register(registry, world):
         registry.after("cloudformation", operation, lambda call, response: fail_injected_resource(world, call, response))
     registry.handle("cloudformation", "DeleteStack", delete_stack)
     registry.handle("cloudformation", "ListImports", list_imports)
+    registry.handle("cloudformation", "DetectStackDrift", detect_stack_drift)
+    registry.handle("cloudformation", "DescribeStackDriftDetectionStatus", describe_stack_drift_detection_status)
+    registry.handle("cloudformation", "DescribeStackResourceDrifts", describe_stack_resource_drifts)
