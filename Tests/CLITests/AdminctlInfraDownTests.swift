@@ -208,3 +208,24 @@ import TestSupport
         #expect(pending.output.contains("adminctl.toml or the template changed since the last `adminctl infra up`: `adminctl infra diff` shows how."))
     }
 }
+
+extension AdminctlInfraStatusTests {
+    @Test func anAdminWithoutTheRightsIsToldWhichActionWasDenied() async throws {
+        let project = try await AdminctlInfraTests.Project.start()
+        defer { project.stop() }
+        let iam = IAM(project.fleet.client())
+        let user = "limited-\(project.name)"
+        _ = try await iam.createUser(user)
+        try await iam.putUserPolicy(user: user, name: "read-only", document: """
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["cloudformation:Describe*", "s3:ListBucket"], "Resource": "*"}]}
+            """)
+        let key = try await iam.createAccessKey(user: user)
+        let result = try await project.run(["infra", "diff"], environment: ["AWS_ACCESS_KEY_ID": key.accessKeyID,
+                                                                          "AWS_SECRET_ACCESS_KEY": key.secretAccessKey])
+        #expect(result.status == 1)
+        #expect(result.errorOutput.contains("cloudformation:CreateChangeSet"), "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("AccessDenied"))
+        #expect(!result.errorOutput.contains(key.secretAccessKey))
+        #expect(try await CloudFormation(project.fleet.client()).stack(project.stack) == nil)
+    }
+}

@@ -106,8 +106,10 @@ public struct SharedInfrastructure: Sendable {
             do {
                 exists = try await s3.bucketExists(bucket)
             } catch let error as AWSError where error.httpStatus == 403 {
-                throw InfraError(.changeSet, "Bucket \(bucket) (\(setting) in adminctl.toml) belongs to another AWS account, and S3 "
-                    + "bucket names are global: set another name for \(setting) and run this again. Nothing was changed.")
+                // S3 answers 403 to HEAD both for another account's bucket and for missing rights.
+                throw InfraError(.changeSet, "S3 refused to say whether bucket \(bucket) (\(setting) in adminctl.toml) exists "
+                    + "(HeadBucket: HTTP 403). Either it belongs to another AWS account (bucket names are global: set another "
+                    + "name for \(setting)), or these credentials lack s3:ListBucket on it. Nothing was changed.")
             }
             if exists {
                 throw InfraError(.changeSet, "Bucket \(bucket) (\(setting) in adminctl.toml) already exists in this account, "
