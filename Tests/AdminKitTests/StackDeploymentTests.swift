@@ -77,3 +77,21 @@ import Testing
         #expect(wrong?.message.hasPrefix("ADMINCTL_TEMPLATES is \(root), but there is no shared.yaml in it.") == true)
     }
 }
+
+@Suite struct RegionZoneTests {
+    typealias Zone = EC2.AvailabilityZone
+
+    @Test func aRegionNeedsTwoAvailableZonesNotLocalOnes() {
+        let two = [Zone(name: "eu-west-3a", state: "available", zoneType: "availability-zone"),
+                   Zone(name: "eu-west-3b", state: "available", zoneType: "availability-zone")]
+        #expect(SharedInfrastructure.zoneProblem(two, region: "eu-west-3") == nil)
+        let one = [Zone(name: "xx-1a", state: "available", zoneType: "availability-zone"),
+                   Zone(name: "xx-1b", state: "impaired", zoneType: "availability-zone"),
+                   Zone(name: "xx-1-lax-1a", state: "available", zoneType: "local-zone")]
+        let problem = SharedInfrastructure.zoneProblem(one, region: "xx-1")
+        #expect(problem?.message == "Region xx-1 has 1 available availability zone(s) (xx-1a); the shared infrastructure needs "
+            + "two, so that production survives the loss of one. Choose another region (aws.region in adminctl.toml, or "
+            + "ADMINCTL_AWS_REGION). Nothing was changed.")
+        #expect(SharedInfrastructure.zoneProblem([], region: "xx-1")?.message.contains("0 available availability zone(s) (none)") == true)
+    }
+}

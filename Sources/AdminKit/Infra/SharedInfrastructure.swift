@@ -32,6 +32,7 @@ public struct SharedInfrastructure: Sendable {
 
     /// `infra diff`: what `infra up` would change; the change set is deleted afterwards.
     public func diff() async throws -> StackPlan {
+        try await checkRegionHasTwoZones()
         try await checkBucketNamesAreFree()
         let plan = try await deployment.plan()
         if plan.changed { await deployment.discard(plan) }
@@ -54,6 +55,7 @@ public struct SharedInfrastructure: Sendable {
     /// the change set is deleted), executes and follows the events on `console`'s stderr.
     public func up(console: Console, show: @Sendable (StackPlan) -> Void,
                    confirm: @Sendable (StackPlan) async throws -> Bool) async throws -> UpReport {
+        try await checkRegionHasTwoZones()
         try await checkBucketNamesAreFree()
         let plan = try await deployment.plan()
         guard plan.changed else { return UpReport(plan: plan, status: try await cloudFormation.stack(stack.name)?.status, outputs: [:]) }
@@ -90,6 +92,22 @@ public struct SharedInfrastructure: Sendable {
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         console.note("\(stack.name): \(settled.status) in \(Format.duration(seconds)).")
         return UpReport(plan: plan, status: settled.status, outputs: settled.outputs)
+    }
+
+    /// The template spreads everything over the region's first two zones (Fn::GetAZs); a region
+    /// with fewer would fail the change set with a template error about Fn::Select.
+    func checkRegionHasTwoZones() async throws {
+        let zones = try await EC2(client).describeAvailabilityZones()
+        if let problem = Self.zoneProblem(zones, region: client.region) { throw problem }
+    }
+
+    static func zoneProblem(_ zones: [EC2.AvailabilityZone], region: String) -> InfraError? {
+        let usable = zones.filter { $0.state == "available" && ($0.zoneType ?? "availability-zone") == "availability-zone" }
+        guard usable.count < 2 else { return nil }
+        let listed = usable.isEmpty ? "none" : usable.map(\.name).joined(separator: ", ")
+        return InfraError(.changeSet, "Region \(region) has \(usable.count) available availability zone(s) (\(listed)); the shared "
+            + "infrastructure needs two, so that production survives the loss of one. Choose another region "
+            + "(aws.region in adminctl.toml, or ADMINCTL_AWS_REGION). Nothing was changed.")
     }
 
     /// Before a stack is first created: CloudFormation cannot create a bucket whose name exists
