@@ -217,7 +217,7 @@ extension AdminctlInfraStatusTests {
         let user = "limited-\(project.name)"
         _ = try await iam.createUser(user)
         try await iam.putUserPolicy(user: user, name: "read-only", document: """
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["cloudformation:Describe*", "s3:ListBucket"], "Resource": "*"}]}
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["cloudformation:Describe*", "s3:ListBucket", "ec2:DescribeAvailabilityZones"], "Resource": "*"}]}
             """)
         let key = try await iam.createAccessKey(user: user)
         let result = try await project.run(["infra", "diff"], environment: ["AWS_ACCESS_KEY_ID": key.accessKeyID,
@@ -227,5 +227,37 @@ extension AdminctlInfraStatusTests {
         #expect(result.errorOutput.contains("AccessDenied"))
         #expect(!result.errorOutput.contains(key.secretAccessKey))
         #expect(try await CloudFormation(project.fleet.client()).stack(project.stack) == nil)
+    }
+}
+
+extension AdminctlInfraStatusTests {
+    /// The dev environment's port on the load balancer admits exactly the admin ranges listed.
+    @Test func everyAdminRangeReachesTheDevListenerAndOnlyThose() async throws {
+        let project = try await AdminctlInfraTests.Project.start()
+        defer { project.stop() }
+        let file = try String(contentsOfFile: project.file, encoding: .utf8)
+        func setRanges(_ ranges: [String]) throws {
+            try file.replacingOccurrences(of: "# admin_cidrs = [\"198.51.100.7/32\"]",
+                                          with: "admin_cidrs = [\(ranges.map { "\"\($0)\"" }.joined(separator: ", "))]")
+                .write(toFile: project.file, atomically: true, encoding: .utf8)
+        }
+        func devListenerSources() async throws -> [String] {
+            let client = project.fleet.client()
+            let resources = try await CloudFormation(client).listStackResources(project.stack).all { $0 }
+            let group = try #require(resources.first { $0.logicalID == "LoadBalancerSecurityGroup" }?.physicalID)
+            let found = try await EC2(client).describeSecurityGroups(ids: [group]).all { $0 }
+            return found.flatMap(\.ingress).filter { $0.fromPort == 8080 }.flatMap(\.cidrs).sorted()
+        }
+        try setRanges(["198.51.100.0/24", "203.0.113.7/32"])
+        let up = try await project.run(["infra", "up", "--yes"])
+        #expect(up.status == 0, "\(up.errorOutput)")
+        #expect(try await devListenerSources() == ["198.51.100.0/24", "203.0.113.7/32"])
+
+        try setRanges(["198.51.100.0/24"])
+        let plan = try await project.json(["infra", "diff"])
+        let changes = try #require(plan["changes"] as? [[String: Any]])
+        #expect(changes.contains { $0["logicalId"] as? String == "LoadBalancerSecurityGroup" && $0["action"] as? String == "Modify" })
+        #expect(try await project.run(["infra", "up", "--yes"]).status == 0)
+        #expect(try await devListenerSources() == ["198.51.100.0/24"])
     }
 }

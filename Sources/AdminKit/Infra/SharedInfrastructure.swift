@@ -20,10 +20,15 @@ public struct SharedInfrastructure: Sendable {
         let parameters = try config.stackParameters()
         let stack = SharedStack(project: parameters["ProjectName"] ?? "")
         let template = try SharedStack.template(environment: environment)
+        let body = TemplateBody.compacted(template.body)
+        guard body.utf8.count <= TemplateBody.limit else {
+            throw InfraError(.template, "\(template.path) is \(body.utf8.count) bytes without its comments, and CloudFormation "
+                + "takes at most \(TemplateBody.limit) in a request: shorten it (or move a part into a nested stack).")
+        }
         let configuration = try await AWSConfiguration.resolve(regionFlag: config.region, environment: environment, http: http)
         let client = AWSClient(configuration)
         var deployment = StackDeployment(cloudFormation: CloudFormation(client), stack: stack,
-                                         template: template.body, parameters: parameters)
+                                         template: body, parameters: parameters)
         if let interval = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), interval > 0 {
             deployment.pollInterval = .milliseconds(Int(interval * 1000))
         }

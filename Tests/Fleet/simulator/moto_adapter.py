@@ -823,3 +823,19 @@ def add_resource_events_of_change(region, stack, change_set=None):
                               physical_resource_id=stack.stack_id, resource_type="AWS::CloudFormation::Stack",
                               resource_status=final.resource_status, resource_status_reason=final.resource_status_reason,
                               resource_properties=None))
+
+
+def drop_no_value_from_lists():
+    """`!If [Cond, item, !Ref AWS::NoValue]` in a list removes the item when the condition is
+    false (CloudFormation's AWS::NoValue); moto 5.2 left a None in the list, and the resource
+    failed on it (a security group's SecurityGroupIngress). Installed at server start."""
+    from moto.cloudformation import parsing
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list) and isinstance(cleaned, list):
+            return [value for value in cleaned if value is not None]
+        return cleaned
+
+    parsing.clean_json = clean_json

@@ -106,6 +106,7 @@ def main():
     moto_adapter.accept_ssm_parameter_tag_maps()
     moto_adapter.manage_rds_master_passwords()
     moto_adapter.list_parameter_changes_in_change_sets()
+    moto_adapter.drop_no_value_from_lists()
     world = World(state_dir)
     injector = world.injector = faults.FaultInjector(seed=args.seed)
     app = dispatch.Dispatcher(DomainDispatcherApplication(create_backend_app), build_registry(world), injector,
