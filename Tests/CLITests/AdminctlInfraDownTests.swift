@@ -261,3 +261,64 @@ extension AdminctlInfraStatusTests {
         #expect(try await devListenerSources() == ["198.51.100.0/24"])
     }
 }
+
+/// Ctrl-C during `adminctl infra up`: while planning, the change set and the empty stack it made
+/// go; while following, CloudFormation carries on and adminctl says so. Each within 3 s.
+@Suite struct AdminctlInfraInterruptTests {
+    typealias Project = AdminctlInfraTests.Project
+
+    func launchUp(_ project: Project) throws -> (Process, Pipe) {
+        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
+        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            environment[key] = project.fleet.environment[key]
+        }
+        return try CLI.launch("adminctl", ["infra", "up", "--yes"], environment: environment, directory: project.directory.file("project"))
+    }
+
+    /// Waits (up to 20 s) until the stack's status satisfies `ready`.
+    func waitForStack(_ project: Project, _ ready: (String?) -> Bool) async throws {
+        let cloudFormation = CloudFormation(project.fleet.client())
+        for _ in 0..<200 {
+            if ready(try await cloudFormation.stack(project.stack)?.status) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("the stack never got there")
+    }
+
+    func interrupt(_ process: Process, _ stderr: Pipe) -> (status: Int32, output: String, seconds: Double) {
+        let sent = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let elapsed = (ContinuousClock.now - sent).components
+        return (process.terminationStatus, String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+    }
+
+    @Test func ctrlCWhilePlanningLeavesNoChangeSetNorEmptyStack() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeChangeSet", count: 100, seconds: 2)
+        let (process, stderr) = try launchUp(project)
+        try await waitForStack(project) { $0 == "REVIEW_IN_PROGRESS" }
+        let (status, output, seconds) = interrupt(process, stderr)
+        #expect(status == 130, "\(output)")
+        #expect(seconds < 3, "\(seconds) s")
+        try await project.fleet.clearFaults()
+        #expect(try await CloudFormation(project.fleet.client()).stack(project.stack) == nil)
+    }
+
+    @Test func ctrlCWhileFollowingSaysCloudFormationCarriesOn() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 100, seconds: 1.5)
+        let (process, stderr) = try launchUp(project)
+        try await waitForStack(project) { $0 == "CREATE_COMPLETE" }
+        let (status, output, seconds) = interrupt(process, stderr)
+        #expect(status == 130, "\(output)")
+        #expect(seconds < 3, "\(seconds) s")
+        #expect(output.contains("Stopped following \(project.stack); CloudFormation carries on with the change. "
+            + "`adminctl infra status` shows where it is."), "\(output)")
+        try await project.fleet.clearFaults()
+        #expect(try await project.run(["infra", "up", "--yes"]).output.hasPrefix("No change"))
+    }
+}
