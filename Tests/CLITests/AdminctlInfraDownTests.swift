@@ -267,12 +267,12 @@ extension AdminctlInfraStatusTests {
 @Suite struct AdminctlInfraInterruptTests {
     typealias Project = AdminctlInfraTests.Project
 
-    func launchUp(_ project: Project) throws -> (Process, Pipe) {
+    func launch(_ project: Project, _ arguments: [String] = ["infra", "up", "--yes"]) throws -> (Process, Pipe) {
         var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
         for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
             environment[key] = project.fleet.environment[key]
         }
-        return try CLI.launch("adminctl", ["infra", "up", "--yes"], environment: environment, directory: project.directory.file("project"))
+        return try CLI.launch("adminctl", arguments, environment: environment, directory: project.directory.file("project"))
     }
 
     /// Waits (up to 20 s) until the stack's status satisfies `ready`.
@@ -298,7 +298,7 @@ extension AdminctlInfraStatusTests {
         let project = try await Project.start()
         defer { project.stop() }
         try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeChangeSet", count: 100, seconds: 2)
-        let (process, stderr) = try launchUp(project)
+        let (process, stderr) = try launch(project)
         try await waitForStack(project) { $0 == "REVIEW_IN_PROGRESS" }
         let (status, output, seconds) = interrupt(process, stderr)
         #expect(status == 130, "\(output)")
@@ -311,7 +311,7 @@ extension AdminctlInfraStatusTests {
         let project = try await Project.start()
         defer { project.stop() }
         try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 100, seconds: 1.5)
-        let (process, stderr) = try launchUp(project)
+        let (process, stderr) = try launch(project)
         try await waitForStack(project) { $0 == "CREATE_COMPLETE" }
         let (status, output, seconds) = interrupt(process, stderr)
         #expect(status == 130, "\(output)")
@@ -320,5 +320,26 @@ extension AdminctlInfraStatusTests {
             + "`adminctl infra status` shows where it is."), "\(output)")
         try await project.fleet.clearFaults()
         #expect(try await project.run(["infra", "up", "--yes"]).output.hasPrefix("No change"))
+    }
+
+    @Test func ctrlCBeforeTheDeletionStartsProtectsTheDatabasesAgain() async throws {
+        let project = try await AdminctlInfraDownTests.created()
+        defer { project.stop() }
+        let client = project.fleet.client()
+        let databases = try await CloudFormation(client).listStackResources(project.stack).all { $0 }
+            .filter { $0.type == "AWS::RDS::DBInstance" }.map(\.physicalID)
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 3)
+        let (process, stderr) = try launch(project, ["infra", "down", "--confirm", project.stack])
+        // Wait until adminctl has lifted the protection, then interrupt before DeleteStack goes out.
+        for _ in 0..<100 {
+            var lifted = 0
+            for database in databases where try await RDS(client).instance(database)?.deletionProtection == false { lifted += 1 }
+            if lifted == databases.count { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let (status, output, _) = interrupt(process, stderr)
+        #expect(status == 130, "\(output)")
+        #expect(try await CloudFormation(client).stack(project.stack)?.status == "CREATE_COMPLETE")
+        for database in databases { #expect(try await RDS(client).instance(database)?.deletionProtection == true, "\(database)") }
     }
 }
