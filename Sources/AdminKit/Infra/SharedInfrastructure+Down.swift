@@ -59,10 +59,11 @@ extension SharedInfrastructure {
         return plan
     }
 
-    /// The stack's buckets: those it lists, and those its parameters name (a bucket kept by
-    /// DeletionPolicy Retain leaves the stack's resources after a failed deletion, not the account).
+    /// The stack's buckets: those it lists, and those its parameters and outputs name (a bucket
+    /// kept by DeletionPolicy leaves the stack's resources after a failed deletion, not the account).
     static func buckets(of stack: CloudFormation.Stack, resources: [CloudFormation.Resource]) -> [String] {
-        let named = ["ArtifactsBucketName", "DumpsBucketName", "LogsBucketName"].compactMap { stack.parameters[$0] }
+        let keys = ["ArtifactsBucketName", "DumpsBucketName", "LogsBucketName"]
+        let named = keys.compactMap { stack.parameters[$0] } + keys.compactMap { stack.outputs[$0] }
         return Array(Set(resources.filter { $0.type == "AWS::S3::Bucket" }.map(\.physicalID) + named)).filter { !$0.isEmpty }.sorted()
     }
 
