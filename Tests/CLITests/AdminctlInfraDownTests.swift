@@ -285,22 +285,21 @@ extension AdminctlInfraStatusTests {
         Issue.record("the stack never got there")
     }
 
-    func interrupt(_ process: Process, _ stderr: Pipe) -> (status: Int32, output: String, seconds: Double) {
+    func interrupt(_ process: Process, _ stderr: Pipe) async -> (status: Int32, output: String, seconds: Double) {
         let sent = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        let (status, output) = await CLI.finish(process, stderr)
         let elapsed = (ContinuousClock.now - sent).components
-        return (process.terminationStatus, String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-                Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+        return (status, output, Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
     }
 
     @Test func ctrlCWhilePlanningLeavesNoChangeSetNorEmptyStack() async throws {
         let project = try await Project.start()
         defer { project.stop() }
-        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeChangeSet", count: 100, seconds: 2)
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeChangeSet", count: 100, seconds: 10)
         let (process, stderr) = try launch(project)
         try await waitForStack(project) { $0 == "REVIEW_IN_PROGRESS" }
-        let (status, output, seconds) = interrupt(process, stderr)
+        let (status, output, seconds) = await interrupt(process, stderr)
         #expect(status == 130, "\(output)")
         #expect(seconds < 3, "\(seconds) s")
         try await project.fleet.clearFaults()
@@ -310,10 +309,10 @@ extension AdminctlInfraStatusTests {
     @Test func ctrlCWhileFollowingSaysCloudFormationCarriesOn() async throws {
         let project = try await Project.start()
         defer { project.stop() }
-        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 100, seconds: 1.5)
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 100, seconds: 5)
         let (process, stderr) = try launch(project)
         try await waitForStack(project) { $0 == "CREATE_COMPLETE" }
-        let (status, output, seconds) = interrupt(process, stderr)
+        let (status, output, seconds) = await interrupt(process, stderr)
         #expect(status == 130, "\(output)")
         #expect(seconds < 3, "\(seconds) s")
         #expect(output.contains("Stopped following \(project.stack); CloudFormation carries on with the change. "
@@ -328,7 +327,7 @@ extension AdminctlInfraStatusTests {
         let client = project.fleet.client()
         let databases = try await CloudFormation(client).listStackResources(project.stack).all { $0 }
             .filter { $0.type == "AWS::RDS::DBInstance" }.map(\.physicalID)
-        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 3)
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 10)
         let (process, stderr) = try launch(project, ["infra", "down", "--confirm", project.stack])
         // Wait until adminctl has lifted the protection, then interrupt before DeleteStack goes out.
         for _ in 0..<100 {
@@ -337,7 +336,7 @@ extension AdminctlInfraStatusTests {
             if lifted == databases.count { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let (status, output, _) = interrupt(process, stderr)
+        let (status, output, _) = await interrupt(process, stderr)
         #expect(status == 130, "\(output)")
         #expect(try await CloudFormation(client).stack(project.stack)?.status == "CREATE_COMPLETE")
         for database in databases { #expect(try await RDS(client).instance(database)?.deletionProtection == true, "\(database)") }

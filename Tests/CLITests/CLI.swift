@@ -31,9 +31,28 @@ enum CLI {
         return (process, stderr)
     }
 
+    /// Waits for a launched tool to end and returns its exit status and stderr. Off the
+    /// cooperative pool (two threads on a 2-core machine): a test blocked in waitUntilExit there
+    /// stalls every other test's tasks, watchdogs and polls included.
+    static func finish(_ process: Process, _ stderr: Pipe) async -> (status: Int32, errorOutput: String) {
+        let box = UncheckedProcess(process: process, stderr: stderr)
+        return await Blocking.run { _ in
+            let data = box.stderr.fileHandleForReading.readDataToEndOfFile()   // first: a full pipe would block the child
+            box.process.waitUntilExit()
+            return (box.process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+
     static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
                     input: [UInt8]? = nil, directory: String? = nil, timeout: Duration = .seconds(60)) async throws -> ProcessResult {
         try await ChildProcess.run(BuildProducts.executable(tool).path, arguments, environment: Self.environment(environment),
                                           directory: directory, input: input, timeout: timeout)
     }
+}
+
+/// A launched process handed to the thread that waits for it (Foundation's Process is not Sendable;
+/// only that thread touches it until it has ended).
+private struct UncheckedProcess: @unchecked Sendable {
+    let process: Process
+    let stderr: Pipe
 }

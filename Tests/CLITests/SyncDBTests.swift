@@ -239,9 +239,8 @@ import TestSupport
             if (Int(tables.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 2 { break }
         }
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 130, "\(output)")
+        let (status, output) = await CLI.finish(process, stderr)
+        #expect(status == 130, "\(output)")
         #expect(output.contains("interrupted; the partial import was dropped") && output.contains("is unchanged."), "\(output)")
         #expect(try await fixture.summary(of: name) == before)
         try await expectNoShadow(fixture, name)
@@ -288,12 +287,11 @@ import TestSupport
         #expect(waiting, "no statement like \(pattern) ever waited")
         let signalled = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
-        held.release()
-        process.waitUntilExit()
+        await held.release()
+        let (status, output) = await CLI.finish(process, stderr)
         let elapsed = ContinuousClock.now - signalled
-        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(elapsed < .seconds(2), "devbox took \(elapsed) to stop")
-        #expect(process.terminationStatus == 130, "\(output)")
+        #expect(status == 130, "\(output)")
         #expect(output.contains("interrupted; the partial import was dropped") && output.contains("is unchanged."), "\(output)")
         #expect(try await fixture.summary(of: name) == before)
         let shadows = try await fixture.database.sql("SHOW DATABASES LIKE '\(name)\\_\\_devbox\\_shadow'")
@@ -339,11 +337,10 @@ import TestSupport
         try await Task.sleep(for: .seconds(3))  // listing and HEAD are quick; the ranged GET is held
         let signalled = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        let (status, output) = await CLI.finish(process, stderr)
         let elapsed = ContinuousClock.now - signalled
-        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(elapsed < .seconds(2), "devbox took \(elapsed) to stop: \(output)")
-        #expect(process.terminationStatus == 130, "\(output)")
+        #expect(status == 130, "\(output)")
         #expect(output.contains("is unchanged."), "\(output)")
         #expect(FileManager.default.fileExists(atPath: cached + ".partial"), "the partial download must be kept for next time")
         let exists = try await fixture.database.sql("SHOW DATABASES LIKE '\(name)%'")
