@@ -110,7 +110,7 @@ def main():
     world = World(state_dir)
     injector = world.injector = faults.FaultInjector(seed=args.seed)
     app = dispatch.Dispatcher(DomainDispatcherApplication(create_backend_app), build_registry(world), injector,
-                              idempotency.Tokens(), control.Control(world, injector, CLOCK), CLOCK)
+                              idempotency.Tokens(), control.Control(world, injector, CLOCK), CLOCK, web=world.web)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
     server.daemon_threads = True
     port = server.server_port
