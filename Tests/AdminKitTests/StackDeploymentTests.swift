@@ -95,3 +95,16 @@ import Testing
         #expect(SharedInfrastructure.zoneProblem([], region: "xx-1")?.message.contains("0 available availability zone(s) (none)") == true)
     }
 }
+
+@Suite struct ScaleRuleTests {
+    typealias Sizes = ScaleReport.Sizes
+
+    @Test func sizesMustNestAndProductionKeepsTwo() {
+        #expect(AppEnvironments.sizeProblem(.prod, Sizes(min: 2, max: 6, desired: 2)) == nil)
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: 0, max: 2, desired: 0)) == nil)
+        #expect(AppEnvironments.sizeProblem(.prod, Sizes(min: 1, max: 6, desired: 2))?.hasPrefix("production keeps at least 2") == true)
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: 3, max: 2, desired: 2)) == "min 3 is above max 2")
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: 1, max: 2, desired: 5)) == "desired 5 is outside min 1 and max 2")
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: -1, max: 2, desired: 0)) == "sizes must be positive (min ≥ 0, max ≥ 1)")
+    }
+}

@@ -26,12 +26,18 @@ extension AdminConfig {
         ("DumpRetentionDays", "dumps.retention_days"),
     ]
 
-    /// The CloudFormation parameters of the shared stack; throws when the project has no name.
-    public func stackParameters() throws(ConfigError) -> [String: String] {
-        guard projectName != nil else {
+    /// The project's name, or the error that says how to set it.
+    public func requiredProjectName() throws(ConfigError) -> String {
+        guard let projectName else {
             throw ConfigError(.value(key: "project.name"), message: "project.name is not set. Run `adminctl init` to write "
                 + "\(Self.fileName), or set ADMINCTL_PROJECT_NAME.")
         }
+        return projectName
+    }
+
+    /// The CloudFormation parameters of the shared stack; throws when the project has no name.
+    public func stackParameters() throws(ConfigError) -> [String: String] {
+        _ = try requiredProjectName()
         var parameters: [String: String] = [:]
         for (parameter, key) in Self.templateParameters {
             guard let value = value(key), !value.isEmpty else { continue }

@@ -16,23 +16,18 @@ public struct SharedInfrastructure: Sendable {
 
     /// Reads adminctl.toml (from `directory` upwards), the template and the AWS settings.
     public static func open(directory: String, environment: [String: String], http: HTTPClient) async throws -> SharedInfrastructure {
-        let config = try AdminConfig.load(directory: directory, environment: environment)
-        let parameters = try config.stackParameters()
-        let stack = SharedStack(project: parameters["ProjectName"] ?? "")
+        let session = try await AdminSession.open(directory: directory, environment: environment, http: http)
+        let parameters = try session.config.stackParameters()
+        let stack = SharedStack(project: try session.project())
         let template = try SharedStack.template(environment: environment)
         let body = TemplateBody.compacted(template.body)
         guard body.utf8.count <= TemplateBody.limit else {
             throw InfraError(.template, "\(template.path) is \(body.utf8.count) bytes without its comments, and CloudFormation "
                 + "takes at most \(TemplateBody.limit) in a request: shorten it (or move a part into a nested stack).")
         }
-        let configuration = try await AWSConfiguration.resolve(regionFlag: config.region, environment: environment, http: http)
-        let client = AWSClient(configuration)
-        var deployment = StackDeployment(cloudFormation: CloudFormation(client), stack: stack,
-                                         template: body, parameters: parameters)
-        if let interval = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), interval > 0 {
-            deployment.pollInterval = .milliseconds(Int(interval * 1000))
-        }
-        return SharedInfrastructure(stack: stack, deployment: deployment, templatePath: template.path, client: client)
+        var deployment = StackDeployment(cloudFormation: CloudFormation(session.client), stack: stack, template: body, parameters: parameters)
+        deployment.pollInterval = session.pollInterval(standard: deployment.pollInterval)
+        return SharedInfrastructure(stack: stack, deployment: deployment, templatePath: template.path, client: session.client)
     }
 
     /// `infra diff`: what `infra up` would change; the change set is deleted afterwards.
