@@ -41,6 +41,9 @@ def main():
                                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
                                "--max-allowed-packet=1G", "--innodb-buffer-pool-size=256M",
                                "--innodb-log-file-size=256M", "--innodb-flush-log-at-trx-commit=2",
+                               # Every test process's suites share this server, each sync-db with a control
+                               # connection and parallel loaders: the default 151 ran out when they ran at once.
+                               "--max-connections=1000",
                                "--skip-log-bin", f"--log-error={datadir}/error.log", *EXTRA],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
