@@ -36,11 +36,14 @@ let package = Package(
         // AWS Signature Version 4, on its own so it depends on nothing but hashing.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
+        // GitHub's REST API (pull requests, statuses, check runs) on the HTTP module.
+        .target(name: "GitHub", dependencies: ["HTTP"]),
         // What both tools agree on (config files, tag names, S3 layout); Kits never import each other.
         .target(name: "Nuvola", dependencies: ["Terminal"]),
 
         .target(name: "DevboxKit", dependencies: [
-            "Nuvola", "DumpImport", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "Nuvola", "DumpImport", "AWS", "Git", "GitHub", "Archive", "HTTP", "Host", "MySQL", "Terminal",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
         // ArgumentParser glue both executables share: global options, error reporting, exit codes,
@@ -63,11 +66,12 @@ let package = Package(
         .executableTarget(name: "aws-probe", dependencies: ["AWS", "HTTP"], path: "Benchmarks/aws-probe"),
 
         // Shared by the test targets: the local test server, temporary directories, built products.
-        .target(name: "TestSupport", dependencies: ["Host"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
+        .target(name: "TestSupport", dependencies: ["Host", "HTTP"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Host", "TestSupport"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "Host", "TestSupport"]),
+        .testTarget(name: "GitHubTests", dependencies: ["GitHub", "HTTP", "TestSupport"]),
         .testTarget(name: "NuvolaTests", dependencies: ["Nuvola", "TestSupport"]),
         .testTarget(name: "MySQLTests", dependencies: ["MySQL", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CArchive", "Host", "TestSupport"], exclude: ["Fixtures"]),

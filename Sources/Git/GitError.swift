@@ -10,8 +10,13 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
         case exists
         /// Uncommitted changes would be overwritten; `paths` names them (`GIT_ECONFLICT`).
         case conflict
-        /// The branch has commits of its own, so it cannot simply move forward.
+        /// The branch has commits of its own, so it cannot simply move forward (or, pushing, the
+        /// remote's branch has commits ours lacks).
         case notFastForward
+        /// A push with a lease found the remote branch moved since we last fetched it.
+        case staleLease
+        /// The remote refused a pushed reference (a protected branch, a hook); `message` has its reason.
+        case rejected
         /// The remote wants credentials: it turned ours down, or we had none to offer.
         case authentication(Authentication)
         /// The remote could not be reached or the transfer failed (network, TLS, HTTP, SSH).
