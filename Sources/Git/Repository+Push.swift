@@ -109,8 +109,11 @@ extension Repository {
             }
         } cleanup: {}
         let sent = push.last
-        return GitPushResult(previousTip: push.previous ?? tip, tip: tip, objects: sent?.totalObjects ?? 0,
-                             bytes: sent?.sentBytes ?? 0, updated: push.previous != nil)
+        // Without a negotiation (or with the remote already at our tip) nothing changed.
+        let previous: String?? = push.previous
+        let updated = previous.map { $0 != tip } ?? false
+        return GitPushResult(previousTip: previous ?? tip, tip: tip, objects: updated ? sent?.totalObjects ?? 0 : 0,
+                             bytes: updated ? sent?.sentBytes ?? 0 : 0, updated: updated)
     }
 }
 
