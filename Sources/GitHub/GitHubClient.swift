@@ -18,12 +18,14 @@ public final class GitHubClient: Sendable {
     let now: @Sendable () -> Date
     /// Told when the client waits (a rate limit, a retry), for the user's stderr.
     let notify: @Sendable (String) -> Void
+    /// Items per page of a list (`per_page`; GitHub allows up to 100).
+    let pageSize: Int
 
     public init(http: HTTPClient, baseURL: String, repository: GitHubRepository, token: GitHubToken?,
                 maxWait: Duration = .seconds(60),
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
                 now: @escaping @Sendable () -> Date = { Date() },
-                notify: @escaping @Sendable (String) -> Void = { _ in }) {
+                notify: @escaping @Sendable (String) -> Void = { _ in }, pageSize: Int = 100) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -34,6 +36,7 @@ public final class GitHubClient: Sendable {
         self.sleep = sleep
         self.now = now
         self.notify = notify
+        self.pageSize = pageSize
     }
 
     /// `GITHUB_API_URL` (GitHub Enterprise: `https://HOST/api/v3`), else `https://api.github.com`.

@@ -118,7 +118,7 @@ extension GitHubClient {
     /// Pull requests whose head is `branch` of this repository (`state`: open, closed or all),
     /// newest first.
     public func pullRequests(head branch: String? = nil, state: String = "open") async throws -> [PullRequest] {
-        var query = "state=\(state)&per_page=100"
+        var query = "state=\(state)&per_page=\(pageSize)"
         if let branch { query += "&head=" + Self.queryValue("\(repository.owner):\(branch)") }
         return try await pages(repositoryPath("/pulls?\(query)"), what: "listing pull requests") { response in
             try decode([PullRequest].self, response, what: "listing pull requests")
@@ -155,7 +155,7 @@ extension GitHubClient {
     }
 
     public func reviews(_ number: Int) async throws -> [PullRequestReview] {
-        try await pages(repositoryPath("/pulls/\(number)/reviews?per_page=100"), what: "reading reviews of #\(number)") { response in
+        try await pages(repositoryPath("/pulls/\(number)/reviews?per_page=\(pageSize)"), what: "reading reviews of #\(number)") { response in
             try decode([PullRequestReview].self, response, what: "reading reviews of #\(number)")
         }
     }
@@ -163,10 +163,10 @@ extension GitHubClient {
     /// The combined status of `ref` (a commit id or branch) from the commit statuses API.
     public func combinedStatus(_ ref: String) async throws -> CombinedStatus {
         let what = "reading the commit status of \(ref.prefix(12))"
-        let path = repositoryPath("/commits/\(Self.pathValue(ref))/status?per_page=100")
+        let path = repositoryPath("/commits/\(Self.pathValue(ref))/status?per_page=\(pageSize)")
         // Pages of a combined status repeat the state and add statuses.
         let pages: [CombinedStatus] = try await pages(path, what: what) { [try decode(CombinedStatus.self, $0, what: what)] }
-        guard var first = pages.first else { return CombinedStatus(state: "pending", totalCount: 0, statuses: []) }
+        guard var first = pages.first else { throw GitHubError(.unexpected, "GitHub sent no commit status for \(ref.prefix(12)).") }
         first.statuses = pages.flatMap(\.statuses)
         return first
     }
@@ -178,7 +178,7 @@ extension GitHubClient {
             enum CodingKeys: String, CodingKey { case checkRuns = "check_runs" }
         }
         let what = "reading the check runs of \(ref.prefix(12))"
-        return try await pages(repositoryPath("/commits/\(Self.pathValue(ref))/check-runs?per_page=100"), what: what) { response in
+        return try await pages(repositoryPath("/commits/\(Self.pathValue(ref))/check-runs?per_page=\(pageSize)"), what: what) { response in
             try decode(Page.self, response, what: what).checkRuns
         }
     }

@@ -87,10 +87,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("X-GitHub-Media-Type", "github.v3; format=json")
-        self.send_header("x-ratelimit-limit", "5000")
-        self.send_header("x-ratelimit-remaining", "4999")
-        self.send_header("x-ratelimit-reset", str(int(datetime.datetime.now().timestamp()) + 3600))
-        self.send_header("x-ratelimit-resource", "core")
+        given = {name.lower() for name in (headers or {})}
+        defaults = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999",
+                    "x-ratelimit-reset": str(int(datetime.datetime.now().timestamp()) + 3600), "x-ratelimit-resource": "core"}
+        for name, value in defaults.items():
+            if name not in given:
+                self.send_header(name, value)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
