@@ -90,10 +90,7 @@ extension Devbox {
                                                  reviewers: reviewers.map { $0.hasPrefix("@") ? String($0.dropFirst()) : $0 },
                                                  allowDirty: allowDirty)
                 let outcome = try await context.contribution.pullRequest(request)
-                if !output.json {
-                    if outcome.push.updated || outcome.action == .created { context.console.note(outcome.push.summary) }
-                    context.console.note(outcome.note)
-                }
+                if !output.json { context.console.note(outcome.note) }
                 try context.console.present(outcome) { _ in outcome.url }
             }
         }

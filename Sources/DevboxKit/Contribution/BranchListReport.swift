@@ -28,13 +28,13 @@ public struct BranchListReport: Sendable, Encodable {
     public var pullRequestsProblem: String?
 
     public func render() -> String {
-        var table = Table(headers: ["", "BRANCH", "AHEAD", "BEHIND", "UPSTREAM", "PULL REQUEST"])
+        var table = Table(headers: ["  BRANCH", "AHEAD", "BEHIND", "UPSTREAM", "PULL REQUEST"])
         for entry in branches {
-            table.append([entry.current ? "*" : "", Printable.escaping(entry.name), entry.ahead.map(String.init) ?? "?",
+            table.append([(entry.current ? "* " : "  ") + Printable.escaping(entry.name), entry.ahead.map(String.init) ?? "?",
                           entry.behind.map(String.init) ?? "?", entry.upstream ?? "-",
                           entry.pullRequest.map { "#\($0.number)\($0.draft ? " (draft)" : "") \($0.url)" } ?? "-"])
         }
-        var text = table.render() + "\nahead/behind: against origin/\(integrationBranch)"
+        var text = table.render().trimmingCharacters(in: .newlines) + "\nahead/behind: against origin/\(integrationBranch)"
         if let pullRequestsProblem { text += "\npull requests unknown: \(pullRequestsProblem)" }
         return text
     }

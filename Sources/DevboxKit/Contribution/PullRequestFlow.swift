@@ -98,6 +98,8 @@ extension Contribution {
         }
         let github = try github(repository)
         let pushed = try await push(repository, branch: branch, forceWithLease: false)
+        // Said now: the commits are on origin even if GitHub fails next.
+        if pushed.updated { console.note(pushed.summary) }
         if let open = try await openPullRequest(github, head: branch) {
             return try await update(open, github: github, request: request, push: pushed)
         }
