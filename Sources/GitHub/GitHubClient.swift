@@ -188,7 +188,7 @@ public final class GitHubClient: Sendable {
 
     static func seconds(_ duration: Duration) -> String {
         let total = Int(duration.components.seconds)
-        return total < 120 ? "\(total) s" : "\(total / 60) min"
+        return total < 120 ? "\(total) s" : "\((total + 59) / 60) min"
     }
 
     static func clock(_ date: Date) -> String {

@@ -5,7 +5,7 @@ import DevboxKit
 extension Devbox {
     struct Branch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start feature branches from new_features and keep them current.",
+            abstract: "Start feature branches from new_features, keep them current, list them.",
             subcommands: [Start.self, Update.self, List.self]
         )
 

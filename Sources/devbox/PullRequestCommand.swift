@@ -38,61 +38,56 @@ extension Devbox {
 
                 Exit status: 0 opened or already open, 1 refused or failed, 2 usage error.
                 """,
-            subcommands: [Create.self, Status.self],
-            defaultSubcommand: Create.self
+            subcommands: [Status.self]
         )
 
-        struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(
-                commandName: "create", abstract: "Push and open the pull request (what `devbox pr` alone does).")
+        @Option(help: "The pull request's title (default: from the commits).")
+        var title: String?
 
-            @Option(help: "The pull request's title (default: from the commits).")
-            var title: String?
+        @Option(help: "The pull request's description (default: from the commits).")
+        var body: String?
 
-            @Option(help: "The pull request's description (default: from the commits).")
-            var body: String?
+        @Option(name: .customLong("body-file"), help: ArgumentHelp("Read the description from a file ('-' for stdin).", valueName: "file"),
+                completion: .file())
+        var bodyFile: String?
 
-            @Option(name: .customLong("body-file"), help: "Read the description from a file ('-' for stdin).", completion: .file())
-            var bodyFile: String?
+        @Flag(help: "Open it as a draft.")
+        var draft = false
 
-            @Flag(help: "Open it as a draft.")
-            var draft = false
+        @Option(name: .customLong("reviewer"), help: ArgumentHelp("Ask this GitHub user to review (repeatable).", valueName: "login"))
+        var reviewers: [String] = []
 
-            @Option(name: .customLong("reviewer"), help: "Ask LOGIN to review (repeatable).")
-            var reviewers: [String] = []
+        @Flag(name: .customLong("allow-dirty"), help: "Go on although uncommitted changes will not be part of it.")
+        var allowDirty = false
 
-            @Flag(name: .customLong("allow-dirty"), help: "Go on although uncommitted changes will not be part of it.")
-            var allowDirty = false
+        @OptionGroup var output: OutputOptions
 
-            @OptionGroup var output: OutputOptions
+        func validate() throws {
+            if body != nil && bodyFile != nil { throw ValidationError("give --body or --body-file, not both.") }
+            if let title, title.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--title needs some text.") }
+            if let bad = reviewers.first(where: { $0.isEmpty || $0.contains(" ") || $0.hasPrefix("@") && $0.count == 1 }) {
+                throw ValidationError("--reviewer takes a GitHub login, not '\(bad)'.")
+            }
+        }
 
-            func validate() throws {
-                if body != nil && bodyFile != nil { throw ValidationError("give --body or --body-file, not both.") }
-                if let title, title.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--title needs some text.") }
-                if let bad = reviewers.first(where: { $0.isEmpty || $0.contains(" ") || $0.hasPrefix("@") && $0.count == 1 }) {
-                    throw ValidationError("--reviewer takes a GitHub login, not '\(bad)'.")
+        func run() async throws {
+            let context = try DevboxContext(json: output.json)
+            var text = body
+            if let bodyFile {
+                do {
+                    text = bodyFile == "-"
+                        ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                        : try String(contentsOfFile: bodyFile, encoding: .utf8)
+                } catch {
+                    throw ValidationError("cannot read --body-file \(bodyFile): \(error.localizedDescription)")
                 }
             }
-
-            func run() async throws {
-                let context = try DevboxContext(json: output.json)
-                var text = body
-                if let bodyFile {
-                    do {
-                        text = bodyFile == "-"
-                            ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-                            : try String(contentsOfFile: bodyFile, encoding: .utf8)
-                    } catch {
-                        throw ValidationError("cannot read --body-file \(bodyFile): \(error.localizedDescription)")
-                    }
-                }
-                let request = PullRequestRequest(title: title, body: text, draft: draft,
-                                                 reviewers: reviewers.map { $0.hasPrefix("@") ? String($0.dropFirst()) : $0 },
-                                                 allowDirty: allowDirty)
-                let outcome = try await context.contribution.pullRequest(request)
-                if !output.json { context.console.note(outcome.note) }
-                try context.console.present(outcome) { _ in outcome.url }
-            }
+            let request = PullRequestRequest(title: title, body: text, draft: draft,
+                                             reviewers: reviewers.map { $0.hasPrefix("@") ? String($0.dropFirst()) : $0 },
+                                             allowDirty: allowDirty)
+            let outcome = try await context.contribution.pullRequest(request)
+            if !output.json { context.console.note(outcome.note) }
+            try context.console.present(outcome) { _ in outcome.url }
         }
 
         struct Status: AsyncParsableCommand {

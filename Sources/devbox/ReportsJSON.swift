@@ -5,7 +5,7 @@ extension Devbox.Branch.Start: ReportsJSON {}
 extension Devbox.Branch.Update: ReportsJSON {}
 extension Devbox.Branch.List: ReportsJSON {}
 extension Devbox.Push: ReportsJSON {}
-extension Devbox.PR.Create: ReportsJSON {}
+extension Devbox.PR: ReportsJSON {}
 extension Devbox.PR.Status: ReportsJSON {}
 extension Devbox.Doctor: ReportsJSON {}
 extension Devbox.Down: ReportsJSON {}
