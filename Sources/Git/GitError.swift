@@ -94,7 +94,13 @@ func check(_ code: Int32, _ function: String) throws(GitError) -> Int32 {
 
 /// libgit2's process-wide state, initialised once.
 enum LibGit2 {
-    static let initialised: Bool = git_libgit2_init() > 0
+    static let initialised: Bool = {
+        let count = git_libgit2_init()
+        // libgit2 writes a push's pack object by object, and over HTTP every write went out as a
+        // chunk of its own (33,000 sends for 1,000 commits): its sockets now gather them.
+        _ = git_shim_register_buffered_stream()
+        return count > 0
+    }()
 }
 
 /// The linked libgit2, for `--version` and `doctor`.

@@ -95,6 +95,7 @@ extension Repository {
             var options = git_push_options()
             try check(git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)), "git_push_options_init")
             context.install(into: &options.callbacks)
+            options.pb_parallelism = 0  // delta search on every core
             let code = refspec.withCString { spec in
                 var strings: [UnsafeMutablePointer<CChar>?] = [UnsafeMutablePointer(mutating: spec)]
                 return strings.withUnsafeMutableBufferPointer { buffer in
