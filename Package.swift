@@ -78,11 +78,11 @@ let package = Package(
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DumpImportTests", dependencies: ["DumpImport", "Archive", "Host", "MySQL", "TestSupport"]),
-        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
+        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "AdminKitTests", dependencies: ["AdminKit", "AWS", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Host", "HTTP", "TestSupport"]),
         // One test over every type that holds a secret, so it spans the modules that define them.
-        .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "HTTP", "MySQL", "SigV4"]),
+        .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "MySQL", "SigV4"]),
     ],
     swiftLanguageModes: [.v6]
 )
