@@ -1,6 +1,6 @@
 @testable import DevboxKit
 import Foundation
-import Git
+@testable import Git
 @testable import GitHub
 import Testing
 
