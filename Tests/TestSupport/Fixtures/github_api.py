@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A stand-in for GitHub's REST API on loopback, for the tests and `make demo`.
 
-usage: github_api.py [--repo OWNER/NAME=BARE_GIT_DIR]...   (the token is stdin's first line, never argv)
-Prints {"port": N, "url": "http://127.0.0.1:N"}; serves until stdin closes.
+usage: github_api.py [--repo OWNER/NAME=BARE_GIT_DIR]... [--login LOGIN] [--forever]
+The token is stdin's first line, never argv. Prints {"port": N, "url": "http://127.0.0.1:N"}, then
+serves until stdin closes (or, with --forever, until killed: scripts/github-standin runs it so).
 
 Routes and payloads follow GitHub's OpenAPI description (api.github.com, version 2022-11-28) for
 what devbox uses: pulls (list with state/head/base and Link pagination, create, get, update),
@@ -32,6 +33,7 @@ from serving import serve
 parser = argparse.ArgumentParser()
 parser.add_argument("--repo", action="append", default=[], help="OWNER/NAME=PATH of a bare repository")
 parser.add_argument("--login", default="ada", help="the token owner's login")
+parser.add_argument("--forever", action="store_true", help="keep serving after stdin closes")
 arguments = parser.parse_args()
 TOKEN = sys.stdin.readline().rstrip("\n")
 REPOS = dict(entry.split("=", 1) for entry in arguments.repo)
@@ -335,4 +337,4 @@ class Handler(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 port = server.server_address[1]
-serve({"port": port, "url": f"http://127.0.0.1:{port}"}, server)
+serve({"port": port, "url": f"http://127.0.0.1:{port}"}, server, forever=arguments.forever)
