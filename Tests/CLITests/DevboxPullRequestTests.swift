@@ -299,6 +299,36 @@ import TestSupport
         #expect(down.status == 1 && down.errorOutput.contains("GitHub failed while listing pull requests (HTTP 502: Server Error)"))
     }
 
+    @Test func unreachableAndMissingRemotesAreExplainedAndNothingIsLost() async throws {
+        let world = try await world()
+        defer { world.done() }
+        let local = try await world.origin.git(["-C", world.workspace, "rev-parse", "HEAD"])
+        let closed = "http://127.0.0.1:\(freePort())/origin.git"
+        try await world.origin.git(["-C", world.workspace, "remote", "set-url", "origin", closed])
+        let offline = try await world.run(["push"])
+        #expect(offline.status == 1)
+        #expect(offline.errorOutput.hasPrefix("error: cannot push add-banner to \(closed): failed to connect to 127.0.0.1: Connection refused; "
+            + "devbox pushed nothing and your branch is unchanged."), "\(offline.errorOutput)")
+        let missing = world.git.url("/nothing-here.git")
+        try await world.origin.git(["-C", world.workspace, "remote", "set-url", "origin", missing])
+        let absent = try await world.run(["push"])
+        #expect(absent.status == 1)
+        #expect(absent.errorOutput.hasPrefix("error: \(missing) has no repository there (HTTP 404), or the token from GH_TOKEN may not see it; "
+            + "devbox pushed nothing and your branch is unchanged. Check origin's URL (`git -C \(world.workspace) remote -v`)"), "\(absent.errorOutput)")
+        #expect(try await world.origin.git(["-C", world.workspace, "rev-parse", "HEAD"]) == local)
+        #expect(try await world.origin.git(["-C", world.workspace, "status", "--porcelain"]) == "")
+
+        // GitHub unreachable: the push happened, the error says what failed.
+        try await world.origin.git(["-C", world.workspace, "remote", "set-url", "origin", world.git.url("/origin.git")])
+        let noAPI = try await world.run(["pr"], ["GITHUB_API_URL": "http://127.0.0.1:\(freePort())"])
+        #expect(noAPI.status == 1)
+        #expect(noAPI.errorOutput.contains("Pushed the new branch add-banner"))
+        #expect(noAPI.errorOutput.contains("error: cannot reach GitHub's API at http://127.0.0.1:"), "\(noAPI.errorOutput)")
+        let unknown = try await world.run(["pr"], ["DEVBOX_GITHUB_REPOSITORY": "acme/elsewhere"])
+        #expect(unknown.status == 1)
+        #expect(unknown.errorOutput.contains("error: GitHub has no repository acme/elsewhere that the token from GH_TOKEN can see"))
+    }
+
     @Test func theTokenReachesNoArgvNoOutputNoConfigAndNoURL() async throws {
         let world = try await world()
         defer { world.done() }

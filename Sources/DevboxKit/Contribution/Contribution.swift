@@ -70,7 +70,7 @@ public struct Contribution: Sendable {
         let tracking = "refs/remotes/origin/\(branch)"
         let lease: GitPushLease = forceWithLease
             ? .forceIfAt(expected: repository.resolves(tracking) ? try repository.commitID(of: tracking) : nil) : .fastForward
-        let display = PushProgressDisplay(console: console)
+        let display = PushProgressDisplay(console: console, local: { if case .local = RemoteLocation(remote.url) { true } else { false } }())
         let started = ContinuousClock.now
         let result: GitPushResult
         do {
@@ -121,6 +121,12 @@ public struct Contribution: Sendable {
                 + "export GH_TOKEN, then run the command again.")
         case .locked:
             return workspace.locked(error)
+        case _ where error.message.hasSuffix("status code: 404"):
+            return ContributionError(.push(.notFound), "\(shown) has no repository there (HTTP 404), or \(source.map { "the token from \($0)" } ?? "devbox") "
+                + "may not see it; \(unchanged). Check origin's URL (`git -C \(workspace.path) remote -v`) and that the token has access.")
+        case _ where error.message.hasSuffix("status code: 403"):
+            return ContributionError(.push(.authentication(.refused)), "\(shown) does not let \(source.map { "the token from \($0)" } ?? "devbox") "
+                + "push (HTTP 403); \(unchanged). The token needs write access to the repository: ask your admin.")
         default:
             return ContributionError(.push(error.kind), "cannot push \(branch) to \(shown): \(Workspace.scrub(error.message, url: url)); "
                 + "\(unchanged). Check origin (`git -C \(workspace.path) remote -v`) and this machine's network, then run the command again.")
@@ -190,8 +196,13 @@ final class PushProgressDisplay: Sendable {
     private let console: Console
     private let started = ContinuousClock.now
     private let state = Mutex<(bar: ProgressBar?, last: GitPushProgress?)>((nil, nil))
+    /// A path remote: libgit2 writes the objects straight into it, so there are no bytes on a wire to count.
+    private let local: Bool
 
-    init(console: Console) { self.console = console }
+    init(console: Console, local: Bool) {
+        self.console = console
+        self.local = local
+    }
 
     func update(_ progress: GitPushProgress) {
         state.withLock { state in
@@ -208,6 +219,7 @@ final class PushProgressDisplay: Sendable {
             guard let last = state.last else { return }
             if failed { return state.bar?.finish("stopped") ?? () }
             let seconds = (ContinuousClock.now - started).seconds
+            if local { return state.bar?.finish("\(last.totalObjects) objects in \(Format.duration(seconds))") ?? () }
             state.bar?.finish("\(last.totalObjects) objects, \(Format.bytes(last.sentBytes)) in \(Format.duration(seconds))"
                 + " (\(Format.bytes(Int64(Double(last.sentBytes) / max(seconds, 0.001))))/s)")
         }
