@@ -35,7 +35,8 @@ public struct GitPushResult: Sendable, Equatable {
 final class PushState: Sendable {
     let lease: GitPushLease
     let progress: (@Sendable (GitPushProgress) -> Void)?
-    private let state = Mutex<(previous: String??, rejection: String?, failure: GitError?, last: GitPushProgress?)>((nil, nil, nil, nil))
+    private let state = Mutex<(previous: String??, rejection: String?, failure: GitError?, last: GitPushProgress?, remote: String)>(
+        (nil, nil, nil, nil, ""))
 
     init(lease: GitPushLease, progress: (@Sendable (GitPushProgress) -> Void)?) {
         self.lease = lease
@@ -65,6 +66,22 @@ final class PushState: Sendable {
 
     func rejected(_ reference: String, _ reason: String) {
         state.withLock { $0.rejection = "\(reference): \(reason)" }
+    }
+
+    /// What the remote printed for us ("remote: ..." lines: a hook's or a protected branch's words).
+    func remoteSaid(_ text: String) {
+        state.withLock { state in
+            guard state.remote.utf8.count < 4096 else { return }
+            state.remote += text
+        }
+    }
+
+    /// The remote's own lines, progress meters left out.
+    var remoteMessage: String? {
+        let text = state.withLock { $0.remote }
+        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("Resolving deltas") && !$0.hasPrefix("Unpacking objects") }
+        return lines.isEmpty ? nil : lines.suffix(5).joined(separator: " ")
     }
 
     func report(_ progress: GitPushProgress) {
@@ -106,7 +123,7 @@ extension Repository {
             try context.check(code, "git_remote_push(\(remote) \(branch))")
             if let rejection = push.rejection {
                 throw GitError(.rejected, function: "git_remote_push(\(remote) \(branch))", code: GIT_ERROR.rawValue,
-                               message: "the remote refused \(rejection)")
+                               message: "the remote refused \(rejection)" + (push.remoteMessage.map { " (it said: \($0))" } ?? ""))
             }
         } cleanup: {}
         let sent = push.last
@@ -135,6 +152,14 @@ extension RemoteContext {
             var old = update.src
             let remoteTip: String? = git_oid_is_zero(&old) == 1 ? nil : withUnsafePointer(to: &old) { Repository.hex($0) }
             return context.push?.negotiated(remoteTip: remoteTip) ?? 0
+        }
+        callbacks.sideband_progress = { text, length, payload in
+            let context = Unmanaged<RemoteContext>.fromOpaque(payload!).takeUnretainedValue()
+            if let text, length > 0 {
+                let bytes = UnsafeRawBufferPointer(start: text, count: Int(length))
+                context.push?.remoteSaid(String(decoding: bytes, as: UTF8.self))
+            }
+            return context.isCancelled ? -1 : 0
         }
         callbacks.push_update_reference = { reference, status, payload in
             let context = Unmanaged<RemoteContext>.fromOpaque(payload!).takeUnretainedValue()

@@ -329,6 +329,22 @@ import TestSupport
         #expect(unknown.errorOutput.contains("error: GitHub has no repository acme/elsewhere that the token from GH_TOKEN can see"))
     }
 
+    @Test func aRemoteThatRefusesThePushIsQuoted() async throws {
+        let world = try await world()
+        defer { world.done() }
+        let hook = world.origin.bare + "/hooks/pre-receive"
+        try "#!/bin/sh\necho 'GH006: Protected branch update failed for refs/heads/add-banner.' >&2\nexit 1\n"
+            .write(toFile: hook, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook)
+        let refused = try await world.run(["pr"])
+        #expect(refused.status == 1)
+        #expect(refused.errorOutput.hasSuffix("error: \(world.git.url("/origin.git")) refused the push of add-banner: pre-receive hook declined "
+            + "(it said: GH006: Protected branch update failed for refs/heads/add-banner.). A protected branch or a server-side hook said "
+            + "no; devbox pushed nothing and your branch is unchanged. Ask the repository's admin, or push under another branch name.\n"),
+            "\(refused.errorOutput)")
+        #expect(try await world.api.requests().filter { $0.method == "POST" }.isEmpty)
+    }
+
     @Test func theTokenReachesNoArgvNoOutputNoConfigAndNoURL() async throws {
         let world = try await world()
         defer { world.done() }

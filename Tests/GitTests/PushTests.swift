@@ -107,7 +107,7 @@ import TestSupport
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook)
         let error = await #expect(throws: GitError.self) { try await repository.push(branch: "topic", credentials: credentials) }
         #expect(error?.kind == .rejected)
-        #expect(error?.message.hasPrefix("the remote refused refs/heads/topic: ") == true)
+        #expect(error?.message == "the remote refused refs/heads/topic: pre-receive hook declined (it said: protected: pushes need review)")
         #expect(try await origin.git(["-C", origin.bare, "branch", "--list", "topic"]) == "")
     }
 }

@@ -108,8 +108,9 @@ public struct Contribution: Sendable {
                 + "since you last fetched it and forcing would throw their commits away; \(unchanged). See them with `git fetch origin && "
                 + "git log \(branch)..origin/\(branch)`, take them in (`git rebase origin/\(branch)`), then push again.")
         case .rejected:
-            return ContributionError(.push(.rejected), "\(shown) refused the push of \(branch) (\(error.message.replacingOccurrences(of: "the remote refused ", with: ""))): "
-                + "a protected branch or a server-side hook said no; \(unchanged). Ask the repository's admin, or push under another branch name.")
+            let reason = error.message.replacingOccurrences(of: "the remote refused refs/heads/\(branch): ", with: "")
+            return ContributionError(.push(.rejected), "\(shown) refused the push of \(branch): \(reason). A protected branch or a "
+                + "server-side hook said no; \(unchanged). Ask the repository's admin, or push under another branch name.")
         case .authentication(.refused):
             let tried = source.map { "the token from \($0)" } ?? "the credentials devbox sent"
             return ContributionError(.push(error.kind), "\(shown) refused \(tried) (user \(workspace.username)); it is wrong, expired or "
