@@ -176,8 +176,8 @@ public final class GitHubClient: Sendable {
             return GitHubError(.notFound, "GitHub has no repository \(repository) that \(credential) can see (HTTP 404 while \(what)). Check "
                 + "github.repository (`devbox config show`) and that the token has access to it.")
         case 422:
-            return GitHubError(.validation, GitHubError.validationSentence(response.body).prefix(1).uppercased()
-                + GitHubError.validationSentence(response.body).dropFirst() + ".")
+            let sentence = GitHubError.validationSentence(response.body)
+            return GitHubError(.validation, sentence.prefix(1).uppercased() + sentence.dropFirst() + (sentence.hasSuffix(".") ? "" : "."))
         case 500...599:
             return GitHubError(.server(response.status), "GitHub failed while \(what) (HTTP \(response.status)\(said)); nothing was "
                 + "changed on your side. Try again in a moment (githubstatus.com shows outages).")

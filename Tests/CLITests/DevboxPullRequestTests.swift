@@ -118,6 +118,11 @@ import TestSupport
         #expect(requests.contains { $0.method == "POST" && $0.path == "/repos/acme/nuvola/pulls/1/requested_reviewers" })
         let pulls = try await world.api.requests().filter { $0.method == "POST" && $0.path == "/repos/acme/nuvola/pulls" }
         #expect(pulls.isEmpty)
+        // A reviewer GitHub refuses (here the author) is a warning: the pull request stays as it is.
+        let author = try await world.run(["pr", "--reviewer", "ada"])
+        #expect(author.status == 0 && author.output == url + "\n")
+        #expect(author.errorOutput.contains("warning: pull request #1 is open, but asking ada to review failed: GitHub refused the request: "
+            + "Reviews may only be requested from collaborators."), "\(author.errorOutput)")
 
         // Status: reviews, mergeability, statuses and check runs of the head commit.
         let head = try await world.origin.git(["-C", world.workspace, "rev-parse", "HEAD"])

@@ -113,8 +113,8 @@ extension Contribution {
             guard let open = try await openPullRequest(github, head: branch) else { throw error }
             return try await update(open, github: github, request: request, push: pushed)
         }
-        if !request.reviewers.isEmpty { try await github.requestReviewers(created.number, request.reviewers) }
-        return PullRequestOutcome(action: .created, pull: created, reviewers: request.reviewers, push: pushed)
+        let asked = await askReviewers(request.reviewers, on: created.number, github: github)
+        return PullRequestOutcome(action: .created, pull: created, reviewers: asked, push: pushed)
     }
 
     /// The open pull request from `branch` into the integration branch, if there is one.
@@ -131,10 +131,23 @@ extension Contribution {
             action = .updated
         }
         let missing = request.reviewers.filter { login in !(open.requestedReviewers ?? []).contains { $0.login == login } }
-        if !missing.isEmpty { try await github.requestReviewers(open.number, missing) }
-        var outcome = PullRequestOutcome(action: action, pull: pull, reviewers: missing, push: push)
+        let asked = await askReviewers(missing, on: open.number, github: github)
+        var outcome = PullRequestOutcome(action: action, pull: pull, reviewers: asked, push: push)
         outcome.updatedFields = [request.title != nil ? "title" : nil, request.body != nil ? "body" : nil].compactMap { $0 }.joined(separator: " and ")
         return outcome
+    }
+
+    /// Asks for reviews; a refusal (not a collaborator, a typo) is a warning: the pull request itself is open.
+    func askReviewers(_ logins: [String], on number: Int, github: GitHubClient) async -> [String] {
+        guard !logins.isEmpty else { return [] }
+        do {
+            try await github.requestReviewers(number, logins)
+            return logins
+        } catch {
+            console.warning("pull request #\(number) is open, but asking \(logins.joined(separator: ", ")) to review failed: \(error) "
+                + "Check the login(s), then `devbox pr --reviewer LOGIN` asks again.")
+            return []
+        }
     }
 
     /// A title and body from the commits, as `gh pr create --fill` makes them: one commit gives
