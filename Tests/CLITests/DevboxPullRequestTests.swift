@@ -270,6 +270,13 @@ import TestSupport
         let forced = try await world.run(["push", "--force-with-lease"])
         #expect(forced.status == 0, "\(forced.errorOutput)")
         #expect(try await world.bareTip("add-banner") == (try await world.origin.git(["-C", world.workspace, "rev-parse", "HEAD"])))
+
+        // A branch that followed origin/new_features follows what it was pushed to afterwards, as with `git push -u`.
+        try await world.origin.git(["-C", world.workspace, "checkout", "--quiet", "-b", "tracking-topic", "--track", "origin/new_features"])
+        try await world.commit("tracked.txt", "A tracked topic")
+        let tracked = try await world.run(["push"])
+        #expect(tracked.status == 0 && tracked.output.hasSuffix("; it now tracks origin/tracking-topic.\n"), "\(tracked.output)")
+        #expect(try await world.origin.git(["-C", world.workspace, "rev-parse", "--abbrev-ref", "tracking-topic@{upstream}"]) == "origin/tracking-topic")
     }
 
     @Test func rateLimitsWaitOrExplainAndValidationIsOneSentence() async throws {

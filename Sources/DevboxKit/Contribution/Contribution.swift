@@ -81,7 +81,8 @@ public struct Contribution: Sendable {
         }
         display.finish()
         var upstreamSet = false
-        if try repository.upstream(of: branch) == nil, repository.resolves(tracking) {
+        // As `git push -u`: the branch now follows what it was pushed to (not, say, origin/new_features).
+        if try repository.upstream(of: branch) != "origin/\(branch)", repository.resolves(tracking) {
             try repository.setUpstream(of: branch, to: "origin/\(branch)")
             upstreamSet = true
         }
