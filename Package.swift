@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(name: "aws-probe", dependencies: ["AWS", "HTTP"], path: "Benchmarks/aws-probe"),
 
         // Shared by the test targets: the local test server, temporary directories, built products.
-        .target(name: "TestSupport", dependencies: ["Host", "HTTP"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
+        .target(name: "TestSupport", dependencies: ["AWS", "Host", "HTTP"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Host", "TestSupport"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "DumpImportTests", dependencies: ["DumpImport", "Archive", "Host", "MySQL", "TestSupport"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "AdminKitTests", dependencies: ["AdminKit", "AWS", "Nuvola", "Terminal", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Host", "HTTP", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["AWS", "Host", "HTTP", "TestSupport"]),
         // One test over every type that holds a secret, so it spans the modules that define them.
         .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "MySQL", "SigV4"]),
     ],

@@ -7,3 +7,4 @@ extension Adminctl.Config.Show: ReportsJSON {}
 extension Adminctl.Infra.Up: ReportsJSON {}
 extension Adminctl.Infra.Diff: ReportsJSON {}
 extension Adminctl.Infra.Status: ReportsJSON {}
+extension Adminctl.Infra.Down: ReportsJSON {}

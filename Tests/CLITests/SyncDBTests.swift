@@ -229,7 +229,7 @@ import TestSupport
         try #require(try await devbox(["sync-db", "--file", small], env).status == 0)
         let before = try await fixture.summary(of: name)
 
-        let (process, stderr) = try launchDevbox(["sync-db", "--file", fixture.sql], environment: env)
+        let (process, stderr) = try CLI.launch("devbox", ["sync-db", "--file", fixture.sql], environment: env)
         // Wait until rows are flowing, then interrupt as a terminal's Ctrl-C would.
         var waited = 0
         while waited < 100 {
@@ -267,7 +267,7 @@ import TestSupport
         try #require(try await CLI.run("devbox", ["sync-db", "--file", small], environment: env).status == 0)
         let before = try await fixture.summary(of: name)
 
-        let (process, stderr) = try launchDevbox(["sync-db", "--file", fixture.sql] + extra, environment: env)
+        let (process, stderr) = try CLI.launch("devbox", ["sync-db", "--file", fixture.sql] + extra, environment: env)
         let expected = fixture.tables["customer"]?.rows ?? 0
         var lock: TableLock?
         for _ in 0..<600 where lock == nil {
@@ -335,7 +335,7 @@ import TestSupport
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cached + ".partial"))
         try await fleet.inject(kind: "latency", service: "s3", operation: "GetObject", count: 5, seconds: 30)
 
-        let (process, stderr) = try launchDevbox(["sync-db"], environment: env)
+        let (process, stderr) = try CLI.launch("devbox", ["sync-db"], environment: env)
         try await Task.sleep(for: .seconds(3))  // listing and HEAD are quick; the ranged GET is held
         let signalled = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
@@ -383,19 +383,6 @@ import TestSupport
         let left = try await database.sql("SHOW DATABASES LIKE '\(name)%'")
         #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left)")
     }
-}
-
-/// Starts devbox with stderr captured, for tests that signal it while it runs.
-func launchDevbox(_ arguments: [String], environment: [String: String]) throws -> (Process, Pipe) {
-    let process = Process()
-    process.executableURL = BuildProducts.executable("devbox")
-    process.arguments = arguments
-    process.environment = environment
-    let stderr = Pipe()
-    process.standardError = stderr
-    process.standardOutput = FileHandle.nullDevice
-    try ChildProcess.spawn(process)  // Foundation's Process.run: through the one door (see ChildProcess.spawn)
-    return (process, stderr)
 }
 
 /// The test server's password, to check it never shows up.

@@ -13,13 +13,16 @@ a `rate` fraction of them). Kinds, all applied around whichever handler answers 
                after `after_bytes` bytes of the real response
   drop-after   processes the request fully (a SendCommand really runs) and then closes the
                connection without a response, so a client that retries sends it twice
+  resource-failure   not a request fault: CloudFormation fails to create the resource whose
+               logical id or type is `operation` (service "cloudformation") with `message` as its
+               reason, and rolls the new stack back (providers/cloudformation.py)
 """
 import random
 import threading
 
 from .errors import AWSError
 
-KINDS = ("throttle", "error500", "error503", "aws-error", "latency", "drop", "drop-after")
+KINDS = ("throttle", "error500", "error503", "aws-error", "latency", "drop", "drop-after", "resource-failure")
 
 
 class Rule:
@@ -96,7 +99,18 @@ class FaultInjector:
     def pick(self, services, operation):
         """The rules that apply to this request; `services` are the names it may go by."""
         with self.lock:
-            return [rule for rule in self.rules if rule.matches(services, operation) and rule.take(self.random)]
+            return [rule for rule in self.rules if rule.kind != "resource-failure"
+                    and rule.matches(services, operation) and rule.take(self.random)]
+
+    def resource_failure(self, logical_id, resource_type):
+        """The reason a resource-failure rule gives the creation of this resource, or None."""
+        with self.lock:
+            for rule in self.rules:
+                if rule.kind == "resource-failure" and rule.matches({"cloudformation"}, logical_id) and rule.take(self.random):
+                    return rule.message or "Resource creation failed (injected)"
+                if rule.kind == "resource-failure" and rule.matches({"cloudformation"}, resource_type) and rule.take(self.random):
+                    return rule.message or "Resource creation failed (injected)"
+        return None
 
 
 def throttling(service, protocol):
