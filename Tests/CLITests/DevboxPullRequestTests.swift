@@ -202,6 +202,19 @@ import TestSupport
         #expect(usage.status == 2 && usage.errorOutput.contains("give --body or --body-file, not both."))
         let none = try await world.run(["pr", "status"])
         #expect(none.status == 0 && none.output == "No pull request for empty-topic yet; `devbox pr` pushes it and opens one.\n")
+
+        // A branch made from production would bring production's commits along: said, not refused.
+        try await world.origin.git(["-C", world.origin.seed, "checkout", "--quiet", "main"])
+        try await world.origin.commit("hotfix.txt", "hotfix\n", "a production hotfix")
+        try await world.origin.git(["-C", world.origin.seed, "push", "--quiet", "origin", "main"])
+        #expect(try await world.run(["branch", "start", "refresh-origin"]).status == 0)
+        try await world.origin.git(["-C", world.workspace, "checkout", "--quiet", "-b", "from-production", "origin/main"])
+        try await world.commit("fix.txt", "Fix on top of production")
+        let fromProduction = try await world.run(["pr"])
+        #expect(fromProduction.status == 0, "\(fromProduction.errorOutput)")
+        #expect(fromProduction.errorOutput.contains("warning: On from-production, which carries 1 commit(s) from origin/main that new_features "
+            + "lacks; a pull request would bring them along. Rebase your own commits: `git rebase --onto origin/new_features origin/main "
+            + "from-production`."), "\(fromProduction.errorOutput)")
     }
 
     @Test func wrongTokensAreExplainedByTheirSourceAndNeverShown() async throws {

@@ -96,6 +96,8 @@ extension Contribution {
             throw ContributionError(.nothingAhead, "\(branch) has no commits that origin/\(integration) lacks, so there is nothing to propose. "
                 + "Commit your work first (`git add -A && git commit`), then run `devbox pr` again.")
         }
+        let check = try BranchCheck.inspect(repository, integration: integration, production: workspace.productionBranch)
+        if check.kind == .basedOnProduction { console.warning(check.summary.prefix(1).uppercased() + check.summary.dropFirst()) }
         let github = try github(repository)
         let pushed = try await push(repository, branch: branch, forceWithLease: false)
         // Said now: the commits are on origin even if GitHub fails next.
