@@ -102,6 +102,10 @@ import TestSupport
         #expect(document["head"] as? String == "add-banner" && document["base"] as? String == "new_features")
         #expect(document["state"] as? String == "open" && document["draft"] as? Bool == false)
         #expect(document["createdAt"] is String && document["updatedAt"] is String)
+        #expect(Set(document.keys) == ["action", "number", "url", "state", "title", "head", "base", "draft", "createdAt", "updatedAt",
+                                       "reviewersRequested", "push"])
+        let help = try await world.run(["pr", "--help"])
+        for key in document.keys { #expect(help.output.contains(key), "pr --help does not mention \(key)") }
         let push = document["push"] as? [String: Any] ?? [:]
         #expect(push["updated"] as? Bool == true && push["commits"] as? Int == 1)
         #expect(try await world.bareTip("add-banner") == (try await world.origin.git(["-C", world.workspace, "rev-parse", "HEAD"])))

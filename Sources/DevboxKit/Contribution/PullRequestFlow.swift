@@ -73,7 +73,12 @@ public struct PullRequestOutcome: Sendable, Encodable {
         }
     }
 
+    /// What --title/--body changed, for the note (not part of the JSON document).
     var updatedFields = "title and body"
+
+    enum CodingKeys: String, CodingKey {
+        case action, number, url, state, title, head, base, draft, createdAt, updatedAt, reviewersRequested, push
+    }
 }
 
 extension Contribution {
