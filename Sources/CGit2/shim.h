@@ -15,6 +15,9 @@
 static inline int git_shim_set_search_path(int level, const char *path) {
     return git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, path);
 }
+static inline int git_shim_set_strict_hash_verification(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, enabled);
+}
 
 /* A plain TCP stream for libgit2 that gathers small writes (the smart protocol writes a pack
    object by object, and over HTTP each write becomes a chunk of its own) into 64 KiB sends,
