@@ -36,11 +36,14 @@ let package = Package(
         // AWS Signature Version 4, on its own so it depends on nothing but hashing.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
+        // GitHub's REST API (pull requests, statuses, check runs) on the HTTP module.
+        .target(name: "GitHub", dependencies: ["HTTP"]),
         // What both tools agree on (config files, tag names, S3 layout); Kits never import each other.
         .target(name: "Nuvola", dependencies: ["Terminal"]),
 
         .target(name: "DevboxKit", dependencies: [
-            "Nuvola", "DumpImport", "AWS", "Git", "Archive", "HTTP", "Host", "MySQL", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "Nuvola", "DumpImport", "AWS", "Git", "GitHub", "Archive", "HTTP", "Host", "MySQL", "Terminal",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
         // ArgumentParser glue both executables share: global options, error reporting, exit codes,
@@ -63,22 +66,23 @@ let package = Package(
         .executableTarget(name: "aws-probe", dependencies: ["AWS", "HTTP"], path: "Benchmarks/aws-probe"),
 
         // Shared by the test targets: the local test server, temporary directories, built products.
-        .target(name: "TestSupport", dependencies: ["AWS", "Host"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
+        .target(name: "TestSupport", dependencies: ["AWS", "Host", "HTTP"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Host", "TestSupport"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "Host", "TestSupport"]),
+        .testTarget(name: "GitHubTests", dependencies: ["GitHub", "HTTP", "TestSupport"]),
         .testTarget(name: "NuvolaTests", dependencies: ["Nuvola", "TestSupport"]),
         .testTarget(name: "MySQLTests", dependencies: ["MySQL", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "CArchive", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DumpImportTests", dependencies: ["DumpImport", "Archive", "Host", "MySQL", "TestSupport"]),
-        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
+        .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "AdminKitTests", dependencies: ["AdminKit", "AWS", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["AWS", "Host", "HTTP", "TestSupport"]),
         // One test over every type that holds a secret, so it spans the modules that define them.
-        .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "HTTP", "MySQL", "SigV4"]),
+        .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "MySQL", "SigV4"]),
     ],
     swiftLanguageModes: [.v6]
 )

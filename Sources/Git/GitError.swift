@@ -10,8 +10,13 @@ public struct GitError: Error, CustomStringConvertible, Sendable {
         case exists
         /// Uncommitted changes would be overwritten; `paths` names them (`GIT_ECONFLICT`).
         case conflict
-        /// The branch has commits of its own, so it cannot simply move forward.
+        /// The branch has commits of its own, so it cannot simply move forward (or, pushing, the
+        /// remote's branch has commits ours lacks).
         case notFastForward
+        /// A push with a lease found the remote branch moved since we last fetched it.
+        case staleLease
+        /// The remote refused a pushed reference (a protected branch, a hook); `message` has its reason.
+        case rejected
         /// The remote wants credentials: it turned ours down, or we had none to offer.
         case authentication(Authentication)
         /// The remote could not be reached or the transfer failed (network, TLS, HTTP, SSH).
@@ -89,7 +94,13 @@ func check(_ code: Int32, _ function: String) throws(GitError) -> Int32 {
 
 /// libgit2's process-wide state, initialised once.
 enum LibGit2 {
-    static let initialised: Bool = git_libgit2_init() > 0
+    static let initialised: Bool = {
+        let count = git_libgit2_init()
+        // libgit2 writes a push's pack object by object, and over HTTP every write went out as a
+        // chunk of its own (33,000 sends for 1,000 commits): its sockets now gather them.
+        _ = git_shim_register_buffered_stream()
+        return count > 0
+    }()
 }
 
 /// The linked libgit2, for `--version` and `doctor`.

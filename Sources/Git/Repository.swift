@@ -181,10 +181,13 @@ final class RemoteContext: Sendable {
     /// Set when the awaiting task is cancelled; the progress callback then stops libgit2.
     private let cancel = CancelFlag()
     private let state = Mutex<(attempts: Int, refused: Bool)>((0, false))
+    /// What a push learns on the way (see Repository+Push.swift).
+    let push: PushState?
 
-    init(credentials: GitCredentials, progress: (@Sendable (GitProgress) -> Void)?) {
+    init(credentials: GitCredentials, progress: (@Sendable (GitProgress) -> Void)?, push: PushState? = nil) {
         self.credentials = credentials
         self.progress = progress
+        self.push = push
     }
 
     var isCancelled: Bool { cancel.isCancelled }
@@ -193,6 +196,7 @@ final class RemoteContext: Sendable {
         callbacks.payload = Unmanaged.passUnretained(self).toOpaque()
         callbacks.credentials = credentialCallback
         callbacks.transfer_progress = progressCallback
+        if push != nil { installPushCallbacks(into: &callbacks) }
     }
 
     /// Runs `body` on a thread of its own; cancellation of the task aborts the transfer.
@@ -212,6 +216,7 @@ final class RemoteContext: Sendable {
     func check(_ code: Int32, _ function: String) throws(GitError) {
         guard code < 0 else { return }
         let refused = state.withLock { $0.refused }
+        if let failure = push?.failure { throw failure }
         if refused || code == GIT_EAUTH.rawValue {
             if case .none = credentials {
                 throw GitError(.authentication(.missing), function: function, code: code,

@@ -5,8 +5,8 @@ import DevboxKit
 extension Devbox {
     struct Branch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start feature branches from new_features and keep them current.",
-            subcommands: [Start.self, Update.self]
+            abstract: "Start feature branches from new_features, keep them current, list them.",
+            subcommands: [Start.self, Update.self, List.self]
         )
 
         struct Start: AsyncParsableCommand {
@@ -50,6 +50,28 @@ extension Devbox {
                 let context = try DevboxContext(json: output.json)
                 let outcome = try await context.workspace.updateBranch { context.console.warning($0) }
                 try context.console.present(outcome) { _ in outcome.updateSummary }
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List local branches with ahead/behind origin/new_features, upstream and pull request.",
+                discussion: """
+                    Ahead/behind are against the last fetched origin/new_features (nothing is \
+                    fetched). Pull requests come from GitHub in one listing; when GitHub cannot be \
+                    asked (no token, offline) the branches are still listed and the reason shown.
+
+                    --json fields: integrationBranch, branches [name, current, ahead, behind, \
+                    upstream, pullRequest (number, url, draft)], pullRequestsProblem.
+                    """
+            )
+
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                let context = try DevboxContext(json: output.json)
+                let report = try await context.contribution.branchList()
+                try context.console.present(report) { _ in report.render() }
             }
         }
     }

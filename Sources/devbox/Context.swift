@@ -25,6 +25,10 @@ struct DevboxContext {
 
     var workspace: Workspace { Workspace(config: config, environment: environment) }
 
+    var contribution: Contribution {
+        Contribution(workspace: workspace, config: config, environment: environment, http: http, console: console)
+    }
+
     func localApp() async throws -> LocalApp {
         try await LocalApp.prepare(config: config, environment: environment, http: http)
     }

@@ -19,7 +19,8 @@ import Testing
     /// The main devbox commands' help, exactly as a user sees it.
     @Test(arguments: [(["--help"], Self.devboxText), (["up", "--help"], Self.upText), (["sync-db", "--help"], Self.syncDBText),
                       (["status", "--help"], Self.statusText), (["branch", "start", "--help"], Self.branchStartText),
-                      (["config", "show", "--help"], Self.configShowText), (["init", "--help"], Self.initText)])
+                      (["config", "show", "--help"], Self.configShowText), (["init", "--help"], Self.initText),
+                      (["pr", "--help"], Self.prText)])
     func devboxHelpTexts(arguments: [String], expected: String) async throws {
         let result = try await CLI.run("devbox", arguments)
         #expect(result.status == 0)
@@ -141,7 +142,8 @@ import Testing
         clones the repository (on new_features), `devbox up` starts the app and its
         database and prints the URL. Every morning, `devbox sync-db` loads the latest
         production dump into your database. Start work with `devbox branch start
-        <topic>`; `devbox status` shows where you stand.
+        <topic>`; `devbox status` shows where you stand; `devbox pr` pushes your
+        commits and opens the pull request into new_features.
 
         Settings come from /etc/devbox/config.toml, ~/.config/devbox/config.toml and
         DEVBOX_* variables: `devbox config show` lists them with their origin.
@@ -169,14 +171,77 @@ import Testing
           exec                    Run a command inside a service's container.
           db                      The local database: a SQL shell, and the snapshots
                                   sync-db keeps.
-          branch                  Start feature branches from new_features and keep
-                                  them current.
+          branch                  Start feature branches from new_features, keep them
+                                  current, list them.
+          push                    Push the current feature branch to origin and make it
+                                  track origin's branch.
+          pr                      Push the current branch and open its pull request
+                                  into new_features (or find the open one).
           config                  Show devbox's settings and where each value comes
                                   from.
           doctor                  Check this machine has what devbox needs, and say how
                                   to fix what is missing.
 
           See 'devbox help <subcommand>' for detailed help.
+
+        """
+
+    static let prText = """
+        OVERVIEW: Push the current branch and open its pull request into new_features
+        (or find the open one).
+
+        One command from commits to a pull request: devbox checks the branch, fetches
+        origin, pushes what origin lacks, then opens the pull request with base
+        new_features (repository.integration_branch) and head the current branch. Title
+        and body come from the commits like `gh pr create --fill`: one commit gives its
+        subject and body, several give the branch name and the list of subjects.
+
+        Running it again never makes a mess: when a pull request for this branch is
+        already open, devbox says so, pushes any new commits, and prints its URL (exit
+        0); --title and --body then update it, --reviewer asks more people.
+
+        Refused, with the command to type: a detached HEAD, being on new_features or
+        the production branch, no commits ahead of origin/new_features, uncommitted
+        changes (they would not be part of the pull request; --allow-dirty goes on
+        anyway).
+
+        The repository is github.repository, else derived from origin's URL; the API is
+        GITHUB_API_URL (GitHub Enterprise) else https://api.github.com; the token is
+        the one git uses (DEVBOX_GIT_TOKEN, GH_TOKEN, GITHUB_TOKEN,
+        ~/.config/devbox/git-token).
+
+        Examples:
+          devbox pr
+          devbox pr --draft --reviewer octocat
+          devbox pr --title "Fix invoice rounding" --body-file notes.md
+
+        Prints the pull request's URL on stdout. --json fields: action (created,
+        existing, updated), number, url, state, title, head, base, draft, createdAt,
+        updatedAt, reviewersRequested, push (as `devbox push --json`).
+
+        Exit status: 0 opened or already open, 1 refused or failed, 2 usage error.
+
+        USAGE: devbox pr [--title <title>] [--body <body>] [--body-file <file>] [--draft] [--reviewer <login> ...] [--allow-dirty] [--json] <subcommand>
+
+        OPTIONS:
+          --title <title>         The pull request's title (default: from the commits).
+          --body <body>           The pull request's description (default: from the
+                                  commits).
+          --body-file <file>      Read the description from a file ('-' for stdin).
+          --draft                 Open it as a draft.
+          --reviewer <login>      Ask this GitHub user to review (repeatable).
+          --allow-dirty           Go on although uncommitted changes will not be part
+                                  of it.
+          --json                  Print one JSON document on stdout instead of text
+                                  (stable field names, for scripts).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+        SUBCOMMANDS:
+          status                  Show the current branch's pull request: state,
+                                  reviews, mergeable, checks.
+
+          See 'devbox help pr <subcommand>' for detailed help.
 
         """
 

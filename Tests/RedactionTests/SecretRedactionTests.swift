@@ -3,6 +3,7 @@
 import DumpImport
 import Foundation
 import Git
+import GitHub
 import HTTP
 import MySQL
 import SigV4
@@ -51,8 +52,15 @@ import Testing
         let compose = ComposeProject(name: "nuvola", directory: "/srv/app", flavour: .dockerPlugin,
                                      engine: ContainerEngine(kind: .docker, executable: "/usr/bin/docker", socketPath: "/var/run/docker.sock"),
                                      environment: ["NUVOLA_DB_PASSWORD": secret("compose-db"), "PATH": "/usr/bin"])
+        let workspace = Workspace(config: DevboxConfig.defaults(home: "/nonexistent"),
+                                  environment: ["GH_TOKEN": secret("gh-token"), "HOME": "/nonexistent"])
+        let github = GitHubClient(http: http, baseURL: "https://api.github.com", repository: GitHubRepository(owner: "acme", name: "nuvola"),
+                                  token: GitHubToken(value: secret("github-client"), source: "GH_TOKEN"))
         return [
             ("MySQLEndpoint", endpoint),
+            ("GitHubToken", GitHubToken(value: secret("github-token"), source: "GH_TOKEN")),
+            ("Workspace", workspace),
+            ("GitHubClient", github),
             ("DatabaseURL", try DatabaseURL("mysql://ada:\(secret("database-url"))@127.0.0.1:3306/app")),
             ("Credentials", credentials),
             ("SigningCredentials", credentials.signing),

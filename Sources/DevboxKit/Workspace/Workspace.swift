@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import GitHub
 import HTTP
 import Host
 import Terminal
@@ -40,31 +41,52 @@ public struct Workspace: Sendable {
     public var integrationBranch: String
     public var productionBranch: String
     public var credentials: GitCredentials
+    /// Where the HTTPS token came from ("GH_TOKEN", the token file), for errors; nil without one.
+    public var credentialSource: String?
+    /// The token for git over HTTPS and GitHub's API, with its source (nil when there is none).
+    public var token: GitHubToken?
+    public var username: String
 
     public init(config: DevboxConfig, environment: [String: String]) {
         path = config.workspacePath
         repositoryURL = config.repositoryURL
         integrationBranch = config.integrationBranch
         productionBranch = config.productionBranch
-        credentials = Self.credentials(for: config.repositoryURL, username: config.gitUsername, environment: environment,
-                                       paths: DevboxPaths(environment: environment))
+        username = config.gitUsername
+        token = Self.token(environment: environment, paths: DevboxPaths(environment: environment))
+        (credentials, credentialSource) = Self.credentials(for: config.repositoryURL, username: username, token: token)
     }
 
-    /// HTTPS remotes get a token (`DEVBOX_GIT_TOKEN`, `GH_TOKEN`, or the 0600 file
-    /// ~/.config/devbox/git-token handed over at onboarding); SSH remotes use the ssh-agent.
-    static func credentials(for url: String?, username: String, environment: [String: String],
-                            paths: DevboxPaths) -> GitCredentials {
-        guard let url else { return .none }
+    /// The token devbox uses for HTTPS remotes and GitHub's API, first found of `DEVBOX_GIT_TOKEN`,
+    /// `GH_TOKEN`, `GITHUB_TOKEN` and the 0600 file ~/.config/devbox/git-token handed over at onboarding.
+    static func token(environment: [String: String], paths: DevboxPaths) -> GitHubToken? {
+        for name in ["DEVBOX_GIT_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"] {
+            if let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty {
+                return GitHubToken(value: value, source: name)
+            }
+        }
+        let file = (try? String(contentsOfFile: paths.gitToken, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let file, !file.isEmpty else { return nil }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return GitHubToken(value: file, source: paths.gitToken.hasPrefix(home + "/") ? "~" + paths.gitToken.dropFirst(home.count) : paths.gitToken)
+    }
+
+    /// HTTPS remotes get the token; SSH remotes use the ssh-agent; local paths need nothing.
+    static func credentials(for url: String?, username: String, token: GitHubToken?)
+        -> (GitCredentials, source: String?) {
+        guard let url else { return (.none, nil) }
         switch RemoteLocation(url) {
-        case .ssh: return .sshAgent(username: nil)
-        case .local, .other: return .none
+        case .ssh: return (.sshAgent(username: nil), "the ssh-agent")
+        case .local, .other: return (.none, nil)
         case .http: break
         }
-        let token = environment["DEVBOX_GIT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? environment["GH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (try? String(contentsOfFile: paths.gitToken, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let token, !token.isEmpty else { return .none }
-        return .userPassword(username: username, password: token)
+        guard let token else { return (.none, nil) }
+        return (.userPassword(username: username, password: token.value), token.source)
+    }
+
+    /// The credentials for the workspace's own origin (which may differ from repository.url).
+    func credentials(forRemote url: String) -> (GitCredentials, source: String?) {
+        Self.credentials(for: url, username: username, token: token)
     }
 
     /// Opens the workspace, or says how to create it.
@@ -209,8 +231,9 @@ extension Workspace {
         let shown = RedactedURL.redact(url)
         switch error.kind {
         case .authentication(.refused):
-            return WorkspaceError(.remote(.authentication(.refused)), "\(shown) refused the credentials devbox sent. The token (DEVBOX_GIT_TOKEN, GH_TOKEN or "
-                + "~/.config/devbox/git-token) is wrong or expired: ask your admin for a new one (`adminctl access rotate`).")
+            let tried = credentialSource.map { "The token from \($0)" } ?? "The token (DEVBOX_GIT_TOKEN, GH_TOKEN, GITHUB_TOKEN or ~/.config/devbox/git-token)"
+            return WorkspaceError(.remote(.authentication(.refused)), "\(shown) refused the credentials devbox sent. \(tried) "
+                + "is wrong or expired: ask your admin for a new one (`adminctl access rotate`).")
         case .authentication(.missing):
             return WorkspaceError(.remote(.authentication(.missing)), "\(shown) asks for credentials and devbox has none. Put your token in ~/.config/devbox/git-token "
                 + "(mode 0600) or export DEVBOX_GIT_TOKEN, then run the command again.")

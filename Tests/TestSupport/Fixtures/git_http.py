@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Smart-HTTP git server for the tests: `git http-backend` behind HTTP basic auth, on loopback.
 
+Pushes work too: http-backend serves git-receive-pack to an authenticated user (REMOTE_USER is
+set below), and the repository's hooks run as on a real server.
+
 usage: git_http.py PROJECT_ROOT USER   (the password is read from stdin's first line, never argv)
 Prints {"port": N}; exits when stdin closes.
 """
