@@ -13,13 +13,15 @@ a `rate` fraction of them). Kinds, all applied around whichever handler answers 
                after `after_bytes` bytes of the real response
   drop-after   processes the request fully (a SendCommand really runs) and then closes the
                connection without a response, so a client that retries sends it twice
+  corrupt      answers with one byte of the response body changed (at `after_bytes`, default its
+               middle), as a flaky link or disk can: only an end-to-end checksum notices
 """
 import random
 import threading
 
 from .errors import AWSError
 
-KINDS = ("throttle", "error500", "error503", "aws-error", "latency", "drop", "drop-after")
+KINDS = ("throttle", "error500", "error503", "aws-error", "latency", "drop", "drop-after", "corrupt")
 
 
 class Rule:
@@ -97,6 +99,17 @@ class FaultInjector:
         """The rules that apply to this request; `services` are the names it may go by."""
         with self.lock:
             return [rule for rule in self.rules if rule.matches(services, operation) and rule.take(self.random)]
+
+
+def corrupted(response, at):
+    """The response with the byte at `at` (the body's middle when `at` is 0) inverted."""
+    from .wire import Response
+    body = bytearray(response.body)
+    if not body:
+        return response
+    position = at if 0 < at < len(body) else len(body) // 2
+    body[position] ^= 0xFF
+    return Response(response.status, response.headers, [bytes(body)])
 
 
 def throttling(service, protocol):
