@@ -40,7 +40,7 @@ public enum FleetInstall {
             printf 'adminctl-install\t%s\tinstalled\t%s\n' "$p" "$pm"
           else
             failed=1
-            why=$(printf '%s\n' "$out" | grep -E '^(E:|Error|No match|No package)' | tail -n 2 | tr '\n' ' ')
+            why=$(printf '%s\n' "$out" | grep -E '^(E:|Error|No match|No package)' | tail -n 2 | tr '\n' ' ' | sed 's/ *$//')
             [ -n "$why" ] || why=$(printf '%s\n' "$out" | tail -n 1)
             printf 'adminctl-install\t%s\tfailed\t%s (exit %s)\n' "$p" "$why" "$status"
           fi

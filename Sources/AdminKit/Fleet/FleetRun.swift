@@ -112,7 +112,10 @@ public struct FleetRun: Sendable {
             let filters = [states] + selection.tagConditions.map { EC2.Filter.tag($0.key, $0.values) }
             instances = try await ec2.describeInstances(filters: filters).all { $0 }
         }
-        var hosts = instances.map(FleetHost.init).sorted { ($0.label, $0.instanceID) < ($1.label, $1.instanceID) }
+        var hosts = instances.map(FleetHost.init)
+        let owners = Dictionary(grouping: hosts.compactMap(\.owner), by: { $0 })
+        for index in hosts.indices { hosts[index].sharesOwner = (owners[hosts[index].owner ?? ""]?.count ?? 0) > 1 }
+        hosts.sort { ($0.label, $0.instanceID) < ($1.label, $1.instanceID) }
         guard !hosts.isEmpty else {
             let hint = selection.environment == nil && selection.instanceIDs.isEmpty
                 ? " Developer machines carry \(NuvolaTag.role)=\(MachineRole.devbox.rawValue) from onboarding; app instances are reached with --env prod|dev."

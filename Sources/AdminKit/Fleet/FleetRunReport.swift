@@ -99,7 +99,7 @@ public struct FleetRunReport: Sendable, Encodable {
         var lines: [String] = []
         for block in blocks {
             let first = block.hosts[0]
-            let names = block.hosts.map { Printable.escaping($0.host.label) }.joined(separator: ", ")
+            let names = block.hosts.map { Printable.escaping($0.host.label) }.sorted().joined(separator: ", ")
             let headline = block.hosts.count == 1 ? first.headline : "\(first.outcome.rawValue)\(first.exitCode.map { ", exit \($0)" } ?? "")"
             lines.append(Style.bold.apply("== \(names)", policy) + " (\(block.hosts.count)): " + HostLine.colour(first.outcome, headline, policy))
             lines += HostLine.outputLines(first, prefix: "   ", policy)

@@ -103,6 +103,8 @@ public struct FleetHost: Sendable, Equatable, Encodable {
     public var state: String
     /// Systems Manager's PingStatus (Online, ConnectionLost, Inactive), nil when the agent never registered.
     public var ping: String?
+    /// Another machine of the run has the same owner: the label names the instance too.
+    public var sharesOwner = false
 
     public init(instanceID: String, owner: String? = nil, environment: String? = nil, role: String? = nil,
                 state: String = "running", ping: String? = nil) {
@@ -121,7 +123,7 @@ public struct FleetHost: Sendable, Equatable, Encodable {
 
     /// The developer's name for their machine, else the instance id with its environment.
     public var label: String {
-        if let owner { return owner }
+        if let owner { return sharesOwner ? "\(owner) (\(instanceID))" : owner }
         if let environment, !environment.isEmpty { return "\(instanceID) (\(environment))" }
         return instanceID
     }

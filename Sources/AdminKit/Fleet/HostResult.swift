@@ -92,7 +92,7 @@ public struct HostResult: Sendable, Encodable {
     }
 
     static func seconds(_ value: Double) -> String {
-        value < 10 ? String(format: "%.1f s", value) : String(format: "%.0f s", value)
+        value < 1 ? String(format: "%.2f s", value) : value < 10 ? String(format: "%.1f s", value) : String(format: "%.0f s", value)
     }
 
     enum CodingKeys: String, CodingKey {
