@@ -24,8 +24,8 @@ public final class ArchiveWriter {
     }
 
     /// Adds `directory`'s contents (not the directory itself) under relative names: files,
-    /// directories and symbolic links with their modes and times; owners are left to the
-    /// extracting side. Returns the number of entries written.
+    /// directories (named with a trailing /) and symbolic links with their modes and times;
+    /// every entry is owned by root, the extracting side sets owners. Returns the number of entries written.
     @discardableResult
     public func addContents(of directory: String) throws -> Int {
         let base = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -53,8 +53,8 @@ public final class ArchiveWriter {
         archive_entry_set_pathname(entry, name)
         archive_entry_set_uid(entry, 0)
         archive_entry_set_gid(entry, 0)
-        archive_entry_set_uname(entry, nil)
-        archive_entry_set_gname(entry, nil)
+        archive_entry_set_uname(entry, "root")
+        archive_entry_set_gname(entry, "root")
         let kind = status.st_mode & S_IFMT
         if kind == S_IFLNK {
             let target = try FileManager.default.destinationOfSymbolicLink(atPath: path)

@@ -294,7 +294,7 @@ import TestSupport
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try ChildProcess.spawn(process)   // never Process.run beside other spawns (see ChildProcess.spawn)
         var running = false
         var commandID: String?
         for _ in 0..<100 where !running {

@@ -131,6 +131,12 @@ struct PluginOutput: Equatable {
     var stderr: String
     var truncated: Bool
 
+    init(stdout: String, stderr: String, truncated: Bool) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.truncated = truncated
+    }
+
     init(_ text: String) {
         var out = text
         var err = ""
