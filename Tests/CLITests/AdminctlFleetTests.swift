@@ -415,4 +415,41 @@ import TestSupport
         let bad = try await cloud.adminctl(["install", "--all", "--", "-rf"])
         #expect(bad.status == 2 && bad.errorOutput.contains("is not a package name"), "\(bad.errorOutput)")
     }
+
+    @Test func withTheSharedStackItsArtifactsBucketHoldsFullOutputAndCopiesAndItsAppInstancesNeedEnv() async throws {
+        let cloud = try await Cloud.start()
+        defer { cloud.stop() }
+        let name = "f" + String(UUID().uuidString.lowercased().filter(\.isLetter).prefix(8))
+        let initialised = try await cloud.adminctl(["init", "--yes", "--name", name, "--region", "eu-west-3"])
+        #expect(initialised.status == 0, "\(initialised.errorOutput)")
+        let up = try await cloud.adminctl(["infra", "up", "--yes"], timeout: .seconds(300))
+        try #require(up.status == 0, "\(up.errorOutput)")
+        let ana = try await cloud.developer("ana")
+
+        // Output AWS cut is read from the stack's artifacts bucket, with no --bucket given.
+        let long = "head -c 3000 /dev/zero | tr '\\0' x; touch /ran"
+        let (status, document) = try await cloud.json(["run", "--all", "--", long])
+        #expect(status == 0)
+        let hosts = Self.hosts(document)
+        #expect(Array(hosts.keys) == ["ana"])
+        #expect(hosts["ana"]?["outputSource"] as? String == "s3" && (hosts["ana"]?["stdout"] as? String)?.count == 3000)
+
+        // The stack's own app instances (its Auto Scaling groups, Role=app) are reached only with --env.
+        let prod = try await cloud.json(["run", "--env", "prod", "--", "touch /ran; hostname"])
+        #expect(prod.status == 0)
+        let prodHosts = Self.hosts(prod.document).values
+        #expect(prodHosts.count >= 2 && prodHosts.allSatisfy { ($0["label"] as? String ?? "").hasSuffix(" (prod)") })
+        let dev = try await cloud.json(["run", "--env", "dev", "--", "true"])
+        #expect(dev.status == 0 && !Self.hosts(dev.document).isEmpty)
+
+        // cp stages in the same bucket; --as runs as another user.
+        let file = cloud.home.file("hello.txt")
+        try "hi\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let copied = try await cloud.json(["cp", file, "/srv/shared/", "--all", "--owner", "nobody"])
+        #expect(copied.status == 0, "\(copied.document)")
+        #expect(((copied.document["staged"] as? [String: Any])?["bucket"] as? String ?? "").hasPrefix("\(name)-artifacts-"))
+        #expect(cloud.read("/srv/shared/hello.txt", in: ana) == "hi\n")
+        let owner = try await cloud.json(["run", "--all", "--as", "nobody", "--", "id -un; stat -c %U /srv/shared/hello.txt"])
+        #expect(Self.hosts(owner.document)["ana"]?["stdout"] as? String == "nobody\nnobody\n", "\(owner.document)")
+    }
 }

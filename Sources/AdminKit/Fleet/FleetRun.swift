@@ -9,7 +9,7 @@ public struct FleetCommand: Sendable {
     /// What people see: the command line or "script deploy.sh".
     public var display: String
     public var workingDirectory: String?
-    /// Run as this user (runuser) instead of root.
+    /// Run as this user (setpriv, with the user's groups and a clean environment) instead of root.
     public var runAs: String?
 
     public init(script: String, display: String, workingDirectory: String? = nil, runAs: String? = nil) {
@@ -223,7 +223,9 @@ public struct FleetRun: Sendable {
     func prepare(_ command: FleetCommand) async throws -> String {
         var script = command.script
         if let user = command.runAs {
-            script = "exec runuser -u \(Shell.quote(user)) -- bash -c \(Shell.quote(script))"
+            // setpriv (util-linux, on every Linux AMI) needs no PAM session, unlike runuser and su.
+            let quoted = Shell.quote(user)
+            script = "exec setpriv --reuid=\(quoted) --regid=\"$(id -g \(quoted))\" --init-groups --reset-env bash -c \(Shell.quote(script))"
         }
         guard script.utf8.count > inlineLimit else { return script }
         guard let bucket = stagingBucket else {
