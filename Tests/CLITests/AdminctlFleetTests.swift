@@ -203,6 +203,21 @@ import TestSupport
         #expect(started.count == 2)
     }
 
+    @Test func throttlingOnTheWayIsRetriedAndTheRunCompletes() async throws {
+        let cloud = try await Cloud.start()
+        defer { cloud.stop() }
+        for name in ["ana", "bob"] { _ = try await cloud.developer(name) }
+        try await cloud.inject("throttle", service: "ssm", operation: "SendCommand", count: 1)
+        try await cloud.inject("throttle", service: "ssm", operation: "ListCommandInvocations", count: 4)
+        try await cloud.inject("throttle", service: "ec2", operation: "DescribeInstances", count: 1)
+        let (status, document) = try await cloud.json(["run", "--all", "--", "echo once >> /runs"])
+        #expect(status == 0, "\(document)")
+        #expect(Self.hosts(document).values.allSatisfy { $0["outcome"] as? String == "ok" })
+        for id in Self.hosts(document).values.compactMap({ $0["instanceId"] as? String }) {
+            #expect(cloud.read("/runs", in: id) == "once\n")   // a throttled SendCommand is not run twice
+        }
+    }
+
     @Test func offlineAndStoppedMachinesAreReportedBeforeSendingAndNotSentTo() async throws {
         let cloud = try await Cloud.start()
         defer { cloud.stop() }

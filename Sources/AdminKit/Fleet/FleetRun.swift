@@ -181,7 +181,7 @@ public struct FleetRun: Sendable {
         // With limits, batches go one after another so --concurrency and --max-errors hold across them.
         let sequential = batches.count > 1 && (limits.concurrency != nil || limits.maxErrors != nil)
         let follower = Follower(run: self, hosts: Dictionary(reachable.map { ($0.instanceID, $0) }, uniquingKeysWith: { a, _ in a }),
-                                limits: limits, onResult: onResult)
+                                limits: limits, onResult: onResult, onNote: onNote)
         var sent: [(id: String, hosts: [FleetHost])] = []
         var errorsSoFar = 0
         for (index, batch) in batches.enumerated() {
@@ -289,6 +289,7 @@ struct Follower: Sendable {
     var hosts: [String: FleetHost]
     var limits: FleetLimits
     var onResult: @Sendable (HostResult) -> Void
+    var onNote: @Sendable (String) -> Void = { _ in }
 
     struct Outcome { var results: [HostResult]; var interrupted: Bool }
 
@@ -299,6 +300,7 @@ struct Follower: Sendable {
         let deadline = ContinuousClock.now + .seconds(limits.deliveryTimeout(hosts: expected.count) + limits.timeoutSeconds + 60)
         var interval = run.pollInterval.fastest
         var settledSince: ContinuousClock.Instant?
+        var failures = 0
         do {
             while true {
                 try await Task.sleep(for: interval)
@@ -307,7 +309,19 @@ struct Follower: Sendable {
                 for command in commands {
                     // Right after SendCommand the list is empty (or misses some hosts) for a while:
                     // an empty answer means "not yet", never "done".
-                    let invocations = try await run.ssm.listCommandInvocations(commandID: command.id, details: true, pageSize: 50).all { $0 }
+                    let invocations: [SSM.Invocation]
+                    do {
+                        invocations = try await run.ssm.listCommandInvocations(commandID: command.id, details: true, pageSize: 50).all { $0 }
+                        failures = 0
+                    } catch let error as AWSError where failures < 5 {
+                        // Throttling or a 5xx the client's own retries did not get past: the
+                        // command runs on regardless, so ask again at the next poll.
+                        failures += 1
+                        interval = run.pollInterval.slowest
+                        onNote("Following \(command.id): \(error.code) from ListCommandInvocations; asking again.")
+                        open += 1
+                        continue
+                    }
                     for invocation in invocations where reported[invocation.InstanceId] == nil {
                         guard let outcome = HostOutcome.of(status: invocation.Status, details: invocation.StatusDetails) else {
                             open += 1
