@@ -237,6 +237,18 @@ import TestSupport
         let sent = (try await cloud.record(id)["Invocations"] as? [[String: Any]] ?? []).map { $0["InstanceId"] as? String }
         #expect(sent == [ana])
 
+        // --wait-online waits for a machine that comes back.
+        try await EC2(cloud.client).startInstances([carla])
+        async let waited = cloud.adminctl(["run", "--all", "--wait-online", "30", "--json", "--", "touch /waited"])
+        try await Task.sleep(for: .seconds(3))
+        try await cloud.fleet.setAgent(bob, online: true)
+        let afterWait = try await waited
+        #expect(afterWait.status == 0, "\(afterWait.output)\n\(afterWait.errorOutput)")
+        #expect(afterWait.errorOutput.contains("machine(s) to come online: bob"), "\(afterWait.errorOutput)")
+        #expect(cloud.read("/waited", in: bob) != nil && cloud.read("/waited", in: carla) != nil)
+        try await cloud.fleet.setAgent(bob, online: false)
+        try await EC2(cloud.client).stopInstances([carla])
+
         let text = try await cloud.adminctl(["run", "--all", "--", "true"])
         #expect(text.errorOutput.contains("2 of 3 machine(s) cannot be reached and will not be sent the command: bob (agent is ConnectionLost), carla (instance is stopp"), "\(text.errorOutput)")
         #expect(text.output.contains("3 machines: 1 ok, 2 offline in "), "\(text.output)")
