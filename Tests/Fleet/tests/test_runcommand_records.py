@@ -91,3 +91,27 @@ def test_usr_local_is_each_instances_own_and_on_path(simulator):
     assert os.path.exists(os.path.join(agent_root(simulator, second), "usr", "local", "written"))
     assert not os.path.exists("/usr/local/written")
     assert subprocess.run(["test", "-e", "/usr/local/bin/stand-in"]).returncode != 0
+
+
+def test_fast_resource_tags_answers_what_moto_answered():
+    """moto_adapter.fast_resource_tags reads a resource's own tags: the list moto's scan gave."""
+    import boto3
+    from moto import mock_aws
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.core import TaggedEC2Resource
+    from simulator import moto_adapter
+    scanned = TaggedEC2Resource.get_tags
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="eu-west-3")
+        ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3, TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "Role", "Value": "devbox"}, {"Key": "Owner", "Value": "ana"}]}])
+        backend = ec2_backends[moto_adapter.ACCOUNT_ID]["eu-west-3"]
+        instances = list(backend.all_instances())
+        ec2.create_tags(Resources=[instances[0].id], Tags=[{"Key": "Env", "Value": "dev"}])
+        expected = [scanned(instance) for instance in instances]
+        try:
+            moto_adapter.fast_resource_tags()
+            assert [instance.get_tags() for instance in instances] == expected
+            assert {tag["key"] for tag in instances[0].get_tags()} == {"Role", "Owner", "Env"}
+        finally:
+            TaggedEC2Resource.get_tags = scanned
