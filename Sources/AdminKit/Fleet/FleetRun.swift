@@ -98,21 +98,61 @@ public struct FleetRun: Sendable {
     /// Every instance the selection names (not terminated), with its agent's ping status.
     public func resolve(_ selection: FleetSelection) async throws -> [FleetHost] {
         if let problem = selection.problem { throw FleetError(.usage, problem) }
+        guard !selection.instanceIDs.isEmpty else { return try await resolveByTags(selection) }
         let states = EC2.Filter("instance-state-name", ["pending", "running", "stopping", "stopped"])
         var instances: [EC2.Instance]
-        if !selection.instanceIDs.isEmpty {
-            do {
-                instances = try await ec2.describeInstances(ids: selection.instanceIDs, filters: [states]).all { $0 }
-            } catch let error as AWSError where error.code.hasPrefix("InvalidInstanceID") {
-                throw FleetError(.noTargets, "No such instance: \(error.message) Check the ids (`adminctl run --all -- hostname` lists the developer machines).")
-            }
-            let conditions = selection.tagConditions
-            instances = instances.filter { instance in conditions.allSatisfy { $0.values.contains(instance.tags[$0.key] ?? "") } }
-        } else {
-            let filters = [states] + selection.tagConditions.map { EC2.Filter.tag($0.key, $0.values) }
-            instances = try await ec2.describeInstances(filters: filters).all { $0 }
+        do {
+            instances = try await ec2.describeInstances(ids: selection.instanceIDs, filters: [states]).all { $0 }
+        } catch let error as AWSError where error.code.hasPrefix("InvalidInstanceID") {
+            throw FleetError(.noTargets, "No such instance: \(error.message) Check the ids (`adminctl run --all -- hostname` lists the developer machines).")
         }
+        let conditions = selection.tagConditions
+        instances = instances.filter { instance in conditions.allSatisfy { $0.values.contains(instance.tags[$0.key] ?? "") } }
         var hosts = instances.map(FleetHost.init)
+        try await addPing(to: &hosts)
+        return try finish(hosts, selection)
+    }
+
+    /// The machines a tag selection names, from their tags alone (DescribeTags: a few lines per
+    /// instance where DescribeInstances is a page of XML each), then the agents' ping status;
+    /// only the machines whose agent is not online are looked up in EC2 for their state.
+    func resolveByTags(_ selection: FleetSelection) async throws -> [FleetHost] {
+        let conditions = selection.tagConditions
+        let keys = Array(Set([NuvolaTag.role, NuvolaTag.owner, NuvolaTag.environment] + conditions.map(\.key))).sorted()
+        var tags: [String: [String: String]] = [:]
+        for try await page in ec2.describeTags(filters: [EC2.Filter("resource-type", ["instance"]), EC2.Filter("key", keys)]) {
+            for tag in page { tags[tag.resourceID, default: [:]][tag.key] = tag.value }
+        }
+        var hosts = tags.filter { _, carried in conditions.allSatisfy { $0.values.contains(carried[$0.key] ?? "") } }.map { id, carried in
+            FleetHost(instanceID: id, owner: carried[NuvolaTag.owner].flatMap { $0.isEmpty ? nil : $0 },
+                      environment: carried[NuvolaTag.environment], role: carried[NuvolaTag.role], state: "running")
+        }
+        try await addPing(to: &hosts)
+        let unsure = Set(hosts.filter { $0.ping != "Online" }.map(\.instanceID))
+        if !unsure.isEmpty {
+            var states: [String: String] = [:]
+            let ids = unsure.sorted()
+            for start in stride(from: 0, to: ids.count, by: 200) {
+                let batch = Array(ids[start..<min(start + 200, ids.count)])
+                for instance in try await ec2.describeInstances(filters: [EC2.Filter("instance-id", batch)]).all({ $0 }) {
+                    states[instance.id] = instance.state
+                }
+            }
+            // Tags outlive terminated instances for a while: those are no longer targets.
+            hosts = hosts.compactMap { host in
+                guard unsure.contains(host.instanceID) else { return host }
+                guard let state = states[host.instanceID], !["terminated", "shutting-down"].contains(state) else { return nil }
+                var host = host
+                host.state = state
+                return host
+            }
+        }
+        return try finish(hosts, selection)
+    }
+
+    /// Labels made unique, sorted; an empty selection is an error naming the filter.
+    func finish(_ found: [FleetHost], _ selection: FleetSelection) throws -> [FleetHost] {
+        var hosts = found
         let owners = Dictionary(grouping: hosts.compactMap(\.owner), by: { $0 })
         for index in hosts.indices { hosts[index].sharesOwner = (owners[hosts[index].owner ?? ""]?.count ?? 0) > 1 }
         hosts.sort { ($0.label, $0.instanceID) < ($1.label, $1.instanceID) }
@@ -122,7 +162,6 @@ public struct FleetRun: Sendable {
                 : ""
             throw FleetError(.noTargets, "No instance matches \(selection.summary).\(hint)")
         }
-        try await addPing(to: &hosts)
         return hosts
     }
 
