@@ -340,12 +340,21 @@ struct Follower: Sendable {
         var interval = run.pollInterval.fastest
         var settledSince: ContinuousClock.Instant?
         var failures = 0
+        var completedSeen: [String: Int] = [:]   // command id -> final invocations at the last listing
         do {
             while true {
                 try await Task.sleep(for: interval)
                 var fresh = 0
                 var open = 0
                 for command in commands {
+                    // One ListCommands call says whether anything finished since the last listing;
+                    // the invocations (ceil(N/50) pages) are read only when something did.
+                    if let seen = completedSeen[command.id],
+                       let summary = try? await run.ssm.listCommands(commandID: command.id).all({ $0 }).first,
+                       summary.CompletedCount == seen {
+                        open += (summary.TargetCount ?? 0) - seen
+                        continue
+                    }
                     // Right after SendCommand the list is empty (or misses some hosts) for a while:
                     // an empty answer means "not yet", never "done".
                     let invocations: [SSM.Invocation]
@@ -360,6 +369,9 @@ struct Follower: Sendable {
                         onNote("Following \(command.id): \(error.code) from ListCommandInvocations; asking again.")
                         open += 1
                         continue
+                    }
+                    if !invocations.isEmpty {
+                        completedSeen[command.id] = invocations.filter { HostOutcome.of(status: $0.Status, details: $0.StatusDetails) != nil }.count
                     }
                     for invocation in invocations where reported[invocation.InstanceId] == nil {
                         guard let outcome = HostOutcome.of(status: invocation.Status, details: invocation.StatusDetails) else {
