@@ -176,6 +176,33 @@ import TestSupport
         #expect(owner.errorOutput.contains("No instance matches Role=devbox, Owner=zoe."), "\(owner.errorOutput)")
     }
 
+    @Test func aCommandPastTimeoutIsStoppedAndReportedTimedOut() async throws {
+        let cloud = try await Cloud.start()
+        defer { cloud.stop() }
+        _ = try await cloud.developer("ana")
+        let bob = try await cloud.developer("bob")
+        try cloud.write("", to: "/slow", in: bob)
+        let text = try await cloud.adminctl(["run", "--all", "--timeout", "2", "--", "if [ -e /slow ]; then sleep 60; fi; echo done"])
+        #expect(text.status == 1, "\(text.output)\n\(text.errorOutput)")
+        #expect(text.output.contains("ana | done\nana: ok, exit 0"), "\(text.output)")
+        #expect(text.output.contains("bob: timed out, exit 137, "), "\(text.output)")
+        #expect(text.output.contains("2 machines: 1 ok, 1 timed out in "))
+    }
+
+    @Test func helpTeachesTheTargetsTheExitStatusAndItsOverlapWithUsageErrors() async throws {
+        for command in ["run", "cp", "install"] {
+            let help = try await CLI.run("adminctl", [command, "--help"])
+            #expect(help.status == 0)
+            #expect(help.output.contains("Exit status: 0 when every machine succeeded"))
+            let flat = help.output.replacingOccurrences(of: "\n", with: " ")
+            #expect(flat.contains("but a run where exactly 2 machines failed also exits 2"), "\(help.output)")
+            #expect(flat.contains("--all is every developer machine (tag Role=devbox, set by onboarding); app instances are reached only with --env dev|prod, never by --all."))
+            #expect(help.output.contains("Examples:\n  adminctl \(command == "run" ? "run --all -- df -h /" : command)"), "\(help.output)")
+        }
+        let top = try await CLI.run("adminctl", ["--help"])
+        #expect(top.output.contains("  run ") && top.output.contains("  cp ") && top.output.contains("  install "), "\(top.output)")
+    }
+
     @Test func concurrencyAndMaxErrorsAreHonouredAsTheSimulatorRecordsThem() async throws {
         let cloud = try await Cloud.start()
         defer { cloud.stop() }
