@@ -94,6 +94,7 @@ import TestSupport
     }
 
     static func hosts(_ document: [String: Any]) -> [String: [String: Any]] {
+        // Labels are unique within a run (an owner with two machines gets "owner (instance id)").
         let list = document["hosts"] as? [[String: Any]] ?? []
         return Dictionary(list.map { (($0["label"] as? String) ?? "", $0) }, uniquingKeysWith: { a, _ in a })
     }
@@ -243,6 +244,31 @@ import TestSupport
         for id in Self.hosts(document).values.compactMap({ $0["instanceId"] as? String }) {
             #expect(cloud.read("/runs", in: id) == "once\n")   // a throttled SendCommand is not run twice
         }
+    }
+
+    @Test func instanceIdsGoInBatchesOf50AndWithLimitsOneBatchAfterTheOther() async throws {
+        let cloud = try await Cloud.start()
+        defer { cloud.stop() }
+        let ids = try await cloud.launch(55, ["Role": "devbox", "Owner": "pool"])
+        let (status, document) = try await cloud.json(["run", "--instance"] + ids + ["--", "echo $FLEET_INSTANCE_ID"])
+        #expect(status == 0)
+        let commands = try #require(document["commandIds"] as? [String])
+        #expect(commands.count == 2)
+        let hosts = document["hosts"] as? [[String: Any]] ?? []
+        #expect(hosts.count == 55 && hosts.allSatisfy { ($0["stdout"] as? String) == "\($0["instanceId"] as? String ?? "")\n" })
+        #expect(Set(hosts.compactMap { $0["label"] as? String }).count == 55)   // "pool (i-...)": one owner, many machines
+        let sizes = try await commands.asyncMap { try await cloud.record($0)["Invocations"] as? [[String: Any]] ?? [] }.map(\.count)
+        #expect(sizes.sorted() == [5, 50])
+
+        // With --concurrency the second batch is sent only after the first has finished.
+        let limited = try await cloud.json(["run", "--concurrency", "25", "--instance"] + ids + ["--", "sleep 0.2"])
+        #expect(limited.status == 0)
+        let waves = try #require(limited.document["commandIds"] as? [String])
+        #expect(waves.count == 2)
+        let first = try await cloud.record(waves[0])
+        let second = try await cloud.record(waves[1])
+        let firstDone = (first["Invocations"] as? [[String: Any]] ?? []).compactMap { $0["Finished"] as? Double }.max() ?? .infinity
+        #expect((second["Requested"] as? Double ?? 0) >= firstDone)
     }
 
     @Test func offlineAndStoppedMachinesAreReportedBeforeSendingAndNotSentTo() async throws {
@@ -508,5 +534,13 @@ import TestSupport
         #expect(cloud.read("/srv/shared/hello.txt", in: ana) == "hi\n")
         let owner = try await cloud.json(["run", "--all", "--as", "nobody", "--", "id -un; stat -c %U /srv/shared/hello.txt"])
         #expect(Self.hosts(owner.document)["ana"]?["stdout"] as? String == "nobody\nnobody\n", "\(owner.document)")
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
     }
 }
