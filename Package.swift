@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(name: "aws-probe", dependencies: ["AWS", "HTTP"], path: "Benchmarks/aws-probe"),
 
         // Shared by the test targets: the local test server, temporary directories, built products.
-        .target(name: "TestSupport", dependencies: ["Host"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
+        .target(name: "TestSupport", dependencies: ["AWS", "Host"], path: "Tests/TestSupport", exclude: ["Fixtures"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Host", "TestSupport"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "HostTests", dependencies: ["Host", "TestSupport"]),

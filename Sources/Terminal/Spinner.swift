@@ -28,6 +28,16 @@ public final class Spinner: Sendable {
         if let line { output.write(line) }
     }
 
+    /// Writes a line of its own above the spinner (on a terminal the spinner's line is cleared
+    /// first and drawn again below it), e.g. each event of a long operation.
+    public func interject(_ line: String) {
+        let text: String = state.withLock { state in
+            guard output.isInteractive, !state.finished else { return line + "\n" }
+            return "\r\u{1B}[2K\(line)\n\(Self.frames[state.frame]) \(state.label)"
+        }
+        output.write(text)
+    }
+
     /// Advances the animation; a no-op when output is not a terminal.
     public func tick() {
         guard output.isInteractive else { return }

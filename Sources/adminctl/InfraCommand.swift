@@ -9,7 +9,7 @@ extension Adminctl {
     struct Infra: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create, change and inspect the shared infrastructure (the <project>-shared CloudFormation stack).",
-            subcommands: [Up.self, Diff.self, Status.self]
+            subcommands: [Up.self, Diff.self, Status.self, Down.self]
         )
 
         static func open() async throws -> SharedInfrastructure {
@@ -87,14 +87,87 @@ extension Adminctl {
 
         struct Status: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Show the shared stack's state, outputs and when it last changed."
+                abstract: "Show the shared stack's state, outputs, and whether it still matches adminctl.toml.",
+                discussion: """
+                    Says when adminctl.toml or the template changed since the last `adminctl infra \
+                    up` (`adminctl infra diff` then shows the change). With --drift it also asks \
+                    CloudFormation which resources were changed by hand since (group sizes, \
+                    database settings, security group rules), property by property.
+
+                    Exit status: 0, or 1 with --drift when a resource drifted (for a daily check).
+                    """
             )
+
+            @Flag(help: "Also detect resources changed outside CloudFormation (takes a few seconds).")
+            var drift = false
 
             @OptionGroup var output: OutputOptions
 
             func run() async throws {
                 let console = output.console
-                let report = try await Infra.open().status()
+                let report = try await Infra.open().status(drift: drift)
+                try console.present(report, text: report.render)
+                if report.drifted { throw ExitCode(1) }
+            }
+        }
+
+        struct Down: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Delete the shared stack, keeping the databases as final snapshots and the buckets.",
+                discussion: """
+                    Refuses while other stacks stand on the shared one (each developer's stack, \
+                    or any stack importing its exports): offboard the developers first. Then it \
+                    shows what goes and what stays, and asks you to type the stack's name (or \
+                    takes it from --confirm, for scripts). The databases' deletion protection is \
+                    turned off just before the deletion (and back on if the deletion fails); \
+                    CloudFormation takes a final snapshot of each database, and leaves the \
+                    artifacts, dumps and logs buckets in place. With --delete-data the snapshots \
+                    and the buckets with every object version go too, for good.
+
+                    Kept buckets keep their names, so a new `adminctl infra up` needs other \
+                    bucket names in adminctl.toml (buckets.*) while they exist.
+
+                    Examples:
+                      adminctl infra down
+                      adminctl infra down --confirm nuvola-shared --json
+
+                    Exit status: 0 when the stack is deleted or did not exist, 1 when other \
+                    stacks depend on it or the deletion failed (the first resource that could \
+                    not be deleted and why are shown), 2 for a usage error (no terminal and no \
+                    --confirm, or a --confirm that is not the stack's name).
+                    """
+            )
+
+            @Option(help: ArgumentHelp("The stack's name, typed in advance (instead of the question).", valueName: "stack-name"))
+            var confirm: String?
+
+            @Flag(help: "Also delete the final database snapshots and the buckets with all their contents.")
+            var deleteData = false
+
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                let console = output.console
+                let infrastructure = try await Infra.open()
+                let plan = try await infrastructure.downPlan(deleteData: deleteData)
+                guard plan.exists else {
+                    let report = try await infrastructure.down(plan, console: console)
+                    try console.present(report, text: report.render)
+                    return
+                }
+                if !console.isJSON || confirm == nil { console.note(plan.render(console.errColors)) }
+                if let confirm {
+                    guard confirm == plan.stack else {
+                        throw ValidationError("--confirm is '\(Printable.escaping(confirm))', not the stack's name \(plan.stack): nothing was deleted.")
+                    }
+                } else {
+                    guard let typed = try await Prompt.confirm("Delete \(plan.stack)?", expected: plan.stack, output: console.err) else {
+                        throw ValidationError("adminctl infra down asks you to type the stack's name, and there is no terminal to ask on: "
+                            + "add --confirm \(plan.stack).")
+                    }
+                    guard typed else { throw InfraError(.changeSet, "Not confirmed: stack \(plan.stack) is unchanged.") }
+                }
+                let report = try await infrastructure.down(plan, console: console)
                 try console.present(report, text: report.render)
             }
         }

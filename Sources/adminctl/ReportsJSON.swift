@@ -7,6 +7,7 @@ extension Adminctl.Config.Show: ReportsJSON {}
 extension Adminctl.Infra.Up: ReportsJSON {}
 extension Adminctl.Infra.Diff: ReportsJSON {}
 extension Adminctl.Infra.Status: ReportsJSON {}
+extension Adminctl.Infra.Down: ReportsJSON {}
 extension Adminctl.Run: ReportsJSON {}
 extension Adminctl.Cp: ReportsJSON {}
 extension Adminctl.Install: ReportsJSON {}

@@ -40,14 +40,14 @@ import Testing
         #expect(error.kind == .deployFailed)
         #expect(error.message.hasPrefix("The change to shop-shared failed: ProdDatabase (AWS::RDS::DBInstance) CREATE_FAILED: "
             + "DB instance class db.x9.huge is not available. The stack is now ROLLBACK_COMPLETE: its first creation was rolled back"))
-        #expect(error.message.contains("aws cloudformation delete-stack --stack-name shop-shared"))
+        #expect(error.message.contains("adminctl infra down --confirm shop-shared"))
     }
 
     @Test func stuckStacksAreExplainedWithTheirFix() {
         let rolledBack = StackDeployment.problem(name: "shop-shared", status: "ROLLBACK_COMPLETE", reason: nil)
         #expect(rolledBack?.kind == .stackState)
         #expect(rolledBack?.message.hasSuffix("delete it, then run `adminctl infra up` again: "
-            + "aws cloudformation delete-stack --stack-name shop-shared") == true)
+            + "adminctl infra down --confirm shop-shared") == true)
         let failedRollback = StackDeployment.problem(name: "shop-shared", status: "UPDATE_ROLLBACK_FAILED", reason: "bucket not empty")
         #expect(failedRollback?.message.contains("(bucket not empty)") == true)
         #expect(failedRollback?.message.hasSuffix("aws cloudformation continue-update-rollback --stack-name shop-shared") == true)
@@ -75,5 +75,23 @@ import Testing
             try SharedStack.templatePath(environment: ["ADMINCTL_TEMPLATES": root], executable: nil)
         }
         #expect(wrong?.message.hasPrefix("ADMINCTL_TEMPLATES is \(root), but there is no shared.yaml in it.") == true)
+    }
+}
+
+@Suite struct RegionZoneTests {
+    typealias Zone = EC2.AvailabilityZone
+
+    @Test func aRegionNeedsTwoAvailableZonesNotLocalOnes() {
+        let two = [Zone(name: "eu-west-3a", state: "available", zoneType: "availability-zone"),
+                   Zone(name: "eu-west-3b", state: "available", zoneType: "availability-zone")]
+        #expect(SharedInfrastructure.zoneProblem(two, region: "eu-west-3") == nil)
+        let one = [Zone(name: "xx-1a", state: "available", zoneType: "availability-zone"),
+                   Zone(name: "xx-1b", state: "impaired", zoneType: "availability-zone"),
+                   Zone(name: "xx-1-lax-1a", state: "available", zoneType: "local-zone")]
+        let problem = SharedInfrastructure.zoneProblem(one, region: "xx-1")
+        #expect(problem?.message == "Region xx-1 has 1 available availability zone(s) (xx-1a); the shared infrastructure needs "
+            + "two, so that production survives the loss of one. Choose another region (aws.region in adminctl.toml, or "
+            + "ADMINCTL_AWS_REGION). Nothing was changed.")
+        #expect(SharedInfrastructure.zoneProblem([], region: "xx-1")?.message.contains("0 available availability zone(s) (none)") == true)
     }
 }

@@ -22,11 +22,13 @@ import TestSupport
             return project
         }
 
-        func run(_ arguments: [String]) async throws -> ProcessResult {
+        /// adminctl in the project's directory with the fleet's admin credentials (or `environment`'s).
+        func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> ProcessResult {
             var environment = ["HOME": directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
             for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
                 environment[key] = fleet.environment[key]
             }
+            environment.merge(extra) { $1 }
             return try await CLI.run("adminctl", arguments, environment: environment, directory: directory.file("project"))
         }
 

@@ -106,6 +106,131 @@ public struct CloudFormation: QueryService {
         _ = try await call("DeleteStack", parameters)
     }
 
+    /// An exported output: its region-wide name, value and the stack that exports it.
+    public struct Export: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public var exportingStackID: String
+    }
+
+    public func listExports() -> Paginator<[Export]> {
+        Paginator { token in
+            var parameters = QueryParameters()
+            parameters.set("NextToken", token)
+            let result = try await call("ListExports", parameters)
+            let exports = result.list("Exports").map {
+                Export(name: $0.string("Name") ?? "", value: $0.string("Value") ?? "", exportingStackID: $0.string("ExportingStackId") ?? "")
+            }
+            return (exports, result.string("NextToken"))
+        }
+    }
+
+    /// The names of the stacks importing the export; empty when none does (CloudFormation answers
+    /// that case with a ValidationError "... is not imported by any stack").
+    public func listImports(exportName: String) async throws -> [String] {
+        do {
+            return try await Paginator<[String]> { token in
+                var parameters = QueryParameters()
+                parameters.set("ExportName", exportName)
+                parameters.set("NextToken", token)
+                let result = try await call("ListImports", parameters)
+                return (result.list("Imports").map(\.text), result.string("NextToken"))
+            }.all { $0 }
+        } catch let error as AWSError where error.code == "ValidationError" && error.message.contains("not imported") {
+            return []
+        }
+    }
+
+    /// One resource of a stack, as ListStackResources gives it.
+    public struct Resource: Sendable, Equatable {
+        public var logicalID: String
+        public var physicalID: String
+        public var type: String
+        public var status: String
+    }
+
+    public func listStackResources(_ stack: String) -> Paginator<[Resource]> {
+        Paginator { token in
+            var parameters = QueryParameters()
+            parameters.set("StackName", stack)
+            parameters.set("NextToken", token)
+            let result = try await call("ListStackResources", parameters)
+            let resources = result.list("StackResourceSummaries").map {
+                Resource(logicalID: $0.string("LogicalResourceId") ?? "", physicalID: $0.string("PhysicalResourceId") ?? "",
+                         type: $0.string("ResourceType") ?? "", status: $0.string("ResourceStatus") ?? "")
+            }
+            return (resources, result.string("NextToken"))
+        }
+    }
+
+    /// The template the stack runs now, as it was sent.
+    public func template(of stack: String) async throws -> String {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        parameters.set("TemplateStage", "Original")
+        return try await call("GetTemplate", parameters).string("TemplateBody") ?? ""
+    }
+
+    /// Starts drift detection on the stack; returns the detection's id.
+    public func detectStackDrift(_ stack: String) async throws -> String {
+        var parameters = QueryParameters()
+        parameters.set("StackName", stack)
+        return try await call("DetectStackDrift", parameters).string("StackDriftDetectionId") ?? ""
+    }
+
+    public struct DriftDetection: Sendable, Equatable {
+        /// DETECTION_IN_PROGRESS, DETECTION_COMPLETE, DETECTION_FAILED.
+        public var detectionStatus: String
+        /// DRIFTED, IN_SYNC, UNKNOWN, NOT_CHECKED.
+        public var stackDriftStatus: String?
+        public var reason: String?
+        public var driftedResources: Int
+    }
+
+    public func driftDetectionStatus(_ detectionID: String) async throws -> DriftDetection {
+        var parameters = QueryParameters()
+        parameters.set("StackDriftDetectionId", detectionID)
+        let result = try await call("DescribeStackDriftDetectionStatus", parameters)
+        return DriftDetection(detectionStatus: result.string("DetectionStatus") ?? "", stackDriftStatus: result.string("StackDriftStatus"),
+                              reason: result.string("DetectionStatusReason"), driftedResources: result.int("DriftedStackResourceCount") ?? 0)
+    }
+
+    public struct ResourceDrift: Sendable, Equatable {
+        public struct Difference: Sendable, Equatable {
+            public var path: String
+            public var expected: String
+            public var actual: String
+            /// ADD, REMOVE, NOT_EQUAL.
+            public var type: String
+        }
+        public var logicalID: String
+        public var physicalID: String
+        public var resourceType: String
+        /// IN_SYNC, MODIFIED, DELETED, NOT_CHECKED.
+        public var status: String
+        public var differences: [Difference]
+    }
+
+    /// The latest detection's result for each resource, limited to `statuses` when given.
+    public func resourceDrifts(_ stack: String, statuses: [String] = []) async throws -> [ResourceDrift] {
+        try await Paginator<[ResourceDrift]> { token in
+            var parameters = QueryParameters()
+            parameters.set("StackName", stack)
+            parameters.list("StackResourceDriftStatusFilters", statuses.isEmpty ? nil : statuses)
+            parameters.set("NextToken", token)
+            let result = try await call("DescribeStackResourceDrifts", parameters)
+            let drifts = result.list("StackResourceDrifts").map { node in
+                ResourceDrift(logicalID: node.string("LogicalResourceId") ?? "", physicalID: node.string("PhysicalResourceId") ?? "",
+                              resourceType: node.string("ResourceType") ?? "", status: node.string("StackResourceDriftStatus") ?? "",
+                              differences: node.list("PropertyDifferences").map {
+                                  ResourceDrift.Difference(path: $0.string("PropertyPath") ?? "", expected: $0.string("ExpectedValue") ?? "",
+                                                           actual: $0.string("ActualValue") ?? "", type: $0.string("DifferenceType") ?? "")
+                              })
+            }
+            return (drifts, result.string("NextToken"))
+        }.all { $0 }
+    }
+
     public struct Event: Sendable, Equatable {
         public var id: String
         public var logicalID: String

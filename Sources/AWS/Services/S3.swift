@@ -140,8 +140,41 @@ public struct S3: Sendable {
         try Self.checkEmbeddedError(response, operation: "CopyObject", requestID: response.headers["x-amz-request-id"])
     }
 
-    public func deleteObject(bucket: String, key: String) async throws {
-        _ = try await client.send(request("DeleteObject", .delete, bucket: bucket, key: key))
+    /// Deletes the key (in a versioned bucket: adds a delete marker), or with `versionID` that
+    /// one version for good.
+    public func deleteObject(bucket: String, key: String, versionID: String? = nil) async throws {
+        let query: [(name: String, value: String)] = versionID.map { [("versionId", $0)] } ?? []
+        _ = try await client.send(request("DeleteObject", .delete, bucket: bucket, key: key, query: query))
+    }
+
+    /// One object version or delete marker, from ListObjectVersions.
+    public struct ObjectVersion: Sendable, Equatable {
+        public var key: String
+        public var versionID: String
+        public var isDeleteMarker: Bool
+    }
+
+    /// ListObjectVersions, page by page: every version and delete marker (what must go before a
+    /// versioned bucket can be deleted).
+    public func listObjectVersions(bucket: String, prefix: String? = nil) -> Paginator<[ObjectVersion]> {
+        Paginator { token in
+            var query: [(name: String, value: String)] = [("versions", "")]
+            if let prefix { query.append(("prefix", prefix)) }
+            let markers = token?.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            if let markers, markers.count == 2 {
+                query.append(("key-marker", markers[0]))
+                if !markers[1].isEmpty { query.append(("version-id-marker", markers[1])) }
+            }
+            let response = try await client.send(request("ListObjectVersions", .get, bucket: bucket, query: query))
+            let root = try XMLNode.parse(response.body)
+            let versions = root.children("Version").map {
+                ObjectVersion(key: $0.string("Key") ?? "", versionID: $0.string("VersionId") ?? "null", isDeleteMarker: false)
+            } + root.children("DeleteMarker").map {
+                ObjectVersion(key: $0.string("Key") ?? "", versionID: $0.string("VersionId") ?? "null", isDeleteMarker: true)
+            }
+            guard root.bool("IsTruncated") == true else { return (versions, nil) }
+            return (versions, "\(root.string("NextKeyMarker") ?? "")\n\(root.string("NextVersionIdMarker") ?? "")")
+        }
     }
 
     /// A URL that lets its holder GET (or PUT) the object without credentials until it expires.

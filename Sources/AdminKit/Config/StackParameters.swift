@@ -17,6 +17,8 @@ extension AdminConfig {
         ("DatabaseEngineVersion", "database.engine_version"),
         ("DatabaseStorageGiB", "database.storage_gib"),
         ("AdminCidr", "network.admin_cidrs"),
+        ("AdminCidr2", "network.admin_cidrs"),
+        ("AdminCidr3", "network.admin_cidrs"),
         ("CertificateArn", "network.certificate_arn"),
         ("ArtifactsBucketName", "buckets.artifacts"),
         ("DumpsBucketName", "buckets.dumps"),
@@ -33,8 +35,16 @@ extension AdminConfig {
         var parameters: [String: String] = [:]
         for (parameter, key) in Self.templateParameters {
             guard let value = value(key), !value.isEmpty else { continue }
-            parameters[parameter] = key == "network.admin_cidrs" ? adminCIDRs.first : value
+            parameters[parameter] = key == "network.admin_cidrs" ? Self.adminRange(parameter, of: adminCIDRs) : value
         }
         return parameters
+    }
+
+    /// The template has one parameter per admin range (AdminCidr, AdminCidr2, AdminCidr3); the
+    /// ones past the list are sent empty, so a shorter list removes their rules.
+    static let adminRangeParameters = ["AdminCidr", "AdminCidr2", "AdminCidr3"]
+    static func adminRange(_ parameter: String, of ranges: [String]) -> String {
+        let index = adminRangeParameters.firstIndex(of: parameter) ?? 0
+        return index < ranges.count ? ranges[index] : ""
     }
 }

@@ -10,6 +10,8 @@ public struct InfraError: Error, CustomStringConvertible, Sendable {
         case busy
         /// CloudFormation could not make the change set (a template or parameter error).
         case changeSet
+        /// Other stacks stand on the shared one (developer stacks, imports of its exports).
+        case dependents
         /// The change was applied and failed; the stack rolled back (or is rolling back).
         case deployFailed
     }

@@ -29,10 +29,12 @@ public struct StackDeployment: Sendable {
         // A stack only a CREATE change set made (REVIEW_IN_PROGRESS) has no resources yet.
         let type = existing == nil || existing?.status == "REVIEW_IN_PROGRESS" ? "CREATE" : "UPDATE"
         let name = Self.changeSetName()
-        _ = try await cloudFormation.createChangeSet(stack: stack.name, name: name, template: template, parameters: parameters,
-                                                     tags: stack.tags, type: type)
         let plan: StackPlan
         do {
+            // Inside the cleanup: a Ctrl-C while CreateChangeSet is answered leaves a change set
+            // (and, for a new stack, an empty REVIEW_IN_PROGRESS stack) that CloudFormation made.
+            _ = try await cloudFormation.createChangeSet(stack: stack.name, name: name, template: template, parameters: parameters,
+                                                         tags: stack.tags, type: type)
             let changeSet = try await cloudFormation.waitForChangeSet(stack: stack.name, name: name, every: pollInterval)
             if changeSet.hasNoChanges {
                 plan = StackPlan(stack: stack.name, changeSet: name, type: type, changes: [])
@@ -66,38 +68,47 @@ public struct StackDeployment: Sendable {
     /// Executes the plan and reports each new stack event as it happens; returns the settled
     /// stack when it is healthy, else throws the first failure and its reason (after the rollback).
     public func execute(_ plan: StackPlan, event report: @Sendable (CloudFormation.Event) -> Void) async throws -> CloudFormation.Stack {
-        var seen = Set(try await firstEvents().map(\.id))
+        var seen = Set(try await firstEvents(of: plan.stack).map(\.id))
         try await cloudFormation.executeChangeSet(stack: plan.stack, name: plan.changeSet)
+        let (settled, failures) = try await follow(plan.stack, seen: &seen, event: report)
+        if settled.isHealthy { return settled }
+        throw Self.failure(of: settled, failures: failures)
+    }
+
+    /// Reports the stack's new events until it settles; returns it with the failed events seen.
+    /// `stack` is a name or, to follow a deletion to its end, the stack's id (a deleted stack is
+    /// described only by id).
+    func follow(_ stack: String, seen: inout Set<String>,
+                event report: @Sendable (CloudFormation.Event) -> Void) async throws -> (CloudFormation.Stack, [CloudFormation.Event]) {
         var failures: [CloudFormation.Event] = []
         while true {
             // Events first, then the status: an event written before the stack settled is never missed.
-            let fresh = try await newEvents(after: &seen)
+            let fresh = try await newEvents(of: stack, after: &seen)
             for event in fresh { report(event) }
             failures += fresh.filter { $0.status.hasSuffix("_FAILED") }
-            guard let current = try await cloudFormation.stack(plan.stack) else {
-                throw InfraError(.deployFailed, "Stack \(plan.stack) disappeared while it was being changed.")
+            guard let current = try await cloudFormation.stack(stack) else {
+                throw InfraError(.deployFailed, "Stack \(stack) disappeared while it was being changed.")
             }
             if current.isSettled && current.status != "REVIEW_IN_PROGRESS" {
-                let last = try await newEvents(after: &seen)
+                let last = try await newEvents(of: stack, after: &seen)
                 for event in last { report(event) }
                 failures += last.filter { $0.status.hasSuffix("_FAILED") }
-                if current.isHealthy { return current }
-                throw Self.failure(of: current, failures: failures)
+                return (current, failures)
             }
             try await Task.sleep(for: pollInterval)
         }
     }
 
-    func firstEvents() async throws -> [CloudFormation.Event] {
-        guard try await cloudFormation.stack(stack.name) != nil else { return [] }
-        var iterator = cloudFormation.describeStackEvents(stack.name).makeAsyncIterator()
+    func firstEvents(of stack: String) async throws -> [CloudFormation.Event] {
+        guard try await cloudFormation.stack(stack) != nil else { return [] }
+        var iterator = cloudFormation.describeStackEvents(stack).makeAsyncIterator()
         return try await iterator.next() ?? []
     }
 
     /// Events not seen before, oldest first; pages are read only until a seen one appears.
-    func newEvents(after seen: inout Set<String>) async throws -> [CloudFormation.Event] {
+    func newEvents(of stack: String, after seen: inout Set<String>) async throws -> [CloudFormation.Event] {
         var fresh: [CloudFormation.Event] = []
-        pages: for try await page in cloudFormation.describeStackEvents(stack.name) {
+        pages: for try await page in cloudFormation.describeStackEvents(stack) {
             for event in page {
                 if seen.contains(event.id) { break pages }
                 fresh.append(event)
@@ -122,7 +133,7 @@ public struct StackDeployment: Sendable {
         text += ". The stack is now \(stack.status)"
         if stack.status == "ROLLBACK_COMPLETE" {
             text += ": its first creation was rolled back, and CloudFormation cannot update such a stack. Fix the cause, delete it "
-                + "(`aws cloudformation delete-stack --stack-name \(stack.name)`), then run `adminctl infra up` again."
+                + "(`adminctl infra down --confirm \(stack.name)`), then run `adminctl infra up` again."
         } else if stack.status == "UPDATE_ROLLBACK_COMPLETE" {
             text += ": the previous version is running again, unchanged. Fix the cause and run `adminctl infra up` again."
         } else {
@@ -137,14 +148,15 @@ public struct StackDeployment: Sendable {
         case "ROLLBACK_COMPLETE", "ROLLBACK_FAILED":
             return InfraError(.stackState, "Stack \(name) is \(status): its first creation failed and was rolled back, "
                 + "and CloudFormation cannot update such a stack. It holds no running infrastructure; delete it, then run "
-                + "`adminctl infra up` again: aws cloudformation delete-stack --stack-name \(name)")
+                + "`adminctl infra up` again: adminctl infra down --confirm \(name)")
         case "UPDATE_ROLLBACK_FAILED":
             return InfraError(.stackState, "Stack \(name) is UPDATE_ROLLBACK_FAILED: a rollback could not finish"
                 + (reason.map { " (\($0))" } ?? "") + ". Fix what blocked it, then finish the rollback: "
                 + "aws cloudformation continue-update-rollback --stack-name \(name)")
         case "DELETE_FAILED":
             return InfraError(.stackState, "Stack \(name) is DELETE_FAILED" + (reason.map { " (\($0))" } ?? "")
-                + ". Remove what blocks the deletion and delete it again: aws cloudformation delete-stack --stack-name \(name)")
+                + ". Remove what blocks the deletion (`aws cloudformation describe-stack-events --stack-name \(name)` names it) "
+                + "and delete it again: adminctl infra down --confirm \(name)")
         case "REVIEW_IN_PROGRESS":
             return nil
         case let status where status.hasSuffix("_IN_PROGRESS"):

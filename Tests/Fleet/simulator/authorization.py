@@ -31,6 +31,17 @@ from . import moto_adapter, policy
 ACCOUNT = moto_adapter.ACCOUNT_ID
 # The IAM prefix of a signing name, where they differ.
 PREFIXES = {"monitoring": "cloudwatch", "email": "ses"}
+# S3's IAM actions are not its operation names ("Actions, resources, and condition keys for Amazon
+# S3"): HEAD and listing need s3:ListBucket, HeadObject s3:GetObject, multipart parts s3:PutObject.
+S3_ACTIONS = {
+    "HeadBucket": "ListBucket", "ListObjectsV2": "ListBucket", "ListObjects": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions", "ListMultipartUploads": "ListBucketMultipartUploads",
+    "ListParts": "ListMultipartUploadParts", "ListBuckets": "ListAllMyBuckets",
+    "HeadObject": "GetObject", "CreateMultipartUpload": "PutObject", "UploadPart": "PutObject",
+    "CompleteMultipartUpload": "PutObject", "CopyObject": "PutObject",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock", "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
+}
 NO_RESOURCE = {("ssm", name) for name in ("ListCommands", "ListCommandInvocations", "GetCommandInvocation",
                                            "CancelCommand", "DescribeInstanceInformation")}
 DEFAULT_SESSION_DOCUMENT = "SSM-SessionManagerRunShell"
@@ -221,7 +232,7 @@ def authorize(access_key, signing_name, operation, params, region, moto_resource
     """Raises Denied unless the principal of `access_key` (moto's access-key object) may perform
     `operation` with these request parameters; callers hold state.LOCK."""
     prefix = PREFIXES.get(signing_name, signing_name)
-    action = f"{prefix}:{operation}"
+    action = f"{prefix}:{S3_ACTIONS.get(operation, operation) if prefix == 's3' else operation}"
     if action == "sts:GetCallerIdentity":
         return  # AWS answers it whatever the policies say
     principal = moto_adapter.identity(access_key)

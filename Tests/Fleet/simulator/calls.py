@@ -113,7 +113,7 @@ def s3_operation(environ, query):
     path = environ.get("PATH_INFO", "/").strip("/")
     has_key = "/" in path
     if "uploads" in query:
-        return "CreateMultipartUpload"
+        return "ListMultipartUploads" if method == "GET" else "CreateMultipartUpload"
     if "uploadId" in query:
         return {"PUT": "UploadPart", "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload",
                 "GET": "ListParts"}.get(method, "")
@@ -123,7 +123,13 @@ def s3_operation(environ, query):
         if "publicAccessBlock" in query:
             return {"GET": "GetPublicAccessBlock", "PUT": "PutPublicAccessBlock",
                     "DELETE": "DeletePublicAccessBlock"}.get(method, "")
+        if "versions" in query and method == "GET":
+            return "ListObjectVersions"
+        if "versioning" in query:
+            return {"GET": "GetBucketVersioning", "PUT": "PutBucketVersioning"}.get(method, "")
         return {"GET": "ListObjectsV2", "PUT": "CreateBucket", "DELETE": "DeleteBucket", "HEAD": "HeadBucket"}.get(method, "")
     if method == "PUT" and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
         return "CopyObject"
+    if method == "DELETE" and "versionId" in query:
+        return "DeleteObjectVersion"
     return {"GET": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject", "HEAD": "HeadObject"}.get(method, "")

@@ -15,13 +15,17 @@ a `rate` fraction of them). Kinds, all applied around whichever handler answers 
                connection without a response, so a client that retries sends it twice
   corrupt      answers with one byte of the response body changed (at `after_bytes`, default its
                middle), as a flaky link or disk can: only an end-to-end checksum notices
+  resource-failure   not a request fault: CloudFormation fails to create the resource whose
+               logical id or type is `operation` (service "cloudformation") with `message` as its
+               reason, and rolls the new stack back (providers/cloudformation.py)
 """
 import random
 import threading
 
 from .errors import AWSError
 
-KINDS = ("throttle", "error500", "error503", "aws-error", "latency", "drop", "drop-after", "corrupt")
+KINDS = ("throttle", "error500", "error503", "aws-error", "latency", "drop", "drop-after", "corrupt",
+         "resource-failure")
 
 
 class Rule:
@@ -98,7 +102,18 @@ class FaultInjector:
     def pick(self, services, operation):
         """The rules that apply to this request; `services` are the names it may go by."""
         with self.lock:
-            return [rule for rule in self.rules if rule.matches(services, operation) and rule.take(self.random)]
+            return [rule for rule in self.rules if rule.kind != "resource-failure"
+                    and rule.matches(services, operation) and rule.take(self.random)]
+
+    def resource_failure(self, logical_id, resource_type):
+        """The reason a resource-failure rule gives the creation of this resource, or None."""
+        with self.lock:
+            for rule in self.rules:
+                if rule.kind == "resource-failure" and rule.matches({"cloudformation"}, logical_id) and rule.take(self.random):
+                    return rule.message or "Resource creation failed (injected)"
+                if rule.kind == "resource-failure" and rule.matches({"cloudformation"}, resource_type) and rule.take(self.random):
+                    return rule.message or "Resource creation failed (injected)"
+        return None
 
 
 def corrupted(response, at):

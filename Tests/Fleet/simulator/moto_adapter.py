@@ -400,12 +400,16 @@ def fast_resource_tags():
 def accept_ssm_parameter_tag_maps():
     """AWS::SSM::Parameter takes its Tags as a map ({Key: Value}), unlike every other resource;
     moto 5.2 passes that map on to PutParameter, which wants [{Key, Value}] and failed the stack
-    creation. Converts the map as CloudFormation does."""
+    creation. Converts the map as CloudFormation does. A parameter the template leaves unnamed
+    gets a generated name, as CloudFormation gives it (moto failed on the missing Name)."""
+    import uuid
     from moto.ssm.models import SimpleSystemManagerBackend
 
     original = SimpleSystemManagerBackend.put_parameter
 
     def put_parameter(self, *args, **kwargs):
+        if "name" in kwargs and kwargs["name"] is None:
+            kwargs["name"] = f"CFN-Parameter-{uuid.uuid4().hex[:12]}"
         tags = kwargs.get("tags")
         if isinstance(tags, dict):
             kwargs["tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
@@ -491,6 +495,17 @@ def complete_elbv2_attributes():
     FakeLoadBalancer.get_cfn_attribute = load_balancer_attribute
 
 
+def change_set_type(region, change_set, stack_name=""):
+    """CREATE or UPDATE for a change set given by name (with its stack's name) or ARN, or None."""
+    from moto.cloudformation.models import cloudformation_backends
+    backend = cloudformation_backends[ACCOUNT_ID][region]
+    for identifier, item in backend.change_sets.items():
+        if change_set == identifier or (item.change_set_name == change_set and
+                                        (not stack_name or stack_name in (item.stack.name, item.stack.stack_id))):
+            return item.change_set_type
+    return None
+
+
 def change_set_stack(region, change_set, stack_name=""):
     """The stack id of a change set given by name (with its stack's name) or ARN, or None."""
     from moto.cloudformation.models import cloudformation_backends
@@ -500,3 +515,347 @@ def change_set_stack(region, change_set, stack_name=""):
                                         (not stack_name or stack_name in (item.stack.name, item.stack.stack_id))):
             return item.stack.stack_id
     return None
+
+
+# --- CloudFormation stacks: exports, imports and deletion ---------------------------------------
+def _cloudformation(region):
+    from moto.cloudformation.models import cloudformation_backends
+    return cloudformation_backends[ACCOUNT_ID][region]
+
+
+def live_stack(region, stack_name):
+    """An opaque handle on the stack by name or id that is not deleted, or None."""
+    return next((stack for stack in _cloudformation(region).stacks.values()
+                 if stack_name in (stack.name, stack.stack_id) and stack.status != "DELETE_COMPLETE"), None)
+
+
+def stack_name_status(stack):
+    return stack.name, stack.status
+
+
+def set_stack_status(stack, status, reason=None):
+    """Sets the stack's status and writes the stack's own event for it."""
+    stack.status = status
+    stack.status_reason = reason
+    stack._add_stack_event(status, resource_status_reason=reason)
+
+
+def add_resource_event(stack, logical_id, resource_type, physical_id, status, reason=None):
+    from moto.cloudformation.models import Event
+    stack.events.append(Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+                              physical_resource_id=physical_id or "", resource_type=resource_type,
+                              resource_status=status, resource_status_reason=reason, resource_properties=None))
+
+
+def register_stack_exports(region, stack):
+    """Makes the stack's exported outputs importable (moto registers them only on CreateStack, not
+    when a change set creates or changes the stack); exports the stack no longer has are dropped."""
+    backend = _cloudformation(region)
+    for name in [name for name, export in backend.exports.items() if export.exporting_stack_id == stack.stack_id]:
+        backend.exports.pop(name)
+    for export in stack.exports:
+        backend.exports[export.name] = export
+
+
+def drop_stack_exports(region, stack):
+    backend = _cloudformation(region)
+    for name in [name for name, export in backend.exports.items() if export.exporting_stack_id == stack.stack_id]:
+        backend.exports.pop(name)
+
+
+def stack_export_names(stack):
+    return [export.name for export in stack.exports]
+
+
+def _imports_in(node, found):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::ImportValue":
+                found.append(value)
+            else:
+                _imports_in(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _imports_in(value, found)
+
+
+def stack_imports(region):
+    """{export name: [names of the live stacks importing it]} over every stack of the region, each
+    Fn::ImportValue's name evaluated against its stack's parameters and resources."""
+    from moto.cloudformation.parsing import clean_json
+    imports = {}
+    for stack in _cloudformation(region).stacks.values():
+        if stack.status in ("DELETE_COMPLETE", "REVIEW_IN_PROGRESS"):
+            continue
+        found = []
+        _imports_in(_stack_template(stack).get("Resources") or {}, found)
+        _imports_in(_stack_template(stack).get("Outputs") or {}, found)
+        for expression in found:
+            try:
+                name = clean_json(expression, stack.resource_map)
+            except Exception:  # an expression moto cannot evaluate names nothing we could match
+                continue
+            if isinstance(name, str) and stack.name not in imports.setdefault(name, []):
+                imports[name].append(stack.name)
+    return imports
+
+
+def stack_resources(stack):
+    """[(logical id, type, template entry, physical id)] of the resources the stack still holds."""
+    template = _stack_template(stack).get("Resources") or {}
+    found = []
+    for logical, entry in template.items():
+        parsed = stack.resource_map._parsed_resources.get(logical)
+        if parsed is None or isinstance(parsed, str):
+            continue
+        found.append((logical, entry.get("Type", ""), entry, getattr(parsed, "physical_resource_id", None) or ""))
+    return found
+
+
+def delete_stack_resource(stack, logical_id):
+    """Deletes one resource of the stack as moto would when deleting the stack, or as EC2 does for
+    the network types moto's CloudFormation silently keeps; raises the service's error."""
+    from moto.cloudformation.parsing import resource_class_from_type
+    resource_map = stack.resource_map
+    parsed = resource_map._parsed_resources[logical_id]
+    entry = resource_map._resource_json_map[logical_id]
+    kind = entry.get("Type", "")
+    ours = _EC2_DELETERS.get(kind)
+    if ours is not None and hasattr(resource_class_from_type(kind).delete_from_cloudformation_json, "__isabstractmethod__"):
+        ours(_ec2(stack.region_name), getattr(parsed, "physical_resource_id", None), stack_resource_properties(stack, logical_id))
+    else:
+        resource_map._delete_resource(parsed, entry)
+    forget_stack_resource(stack, logical_id)
+
+
+def _detach_gateway(ec2, _physical, properties):
+    if properties.get("InternetGatewayId"):
+        ec2.detach_internet_gateway(properties["InternetGatewayId"], properties.get("VpcId"))
+
+
+def _disassociate_route_table(ec2, _physical, properties):
+    """moto names the association by its route table; EC2 removes the subnet's association."""
+    table = ec2.route_tables.get(properties.get("RouteTableId"))
+    if table is None:
+        return
+    for association_id, subnet_id in list(table._associations.items()):
+        if subnet_id == properties.get("SubnetId"):
+            table._associations.pop(association_id, None)
+
+
+def _release_address(ec2, physical, _properties):
+    if physical and ec2.address_by_ip([physical], fail_if_not_found=False):
+        ec2.release_address(address=physical)
+
+
+# What EC2 does on deletion, for the types whose CloudFormation deletion moto 5.2 lacks (it left
+# them in place, so the VPC could never be deleted after).
+_EC2_DELETERS = {
+    "AWS::EC2::RouteTable": lambda ec2, physical, _: ec2.delete_route_table(physical),
+    "AWS::EC2::SubnetRouteTableAssociation": _disassociate_route_table,
+    "AWS::EC2::InternetGateway": lambda ec2, physical, _: ec2.delete_internet_gateway(physical),
+    "AWS::EC2::VPCGatewayAttachment": _detach_gateway,
+    "AWS::EC2::EIP": _release_address,
+}
+
+
+def forget_stack_resource(stack, logical_id):
+    """The stack lets go of a resource (deleted, or kept by DeletionPolicy Retain). It leaves the
+    resource map too: moto creates a resource again whenever the map is read for one it lacks."""
+    stack.resource_map._parsed_resources.pop(logical_id, None)
+    stack.resource_map._resource_json_map.pop(logical_id, None)
+
+
+class _FrozenOutput:
+    def __init__(self, output):
+        self.key, self.value, self.description = output.key, output.value, output.description
+
+
+class _FrozenOutputs(dict):
+    """A stack's outputs and exports evaluated once: moto's OutputMap evaluates them on every
+    read, which recreates resources a deletion has removed."""
+    def __init__(self, output_map):
+        super().__init__({key: _FrozenOutput(output) for key, output in output_map.items() if output})
+        self.exports = list(output_map.exports)
+
+
+def freeze_stack_outputs(stack):
+    if not isinstance(stack.output_map, _FrozenOutputs):
+        stack.output_map = _FrozenOutputs(stack.output_map)
+
+
+def finish_stack_deletion(region, stack):
+    """DELETE_COMPLETE: the stack's exports go, and the stack is listed among deleted ones."""
+    backend = _cloudformation(region)
+    for name in stack_export_names(stack):
+        backend.exports.pop(name, None)
+    backend.stacks.pop(stack.stack_id, None)
+    backend.deleted_stacks[stack.stack_id] = stack
+
+
+def stack_resource_properties(stack, logical_id):
+    """The resource's Properties with intrinsic functions resolved against the stack."""
+    from moto.cloudformation.parsing import clean_json
+    entry = (_stack_template(stack).get("Resources") or {}).get(logical_id) or {}
+    return clean_json(entry.get("Properties") or {}, stack.resource_map)
+
+
+# --- RDS --------------------------------------------------------------------------------------
+def _rds(region):
+    from moto.rds.models import rds_backends
+    return rds_backends[ACCOUNT_ID][region]
+
+
+def db_deletion_protection(region, identifier):
+    database = _rds(region).databases.get(identifier)
+    return bool(database and database.deletion_protection)
+
+
+def set_db_deletion_protection(region, identifier, protected):
+    database = _rds(region).databases.get(identifier)
+    if database is not None:
+        database.deletion_protection = bool(protected)
+
+
+def snapshot_db(region, identifier, snapshot_identifier, tags):
+    """A manual snapshot of the instance (what DeletionPolicy Snapshot leaves behind)."""
+    _rds(region).create_db_snapshot(identifier, snapshot_identifier, snapshot_type="manual",
+                                    tags=[{"Key": key, "Value": value} for key, value in tags.items()])
+
+
+# --- S3 ---------------------------------------------------------------------------------------
+def bucket_is_empty(name):
+    from moto.s3.models import s3_backends
+    bucket = s3_backends[ACCOUNT_ID]["aws"].buckets.get(name)
+    return bucket is None or not bucket.keys
+
+
+def delete_nat_gateway(region, nat_gateway_id):
+    """DeleteNatGateway as EC2 does it: the gateway is deleted and its network interface with it
+    (moto's CloudFormation deletion left the gateway available; its own call kept the interface)."""
+    backend = _ec2(region)
+    gateway = backend.nat_gateways.get(nat_gateway_id)
+    if gateway is None:
+        return
+    gateway.state = "deleted"
+    eni = getattr(gateway, "_eni", None)
+    if eni is not None:
+        backend.enis.pop(eni.id, None)
+
+
+def release_terminated_instance_interfaces(region):
+    """EC2 deletes an instance's primary network interface when the instance terminates; moto
+    keeps it attached, in use, so the subnet and VPC could never be deleted after."""
+    backend = _ec2(region)
+    for eni_id, eni in list(backend.enis.items()):
+        if eni.instance is not None and instance_state(eni.instance) == "terminated":
+            backend.enis.pop(eni_id, None)
+
+
+def subnet_interfaces(region, subnet_id):
+    """The network interfaces still in the subnet (those of terminated instances released first,
+    as EC2 would have): while any remains EC2 refuses to delete the subnet (moto did not check)."""
+    release_terminated_instance_interfaces(region)
+    return sorted(eni_id for eni_id, eni in _ec2(region).enis.items()
+                  if getattr(eni.subnet, "id", eni.subnet) == subnet_id)
+
+
+# --- Drift detection: what a resource's properties are now ----------------------------------------
+def _ingress_rule(protocol, from_port, to_port, cidr=None, source=None):
+    rule = {"IpProtocol": str(protocol).lower()}
+    if rule["IpProtocol"] != "-1":
+        rule["FromPort"], rule["ToPort"] = int(from_port), int(to_port)
+    if cidr:
+        rule["CidrIp"] = cidr
+    if source:
+        rule["SourceSecurityGroupId"] = source
+    return rule
+
+
+def security_group_ingress(region, group_id):
+    """The group's ingress rules, one per range or source group, sorted; None when it is gone."""
+    group = _ec2(region).get_security_group_from_id(group_id)
+    if group is None:
+        return None
+    rules = []
+    for rule in group.ingress_rules:
+        cidrs = [rule.ip_range.get("CidrIp")] if rule.ip_range.get("CidrIp") else []
+        sources = [rule.source_group.get("GroupId")] if rule.source_group.get("GroupId") else []
+        for cidr in cidrs:
+            rules.append(_ingress_rule(rule.ip_protocol, rule.from_port, rule.to_port, cidr=cidr))
+        for source in sources:
+            rules.append(_ingress_rule(rule.ip_protocol, rule.from_port, rule.to_port, source=source))
+    return sorted(rules, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def template_ingress_rule(properties):
+    """A template's ingress rule (inline or a SecurityGroupIngress resource's Properties) in the
+    form security_group_ingress gives."""
+    return _ingress_rule(properties.get("IpProtocol", "-1"), properties.get("FromPort"), properties.get("ToPort"),
+                         cidr=properties.get("CidrIp"), source=properties.get("SourceSecurityGroupId"))
+
+
+def actual_properties(region, kind, physical):
+    """The properties drift detection compares for `kind`, as the resource has them now; None
+    when the resource is gone; {} for types it does not check."""
+    if kind == "AWS::AutoScaling::AutoScalingGroup":
+        from moto.autoscaling.models import autoscaling_backends
+        group = autoscaling_backends[ACCOUNT_ID][region].autoscaling_groups.get(physical)
+        return None if group is None else {"MinSize": str(group.min_size), "MaxSize": str(group.max_size)}
+    if kind == "AWS::RDS::DBInstance":
+        database = _rds(region).databases.get(physical)
+        if database is None:
+            return None
+        return {"DBInstanceClass": database.db_instance_class, "MultiAZ": bool(database.multi_az),
+                "DeletionProtection": bool(database.deletion_protection),
+                "BackupRetentionPeriod": str(database.backup_retention_period),
+                "PubliclyAccessible": bool(database.publicly_accessible)}
+    if kind == "AWS::EC2::SecurityGroup":
+        rules = security_group_ingress(region, physical)
+        return None if rules is None else {"SecurityGroupIngress": rules}
+    return {}
+
+
+def add_resource_events_of_change(region, stack, change_set=None):
+    """The per-resource events CloudFormation writes while it applies a change (moto writes only
+    the stack's own): for each resource a change set added, modified or removed (or, without a
+    change set, every resource created), *_IN_PROGRESS then *_COMPLETE, between the stack's
+    IN_PROGRESS event and its final one, which is written again after them."""
+    from moto.cloudformation.models import Event
+    backend = _cloudformation(region)
+    changes = None
+    if change_set is not None:
+        item = backend.change_sets.get(change_set) or next(
+            (c for c in backend.change_sets.values() if c.change_set_name == change_set and c.stack_id == stack.stack_id), None)
+        changes = [(c.action, c.logical_resource_id, c.resource_type) for c in (item.changes if item else [])]
+    if changes is None:
+        changes = [("Add", logical, kind) for logical, kind, _entry, _physical in stack_resources(stack)]
+    if not stack.events or stack.events[-1].logical_resource_id != stack.name:
+        return
+    final = stack.events.pop()
+    verbs = {"Add": "CREATE", "Modify": "UPDATE", "Remove": "DELETE"}
+    physical = {logical: phys for logical, _kind, _entry, phys in stack_resources(stack)}
+    for action, logical, kind in changes:
+        verb = verbs.get(action, "UPDATE")
+        add_resource_event(stack, logical, kind, physical.get(logical, ""), f"{verb}_IN_PROGRESS")
+        add_resource_event(stack, logical, kind, physical.get(logical, ""), f"{verb}_COMPLETE")
+    stack.events.append(Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=stack.name,
+                              physical_resource_id=stack.stack_id, resource_type="AWS::CloudFormation::Stack",
+                              resource_status=final.resource_status, resource_status_reason=final.resource_status_reason,
+                              resource_properties=None))
+
+
+def drop_no_value_from_lists():
+    """`!If [Cond, item, !Ref AWS::NoValue]` in a list removes the item when the condition is
+    false (CloudFormation's AWS::NoValue); moto 5.2 left a None in the list, and the resource
+    failed on it (a security group's SecurityGroupIngress). Installed at server start."""
+    from moto.cloudformation import parsing
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list) and isinstance(cleaned, list):
+            return [value for value in cleaned if value is not None]
+        return cleaned
+
+    parsing.clean_json = clean_json

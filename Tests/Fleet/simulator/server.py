@@ -107,10 +107,11 @@ def main():
     moto_adapter.fast_resource_tags()
     moto_adapter.manage_rds_master_passwords()
     moto_adapter.list_parameter_changes_in_change_sets()
+    moto_adapter.drop_no_value_from_lists()
     world = World(state_dir)
-    injector = faults.FaultInjector(seed=args.seed)
+    injector = world.injector = faults.FaultInjector(seed=args.seed)
     app = dispatch.Dispatcher(DomainDispatcherApplication(create_backend_app), build_registry(world), injector,
-                              idempotency.Tokens(), control.Control(world, injector, CLOCK), CLOCK)
+                              idempotency.Tokens(), control.Control(world, injector, CLOCK), CLOCK, web=world.web)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
     server.daemon_threads = True
     port = server.server_port

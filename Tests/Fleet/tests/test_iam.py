@@ -207,3 +207,23 @@ def test_a_trust_policy_that_names_someone_else_refuses_assume_role(simulator):
     assert error["Error"]["Message"] == (
         f"User: arn:aws:iam::{ACCOUNT}:user/fleet-admin is not authorized to perform: sts:AssumeRole on resource: {role} "
         "because no resource-based policy allows the sts:AssumeRole action")
+
+
+def test_s3_operations_are_decided_by_s3s_own_action_names(simulator):
+    """HeadBucket and listing need s3:ListBucket, HeadObject s3:GetObject, a multipart upload
+    s3:PutObject: IAM's S3 actions are not the operations' names."""
+    admin = simulator.client("s3")
+    bucket = f"reader-{uuid.uuid4().hex[:8]}"
+    admin.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    admin.put_object(Bucket=bucket, Key="dumps/prod/a.sql.gz", Body=b"dump")
+    _, client = user(simulator, [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/dumps/*"}])
+    s3 = client("s3")
+    s3.head_bucket(Bucket=bucket)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["dumps/prod/a.sql.gz"]
+    assert s3.head_object(Bucket=bucket, Key="dumps/prod/a.sql.gz")["ContentLength"] == 4
+    assert denied(lambda: s3.create_multipart_upload(Bucket=bucket, Key="dumps/prod/b.sql.gz"))["Error"]["Code"] == "AccessDenied"
+    assert denied(lambda: s3.list_object_versions(Bucket=bucket))["Error"]["Code"] == "AccessDenied"
+    admin.put_object(Bucket=bucket, Key="artifacts/prod/r1.tar.gz", Body=b"release")
+    assert denied(lambda: s3.head_object(Bucket=bucket, Key="artifacts/prod/r1.tar.gz"))["Error"]["Code"] in ("403", "AccessDenied")
