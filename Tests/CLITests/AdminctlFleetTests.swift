@@ -441,6 +441,14 @@ import TestSupport
         #expect(Self.hosts(ran.document)["ana"]?["stdout"] as? String == "tool\n")
         #expect(cloud.read("/opt/tools/README", in: bob) == nil)
 
+        // An owner the machine does not know fails it with chown's message and leaves nothing behind.
+        let stranger = try await cloud.json(["cp", file, "/etc/motd.d/", "--dev", "ana", "--owner", "nosuchuser", "--bucket", bucket])
+        #expect(stranger.status == 1)
+        let refused = try #require(Self.hosts(stranger.document["run"] as! [String: Any])["ana"])
+        #expect((refused["stderr"] as? String ?? "").contains("nosuchuser"), "\(refused)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: cloud.fleet.root(of: ana) + "/etc/motd.d")) ?? []
+        #expect(left.isEmpty, "\(left)")
+
         // One download corrupted on the way: that machine fails with exit 65 and keeps its file.
         let update = cloud.home.file("update.conf")
         try "version 2\n".write(toFile: update, atomically: true, encoding: .utf8)

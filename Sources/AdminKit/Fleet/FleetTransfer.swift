@@ -107,7 +107,8 @@ public struct FleetTransfer: Sendable {
         """
         set -eu
         adminctl_dir=$(mktemp -d /tmp/adminctl.XXXXXX)
-        trap 'rm -rf "$adminctl_dir"' EXIT
+        tmp=
+        trap 'rm -rf "$adminctl_dir" ${tmp:+"$tmp"}' EXIT
         f="$adminctl_dir/payload"
         if command -v curl >/dev/null 2>&1; then curl -fsS --retry 3 -o "$f" \(Shell.quote(staged.url))
         else wget -q -O "$f" \(Shell.quote(staged.url)); fi
