@@ -34,6 +34,14 @@ public enum BucketLayout {
     /// `dumps/prod/`: production dumps as `devbox sync-db` reads them (README: the dump convention).
     public static let productionDumps = "dumps/prod/"
 
+    /// `fleet/output/`: every host's full output of `adminctl run` (Run Command writes
+    /// `<command-id>/<instance-id>/awsrunShellScript/0.awsrunShellScript/stdout|stderr` under it).
+    public static let fleetOutput = "fleet/output/"
+
+    /// `fleet/files/<sha256>/<name>`: what `adminctl cp` (and a script too large to send inline)
+    /// stages once for every host to download by presigned URL.
+    public static func fleetFile(sha256: String, name: String) -> String { "fleet/files/\(sha256)/\(name)" }
+
     /// `tools/devbox/<version>/`: the devbox build developer machines install.
     public static func devboxTool(version: String) -> String { "tools/devbox/\(version)/" }
 }

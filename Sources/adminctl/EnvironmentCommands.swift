@@ -5,7 +5,6 @@ import Foundation
 import HTTP
 import Nuvola
 
-extension AppEnvironment: ExpressibleByArgument {}
 
 extension Adminctl {
     static func environments() async throws -> AppEnvironments {

@@ -10,3 +10,6 @@ extension Adminctl.Infra.Status: ReportsJSON {}
 extension Adminctl.Infra.Down: ReportsJSON {}
 extension Adminctl.Status: ReportsJSON {}
 extension Adminctl.Scale: ReportsJSON {}
+extension Adminctl.Run: ReportsJSON {}
+extension Adminctl.Cp: ReportsJSON {}
+extension Adminctl.Install: ReportsJSON {}

@@ -121,10 +121,13 @@ public struct S3: Sendable {
 
     /// PUTs a body (bytes or a file) as one object; returns its ETag.
     @discardableResult
+    /// `checksumSHA256` (base64 of the digest) makes S3 refuse a body that does not match it.
     public func putObject(bucket: String, key: String, body: RequestBody, contentType: String? = nil,
-                          metadata: [String: String] = [:], progress: ProgressHandler? = nil) async throws -> String {
+                          metadata: [String: String] = [:], checksumSHA256: String? = nil,
+                          progress: ProgressHandler? = nil) async throws -> String {
         var put = request("PutObject", .put, bucket: bucket, key: key, body: body)
         if let contentType { put.headers.set("Content-Type", contentType) }
+        if let checksumSHA256 { put.headers.set("x-amz-checksum-sha256", checksumSHA256) }
         for (name, value) in metadata { put.headers.set("x-amz-meta-\(name)", value) }
         let response = try await client.send(put, progress: progress)
         return response.headers["ETag"] ?? ""

@@ -36,10 +36,13 @@ public struct AdminSession: Sendable {
         return found.outputs
     }
 
-    /// How often long operations poll AWS: ADMINCTL_POLL_SECONDS when set (the simulator settles
-    /// in milliseconds), else `standard`.
-    public func pollInterval(standard: Duration) -> Duration {
-        guard let seconds = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), seconds > 0 else { return standard }
+    /// ADMINCTL_POLL_SECONDS: how often long operations poll AWS, when set (the simulator
+    /// settles in milliseconds where AWS takes seconds).
+    public var pollOverride: Duration? {
+        guard let seconds = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), seconds > 0 else { return nil }
         return .milliseconds(Int(seconds * 1000))
     }
+
+    /// `pollOverride`, else `standard`.
+    public func pollInterval(standard: Duration) -> Duration { pollOverride ?? standard }
 }

@@ -2,15 +2,39 @@
 agent`, `fleet clock` call): JSON in, JSON out, on loopback, unauthenticated."""
 import json
 import os
+import threading
 import time
 
 from . import moto_adapter, state
 from .errors import AWSError
 
 
+class CallCounter:
+    """How many requests of each service and operation the simulator answered (what a benchmark
+    reads to count API calls per run); reset by DELETE /_fleet/calls."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = {}
+
+    def add(self, service, operation):
+        with self.lock:
+            key = f"{service}.{operation}"
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def clear(self):
+        with self.lock:
+            self.counts = {}
+
+    def describe(self):
+        with self.lock:
+            return {"calls": dict(self.counts), "total": sum(self.counts.values())}
+
+
 class Control:
-    def __init__(self, world, injector, clock):
+    def __init__(self, world, injector, clock, counter=None):
         self.world = world
+        self.counter = counter or CallCounter()
         self.injector = injector
         self.clock = clock
         self.started = time.time()
@@ -45,6 +69,13 @@ class Control:
                                          payload.get("hang"))
         if route == "agents":
             return run_command.describe_agents()
+        if route == "commands" or route.startswith("commands/"):
+            return run_command.describe_commands(route.partition("/")[2] or None)
+        if route == "calls" and method == "DELETE":
+            self.counter.clear()
+            return {"cleared": True}
+        if route == "calls":
+            return self.counter.describe()
         if route == "clock" and method == "POST":
             self.clock["offset"] = float(payload.get("offset", 0))
             return {"offset": self.clock["offset"]}

@@ -14,7 +14,7 @@ import logging
 import socket
 import time
 
-from . import auth, calls, proxy, state, wire
+from . import auth, calls, faults, proxy, state, wire
 from .errors import AWSError
 
 log = logging.getLogger("fleet.dispatch")
@@ -65,6 +65,7 @@ class Dispatcher:
         call = calls.identify(environ, signed_body if not content_type.startswith("application/cbor") else body)
         method = environ.get("REQUEST_METHOD", "POST")
         service = call.service or call.signing_name or "s3"
+        self.control.counter.add(service, call.operation or method)
 
         def refuse(error):
             return self.send(start_response, wire.error(error, service, call.protocol, method))
@@ -87,6 +88,9 @@ class Dispatcher:
         if drop is not None and drop.after_bytes <= 0:
             self.abandon(environ, "dropped before processing")
         response = self.answer(environ, call, method)
+        corrupt = next((rule for rule in rules if rule.kind == "corrupt"), None)
+        if corrupt is not None:
+            response = faults.corrupted(response, corrupt.after_bytes)
         if drop_after is not None:
             self.abandon(environ, f"dropped after processing {service}.{call.operation} ({response.status})")
         if drop is not None:

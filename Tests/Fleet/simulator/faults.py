@@ -13,6 +13,8 @@ a `rate` fraction of them). Kinds, all applied around whichever handler answers 
                after `after_bytes` bytes of the real response
   drop-after   processes the request fully (a SendCommand really runs) and then closes the
                connection without a response, so a client that retries sends it twice
+  corrupt      answers with one byte of the response body changed (at `after_bytes`, default its
+               middle), as a flaky link or disk can: only an end-to-end checksum notices
   resource-failure   not a request fault: CloudFormation fails to create the resource whose
                logical id or type is `operation` (service "cloudformation") with `message` as its
                reason, and rolls the new stack back (providers/cloudformation.py)
@@ -22,7 +24,8 @@ import threading
 
 from .errors import AWSError
 
-KINDS = ("throttle", "error500", "error503", "aws-error", "latency", "drop", "drop-after", "resource-failure")
+KINDS = ("throttle", "error500", "error503", "aws-error", "latency", "drop", "drop-after", "corrupt",
+         "resource-failure")
 
 
 class Rule:
@@ -111,6 +114,17 @@ class FaultInjector:
                 if rule.kind == "resource-failure" and rule.matches({"cloudformation"}, resource_type) and rule.take(self.random):
                     return rule.message or "Resource creation failed (injected)"
         return None
+
+
+def corrupted(response, at):
+    """The response with the byte at `at` (the body's middle when `at` is 0) inverted."""
+    from .wire import Response
+    body = bytearray(response.body)
+    if not body:
+        return response
+    position = at if 0 < at < len(body) else len(body) // 2
+    body[position] ^= 0xFF
+    return Response(response.status, response.headers, [bytes(body)])
 
 
 def throttling(service, protocol):

@@ -10,7 +10,8 @@ namespaces; the network namespace stays the host's so commands reach the simulat
 Inside: the instance root `<state>/instances/<id>/root` bound read-write at `/` (so files a
 command writes are the very files the host, the web servers, S3 output copies and the Swift tests
 read there); the host's `/usr` read-only, with `/bin`, `/sbin`, `/lib*` as the usual symlinks into
-it (Debian's merged /usr); a fresh `/proc` and minimal `/dev`; in `/etc` (the instance's own,
+it (Debian's merged /usr), except `/usr/local`, which is the instance's own and writable (where
+an admin's tools, or a test's stand-ins for apt-get and dnf, go: empty on a fresh instance); a fresh `/proc` and minimal `/dev`; in `/etc` (the instance's own,
 writable by it) copies of the few files tools read (passwd, group, hosts, resolv.conf, ...) and
 read-only binds of the host's certificate and alternatives directories; and, read-only at their
 own paths, the simulator's own venv (its `aws` CLI plays the one AWS's images ship; `TOOLS_BIN`
@@ -44,7 +45,7 @@ def prepare_root(root):
         path = os.path.join(root, name)
         if not os.path.lexists(path) and os.path.isdir(os.path.join("/", target)):
             os.symlink(target, path)
-    for name in ("etc", "tmp", "root", "usr", "var/log", "run", "proc", "dev"):
+    for name in ("etc", "tmp", "root", "usr/local/bin", "usr/local/sbin", "var/log", "run", "proc", "dev"):
         os.makedirs(os.path.join(root, name), exist_ok=True)
     os.chmod(os.path.join(root, "tmp"), 0o1777)
     for name in ETC_COPIES:
@@ -79,7 +80,8 @@ def path_binds(path, root):
 def command(root, hostname, argv, workdir="/", path=None):
     """The argv that runs `argv` inside the instance whose root is `root`, in `workdir` (a path
     inside the instance)."""
-    wrapped = [BWRAP, "--bind", root, "/", "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
+    wrapped = [BWRAP, "--bind", root, "/", "--ro-bind", "/usr", "/usr",
+               "--bind", os.path.join(root, "usr", "local"), "/usr/local", "--proc", "/proc", "--dev", "/dev",
                "--unshare-uts", "--unshare-ipc", "--hostname", hostname]
     for name in ETC_BINDS:
         source = os.path.join("/etc", name)

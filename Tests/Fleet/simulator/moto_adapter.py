@@ -377,6 +377,26 @@ def fix_short_get_att():
         module.yaml_tag_constructor = constructor
 
 
+def fast_resource_tags():
+    """moto 5.2 answers an EC2 resource's own tags (`get_tags`, which DescribeInstances renders for
+    every instance and our Run Command reads for tag targets) by scanning every tag of the
+    account with regular expressions: O(all tags) per instance, 2.9 s for DescribeInstances over
+    500 instances. Reads the resource's own entry instead; the same list, in the same order."""
+    from moto.ec2.models.core import TaggedEC2Resource
+    from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
+
+    def get_tags(self):
+        resource_id = getattr(self, "id", None)
+        if not resource_id:
+            return []
+        tags = self.ec2_backend.tags.get(resource_id) or {}
+        kind = EC2_PREFIX_TO_RESOURCE.get(get_prefix(resource_id), "")
+        return [{"resource_id": resource_id, "key": key, "value": value, "resource_type": kind}
+                for key, value in list(tags.items())]
+
+    TaggedEC2Resource.get_tags = get_tags
+
+
 def accept_ssm_parameter_tag_maps():
     """AWS::SSM::Parameter takes its Tags as a map ({Key: Value}), unlike every other resource;
     moto 5.2 passes that map on to PutParameter, which wants [{Key, Value}] and failed the stack

@@ -79,6 +79,7 @@ class Invocation:
         self.finished = None
         self.process = None
         self.sent = False              # handed to the agent's queue (counts against MaxConcurrency)
+        self.sent_at = None
         self.wake = threading.Event()  # set on cancel: ends a delivery wait early
 
     def move(self, details):
@@ -247,6 +248,9 @@ class RunCommand:
 
     def environment(self, agent, extra):
         path = os.environ.get("PATH", "/usr/bin:/bin")
+        entries = path.split(":")
+        # A root shell's PATH starts with the instance's own /usr/local, as the agent's does.
+        path = ":".join([entry for entry in ("/usr/local/sbin", "/usr/local/bin") if entry not in entries] + entries)
         if isolation.TOOLS_BIN not in path.split(":"):
             path += ":" + isolation.TOOLS_BIN          # the AWS CLI, as AWS's images have it
         environment = {"HOME": "/root", "PATH": path, "LANG": "C.UTF-8",
@@ -298,6 +302,22 @@ class RunCommand:
             return {"instance": instance_id, "online": not agent.forced_offline, "delay": agent.delivery_delay,
                     "hang": agent.hang}
 
+    def describe_commands(self, command_id=None):
+        """The simulator's own record of each command: when every invocation was sent to its
+        agent, started and finished (epoch seconds), for tests that check MaxConcurrency."""
+        with self.lock:
+            names = [command_id] if command_id else list(self.order)
+            result = []
+            for name in names:
+                command = self.command(name)
+                result.append({"CommandId": command.id, "Requested": command.requested,
+                               "MaxConcurrency": command.max_concurrency, "MaxErrors": command.max_errors,
+                               "Invocations": [{"InstanceId": item.instance_id, "Status": item.status,
+                                                "StatusDetails": item.details, "Sent": item.sent_at,
+                                                "Started": item.started, "Finished": item.finished}
+                                               for item in command.invocations.values()]})
+            return result
+
     def describe_agents(self):
         with self.lock:
             return [{"InstanceId": agent.instance_id, "Root": agent.root, "Online": self.is_online(agent),
@@ -319,20 +339,23 @@ class RunCommand:
         with self.lock:
             instances = {moto_adapter.instance_id(item): item for item in moto_adapter.instances(region)}
             chosen = list(request.get("InstanceIds") or [])
+            tags = []   # (name, values): an instance must match every one ("Run commands at scale")
             for target in request.get("Targets") or []:
                 key, values = target.get("Key", ""), target.get("Values", [])
                 if key == "InstanceIds":
                     chosen += values
                 elif key.startswith("tag:"):
-                    name = key[4:]
-                    for instance_id, instance in instances.items():
-                        if moto_adapter.instance_tags(instance).get(name) in values and \
-                                moto_adapter.instance_state(instance) != "terminated":
-                            chosen.append(instance_id)
+                    tags.append((key[4:], values))
                 elif key.startswith("resource-groups"):
                     raise SSMError("InvalidTarget", "resource-groups targets are not simulated")
                 else:
                     raise SSMError("InvalidTarget", f"unsupported target key {key}")
+            if tags:
+                for instance_id, instance in instances.items():
+                    carried = moto_adapter.instance_tags(instance)
+                    if all(carried.get(name) in values for name, values in tags) and \
+                            moto_adapter.instance_state(instance) != "terminated":
+                        chosen.append(instance_id)
             for instance_id in request.get("InstanceIds") or []:
                 # Valid states are running, pending, stopped and stopping (InvalidInstanceId, API reference).
                 if instance_id not in instances or \
@@ -439,6 +462,7 @@ class RunCommand:
                 if item.status in invocations.TERMINAL:   # cancelled before it was sent
                     continue
                 item.sent = True
+                item.sent_at = now()
                 in_flight += 1
                 self.enqueue(item)
 

@@ -104,6 +104,7 @@ def main():
     moto_adapter.fix_short_get_att()
     moto_adapter.complete_elbv2_attributes()
     moto_adapter.accept_ssm_parameter_tag_maps()
+    moto_adapter.fast_resource_tags()
     moto_adapter.manage_rds_master_passwords()
     moto_adapter.list_parameter_changes_in_change_sets()
     moto_adapter.drop_no_value_from_lists()
