@@ -592,9 +592,8 @@ def test_group_sizes_and_health_checks(stack):
     assert len(prod["Instances"]) >= 2
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: an Auto Scaling group launches all its instances in the first subnet "
-                                       "of VPCZoneIdentifier (moto/autoscaling/models.py: \"We'll create all instances "
-                                       "in a single subnet\"); AWS balances them across the zones")
+# moto launched every instance of a group in its first subnet; the simulator balances them over the
+# zones as Auto Scaling does (Tests/Fleet/simulator/moto_adapter.balance_group_launches).
 def test_prod_instances_run_in_both_zones(stack):
     prod = groups(stack)[stack.value("ProdAutoScalingGroupName")]
     assert len({i["AvailabilityZone"] for i in prod["Instances"]}) == 2
@@ -723,9 +722,8 @@ def test_launch_templates_require_imdsv2_and_encrypt_volumes(stack, env):
                                                      "ArtifactsBucket": stack.value("ArtifactsBucketName")})
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: instances an Auto Scaling group launches from a launch template do "
-                                       "not get its MetadataOptions (HttpTokens stays `optional`) nor its "
-                                       "IamInstanceProfile")
+# moto left out the launch template's IamInstanceProfile and MetadataOptions; the simulator applies them
+# (Tests/Fleet/simulator/moto_adapter.launch_from_templates_as_ec2_does).
 def test_instances_follow_their_launch_template(stack):
     for instance_id, (env, instance) in instances(stack).items():
         assert instance["MetadataOptions"]["HttpTokens"] == "required", instance_id
@@ -733,10 +731,8 @@ def test_instances_follow_their_launch_template(stack):
             stack.physical[f"{env.capitalize()}InstanceProfile"], instance_id
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: an instance launched from a launch template gets an extra, "
-                                       "unencrypted root volume at the AMI's /dev/sda1 besides the template's "
-                                       "encrypted /dev/xvda (Amazon Linux 2023's root device, which the template's "
-                                       "mapping replaces on AWS)")
+# moto added an unencrypted root at /dev/sda1 beside the template's /dev/xvda; the simulator's root volume is at
+# the image's root device, and the template's mapping replaces it (moto_adapter.launch_from_templates_as_ec2_does).
 def test_instance_volumes_are_encrypted(stack):
     ec2 = stack.cloud.client("ec2")
     for instance_id in instances(stack):

@@ -823,3 +823,112 @@ def add_resource_events_of_change(region, stack, change_set=None):
                               physical_resource_id=stack.stack_id, resource_type="AWS::CloudFormation::Stack",
                               resource_status=final.resource_status, resource_status_reason=final.resource_status_reason,
                               resource_properties=None))
+
+
+# --- Instances launched from launch templates, and where groups put them --------------------------
+def launch_from_templates_as_ec2_does():
+    """RunInstances with a launch template (and every launch of an Auto Scaling group) takes from
+    the template what the request does not give (EC2 user guide, "Launch an instance from a launch
+    template"): moto 5.2 took the image, type, user data, key and security groups but not
+    IamInstanceProfile, MetadataOptions (so HttpTokens stayed `optional`), EbsOptimized nor
+    Monitoring. A block device mapping for the image's root device name replaces the image's root
+    volume, as on EC2; moto always added an 8 GiB root at /dev/sda1 (whatever the image's root
+    device) beside the template's, so an encrypted /dev/xvda came with an unencrypted /dev/sda1."""
+    from moto.ec2.models.instances import Instance, InstanceBackend
+
+    original_run = InstanceBackend.run_instances
+
+    def run_instances(self, image_id, count, user_data, security_group_names, **kwargs):
+        data = {}
+        if kwargs.get("launch_template"):
+            data = self._get_template_from_args(kwargs["launch_template"]).data or {}
+        if data.get("MetadataOptions") and not kwargs.get("metadata_options"):
+            kwargs["metadata_options"] = {key: str(value).lower() if isinstance(value, bool) else value
+                                          for key, value in data["MetadataOptions"].items()}
+        if str(data.get("EbsOptimized", "")).lower() == "true" and not kwargs.get("ebs_optimized"):
+            kwargs["ebs_optimized"] = True
+        if str((data.get("Monitoring") or {}).get("Enabled", "")).lower() == "true":
+            kwargs["monitoring_state"] = "enabled"
+        reservation = original_run(self, image_id, count, user_data, security_group_names, **kwargs)
+        profile = data.get("IamInstanceProfile") or {}
+        if (profile.get("Arn") or profile.get("Name")) and not (
+                kwargs.get("iam_instance_profile_arn") or kwargs.get("iam_instance_profile_name")):
+            for instance in reservation.instances:
+                self.associate_iam_instance_profile(instance_id=instance.id,
+                                                    iam_instance_profile_arn=profile.get("Arn"),
+                                                    iam_instance_profile_name=None if profile.get("Arn") else profile.get("Name"))
+        return reservation
+
+    def setup_defaults(self):
+        volume = self.ec2_backend.create_volume(size=8, zone_name=self._placement.zone)
+        self.ec2_backend.attach_volume(volume.id, self.id, self.root_device_name or "/dev/sda1", True)
+
+    original_add = Instance.add_block_device
+
+    def add_block_device(self, size, device_path, *args, **kwargs):
+        replaced = self.block_device_mapping.get(device_path)
+        if replaced is not None:      # the mapping replaces the image's volume at that device
+            self.ec2_backend.detach_volume(replaced.volume_id, self.id, device_path)
+            self.ec2_backend.delete_volume(replaced.volume_id)
+        return original_add(self, size, device_path, *args, **kwargs)
+
+    InstanceBackend.run_instances = run_instances
+    Instance.setup_defaults = setup_defaults
+    Instance.add_block_device = add_block_device
+
+
+def balance_group_launches():
+    """An Auto Scaling group launches into the Availability Zones of its VPCZoneIdentifier
+    evenly: each new instance goes to the zone with the fewest of the group's instances (the
+    first listed on a tie), in the subnet of that zone with the fewest (Auto Scaling user guide,
+    "Instance distribution": it "attempts to distribute instances evenly between the Availability
+    Zones that are enabled"). moto 5.2 put every instance in the first subnet. Each launch uses the
+    group's launch template version ($Latest, $Default or a number): moto launched the template's
+    default version while taking the image and user data from the group's."""
+    from moto.autoscaling.models import ASG_NAME_TAG, FakeAutoScalingGroup, InstanceState
+
+    def replace_autoscaling_group_instances(self, count_needed, propagated_tags):
+        propagated_tags[ASG_NAME_TAG] = self.name
+        propagated_tags.update(self.instance_tags)
+        ec2 = self.autoscaling_backend.ec2_backend
+        subnets = [subnet.strip() for subnet in (self.vpc_zone_identifier or "").split(",") if subnet.strip()]
+        # Where an instance can go: (subnet, zone) for a VPC group, (None, zone) for EC2-Classic zones.
+        places = [(subnet, ec2.get_subnet(subnet).availability_zone) for subnet in subnets] or \
+            [(None, zone) for zone in (self.availability_zones or [None])]
+        zones = list(dict.fromkeys(zone for _, zone in places))
+        in_zone = {zone: 0 for zone in zones}
+        in_place = {place: 0 for place in places}
+        for member in self.instance_states:
+            if member.instance.state in ("terminated", "shutting-down"):
+                continue
+            subnet, zone = member.instance.subnet_id, member.instance._placement.zone
+            if zone in in_zone:
+                in_zone[zone] += 1
+            if (subnet, zone) in in_place:
+                in_place[(subnet, zone)] += 1
+        plan = {}
+        for _ in range(count_needed):
+            zone = min(zones, key=lambda z: (in_zone[z], zones.index(z)))
+            place = min((p for p in places if p[1] == zone), key=lambda p: (in_place[p], places.index(p)))
+            in_zone[zone] += 1
+            in_place[place] += 1
+            plan[place] = plan.get(place, 0) + 1
+        launch_template = None
+        if self.ec2_launch_template:
+            key, value = ("LaunchTemplateId", self.ec2_launch_template.id) if self.ec2_launch_template.id else \
+                ("LaunchTemplateName", self.ec2_launch_template.name)
+            version = self.ec2_launch_template.get_version(self.launch_template_version or "$Default")
+            launch_template = {key: value, "Version": str(version.number)}
+        associate_public_ip = self.launch_config.associate_public_ip_address if self.launch_config else None
+        for (subnet_id, zone), count in plan.items():
+            reservation = ec2.run_instances(
+                self.image_id, count, self.user_data, self.security_groups, instance_type=self.instance_type,
+                tags={"instance": dict(propagated_tags)}, placement=None if subnet_id else zone,
+                launch_config=self.launch_config, launch_template=launch_template, is_instance_type_default=False,
+                associate_public_ip=associate_public_ip, subnet_id=subnet_id)
+            for instance in reservation.instances:
+                instance.autoscaling_group = self
+                self.instance_states.append(
+                    InstanceState(instance, protected_from_scale_in=self.new_instances_protected_from_scale_in))
+
+    FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_autoscaling_group_instances

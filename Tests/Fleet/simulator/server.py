@@ -101,6 +101,8 @@ def main():
     identifier = processes.configure(state_dir)
     auth.install()
     moto_adapter.fix_launch_template_user_data()
+    moto_adapter.launch_from_templates_as_ec2_does()
+    moto_adapter.balance_group_launches()
     moto_adapter.fix_short_get_att()
     moto_adapter.complete_elbv2_attributes()
     moto_adapter.accept_ssm_parameter_tag_maps()
