@@ -563,9 +563,8 @@ def test_each_zone_leaves_through_its_own_nat_gateway(stack):
     assert default_route(ec2, stack.physical["PublicRouteTable"])["GatewayId"] == stack.physical["InternetGateway"]
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: AWS::EC2::SubnetRouteTableAssociation is not applied through "
-                                       "CloudFormation (the route tables have no associations, so every subnet "
-                                       "uses the VPC's main route table)")
+# moto recorded SubnetRouteTableAssociation without associating; the simulator associates the subnet
+# (Tests/Fleet/simulator/moto_adapter.associate_subnet_route_tables).
 def test_subnets_use_their_route_tables(stack):
     ec2 = stack.cloud.client("ec2")
     for subnet, table in (("PrivateSubnetA", "PrivateRouteTableA"), ("PrivateSubnetB", "PrivateRouteTableB"),
@@ -575,8 +574,8 @@ def test_subnets_use_their_route_tables(stack):
         assert [t["RouteTableId"] for t in found] == [stack.physical[table]], subnet
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: Fn::GetAZs \"\" gives us-east-1's zones (moto/cloudformation/"
-                                       "parsing.py falls back to DEFAULT_REGION) instead of the stack's region's")
+# moto's `Fn::GetAZs ""` gave us-east-1's zones; the simulator gives the stack region's
+# (Tests/Fleet/simulator/moto_adapter.get_azs_of_the_stack_region).
 def test_subnets_are_in_the_stack_region(stack):
     zones = subnet_zones(stack, stack.value("PrivateSubnetIds").split(",") + stack.value("PublicSubnetIds").split(","))
     assert all(zone.startswith(REGION) for zone in zones.values()), zones
@@ -637,9 +636,8 @@ def test_databases_are_protected_and_their_passwords_rds_managed(stack):
         assert database["MasterUserSecret"]["SecretArn"], env
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: CloudFormation's DBInstance reads `VpcSecurityGroupIds`, not the "
-                                       "documented `VPCSecurityGroups`, so both databases land in the default VPC's "
-                                       "default security group")
+# moto read `VpcSecurityGroupIds` instead of the documented `VPCSecurityGroups`; the simulator reads it
+# (Tests/Fleet/simulator/moto_adapter.read_rds_vpc_security_groups).
 def test_databases_use_their_own_security_groups(stack):
     for env, database in databases(stack).items():
         groups_ = [g["VpcSecurityGroupId"] for g in database["VpcSecurityGroups"]]
@@ -911,9 +909,8 @@ def policy_file(name, values):
         return json.loads(render(handle.read(), values))
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: a Role's inline Policies created through CloudFormation are stored as "
-                                       "Python's repr of the document (`{'Version': '2012-10-17', ...}`), so "
-                                       "GetRolePolicy returns a string that is not JSON")
+# moto stored a Role's inline Policies as Python's repr; the simulator stores JSON
+# (Tests/Fleet/simulator/moto_adapter.create_iam_roles_as_cloudformation_does).
 def test_instance_roles_carry_the_policy_files(stack):
     iam = stack.cloud.client("iam")
     for env in ("prod", "dev"):
@@ -932,9 +929,8 @@ def test_ssm_agent_policy_is_the_policy_file(stack):
     assert document == policy_file("ssm-agent.json", stack_values(stack))
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: CloudFormation's IAM Role ignores ManagedPolicyArns (nothing "
-                                       "attached: neither the stack's SsmAgentPolicy nor AWS's "
-                                       "AmazonRDSEnhancedMonitoringRole)")
+# moto ignored a Role's ManagedPolicyArns; the simulator attaches them
+# (Tests/Fleet/simulator/moto_adapter.create_iam_roles_as_cloudformation_does).
 def test_roles_have_their_managed_policies(stack):
     iam = stack.cloud.client("iam")
     for logical, expected in (("ProdInstanceRole", stack.physical["SsmAgentPolicy"]),

@@ -932,3 +932,116 @@ def balance_group_launches():
                     InstanceState(instance, protected_from_scale_in=self.new_instances_protected_from_scale_in))
 
     FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_autoscaling_group_instances
+
+
+# --- CloudFormation resource types moto reads differently from the resource reference ------------
+def read_rds_vpc_security_groups():
+    """AWS::RDS::DBInstance names its security groups `VPCSecurityGroups` (the resource
+    reference); moto 5.2 read only `VpcSecurityGroupIds`, which no template has, so every database
+    fell into the default security group."""
+    from moto.rds.models import DBInstance
+
+    original = DBInstance.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties") or {}
+        if properties.get("VPCSecurityGroups") and not properties.get("VpcSecurityGroupIds"):
+            cloudformation_json = dict(cloudformation_json, Properties=dict(
+                properties, VpcSecurityGroupIds=list(properties["VPCSecurityGroups"])))
+        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    DBInstance.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def get_azs_of_the_stack_region():
+    """`Fn::GetAZs ""` (or `!GetAZs !Ref AWS::Region`) is the stack's region's Availability Zones
+    as EC2 lists them; moto 5.2 answered us-east-1a..d for an empty region whatever the stack's
+    region, and four made-up zones for any region."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        if isinstance(resource_json, dict) and set(resource_json) == {"Fn::GetAZs"}:
+            region = original(resource_json["Fn::GetAZs"], resources_map) or getattr(resources_map, "_region_name", None)
+            if region:
+                return sorted(zone.name for zone in _ec2(region).describe_availability_zones()
+                              if getattr(zone, "zone_type", "availability-zone") == "availability-zone")
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def associate_subnet_route_tables():
+    """AWS::EC2::SubnetRouteTableAssociation associates the subnet with the route table, as
+    AssociateRouteTable does (its Ref is the association id); moto 5.2 only recorded the pair, so
+    every subnet kept the VPC's main route table."""
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        ec2 = _ec2(region_name)
+        association = ec2.create_subnet_association(route_table_id=properties["RouteTableId"],
+                                                    subnet_id=properties["SubnetId"])
+        association.association_id = ec2.associate_route_table(properties["RouteTableId"], subnet_id=properties["SubnetId"])
+        return association
+
+    def physical_resource_id(self):
+        return getattr(self, "association_id", None) or self.route_table_id
+
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    SubnetRouteTableAssociation.physical_resource_id = property(physical_resource_id)
+
+
+def _attachable_policy(backend, arn, region):
+    """The managed policy `arn`; an AWS managed one (arn:aws:iam::aws:policy/...) is loaded from
+    moto's copy of AWS's policies when moto did not load them all (AWS has every one)."""
+    if any(policy.arn == arn for policy in backend.managed_policies.values()):
+        return
+    if ":iam::aws:policy/" not in arn:
+        return
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy
+    name = arn.rsplit("/", 1)[-1]
+    data = json.loads(aws_managed_policies_data).get(name)
+    if data is None:
+        return
+    policy = AWSManagedPolicy.from_data(name, ACCOUNT_ID, region, data)
+    backend.managed_policies[policy.arn] = policy
+
+
+def create_iam_roles_as_cloudformation_does():
+    """AWS::IAM::Role: inline `Policies` are stored as the JSON documents they are (moto 5.2 kept
+    Python's repr of the parsed template, so GetRolePolicy answered `{'Version': ...}`, which is not
+    JSON), and `ManagedPolicyArns` are attached (moto ignored them) and detached again when the
+    role is deleted (IAM refuses to delete a role with attached policies)."""
+    from moto.iam.models import Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    original = Role.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties") or {}
+        policies = [dict(policy, PolicyDocument=policy["PolicyDocument"] if isinstance(policy.get("PolicyDocument"), str)
+                         else json.dumps(policy.get("PolicyDocument")))
+                    for policy in properties.get("Policies") or []]
+        cloudformation_json = dict(cloudformation_json, Properties=dict(properties, Policies=policies))
+        role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for arn in properties.get("ManagedPolicyArns") or []:
+            _attachable_policy(backend, arn, region_name)
+            backend.attach_role_policy(arn, role.name)
+        return role
+
+    original_delete = Role.delete_from_cloudformation_json.__func__
+
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        return original_delete(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    Role.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
