@@ -657,6 +657,7 @@ class _FrozenOutputs(dict):
     def __init__(self, output_map):
         super().__init__({key: _FrozenOutput(output) for key, output in output_map.items() if output})
         self.exports = list(output_map.exports)
+        self.export_names = _export_names_by_output(output_map)
 
 
 def freeze_stack_outputs(stack):
@@ -1045,3 +1046,180 @@ def create_iam_roles_as_cloudformation_does():
 
     Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     Role.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
+
+
+# --- Resource properties moto's CloudFormation accepts but does not apply -------------------------
+def _condition_holds(stack, entry):
+    condition = entry.get("Condition")
+    return not condition or bool(stack.resource_map.lazy_condition_map[condition])
+
+
+def _lifecycle_rule(rule):
+    """An AWS::S3::Bucket LifecycleConfiguration rule in PutBucketLifecycleConfiguration's form."""
+    api = {"ID": rule.get("Id"), "Status": rule.get("Status", "Enabled")}
+    tags = [{"Key": tag["Key"], "Value": tag.get("Value", "")} for tag in rule.get("TagFilters") or []]
+    prefix = rule.get("Prefix")
+    if tags and (prefix or len(tags) > 1):
+        api["Filter"] = {"And": {"Prefix": prefix or "", "Tag": tags}}
+    elif tags:
+        api["Filter"] = {"Tag": tags[0]}
+    else:
+        api["Filter"] = {"Prefix": prefix or ""}
+    expiration = {}
+    if rule.get("ExpirationInDays") is not None:
+        expiration["Days"] = int(rule["ExpirationInDays"])
+    if rule.get("ExpirationDate"):
+        expiration["Date"] = rule["ExpirationDate"]
+    if str(rule.get("ExpiredObjectDeleteMarker", "")).lower() == "true":
+        expiration["ExpiredObjectDeleteMarker"] = "true"
+    if expiration:
+        api["Expiration"] = expiration
+    noncurrent = dict(rule.get("NoncurrentVersionExpiration") or {})
+    if rule.get("NoncurrentVersionExpirationInDays") is not None:
+        noncurrent.setdefault("NoncurrentDays", rule["NoncurrentVersionExpirationInDays"])
+    if noncurrent:
+        api["NoncurrentVersionExpiration"] = {key: int(value) for key, value in noncurrent.items()}
+    if rule.get("AbortIncompleteMultipartUpload"):
+        api["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])}
+    transitions = list(rule.get("Transitions") or []) + ([rule["Transition"]] if rule.get("Transition") else [])
+    if transitions:
+        api["Transition"] = [{key: value for key, value in (("Days", t.get("TransitionInDays")), ("Date", t.get("TransitionDate")),
+                                                            ("StorageClass", t.get("StorageClass"))) if value is not None}
+                             for t in transitions]
+    noncurrent_transitions = list(rule.get("NoncurrentVersionTransitions") or []) + \
+        ([rule["NoncurrentVersionTransition"]] if rule.get("NoncurrentVersionTransition") else [])
+    if noncurrent_transitions:
+        api["NoncurrentVersionTransition"] = [
+            {key: value for key, value in (("NoncurrentDays", t.get("TransitionInDays")), ("StorageClass", t.get("StorageClass")),
+                                           ("NewerNoncurrentVersions", t.get("NewerNoncurrentVersions"))) if value is not None}
+            for t in noncurrent_transitions]
+    return api
+
+
+def _logging_allowed(s3, target, prefix):
+    """Whether the target bucket's policy lets S3's log delivery (logging.s3.amazonaws.com) put
+    objects under `prefix`, a Resource wildcard matching as IAM matches it (moto compared the
+    Resource with three literal strings and refused `arn:aws:s3:::logs/s3/*` for prefix s3/dumps/)."""
+    import fnmatch
+    bucket = s3.buckets.get(target)
+    if bucket is None or not bucket.policy:
+        return False
+    text = bucket.policy.decode() if isinstance(bucket.policy, bytes) else bucket.policy
+    for statement in json.loads(text).get("Statement", []):
+        principal = statement.get("Principal") or {}
+        services = principal.get("Service") if isinstance(principal, dict) else None
+        services = [services] if isinstance(services, str) else (services or [])
+        actions = statement.get("Action") or []
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement.get("Resource") or []
+        resources = [resources] if isinstance(resources, str) else resources
+        if statement.get("Effect") == "Allow" and "logging.s3.amazonaws.com" in services and \
+                any(fnmatch.fnmatchcase("s3:PutObject", action) for action in actions) and \
+                any(fnmatch.fnmatchcase(f"arn:aws:s3:::{target}/{prefix}log-object", resource) for resource in resources):
+            return True
+    return False
+
+
+def apply_stack_resource_settings(region, stack):
+    """Applies what moto 5.2's CloudFormation accepts in a template but never sets, each as the
+    service's own call would (what CloudFormation does after creating or updating the resource):
+    AWS::S3::BucketPolicy (a type moto lacks: GetBucketPolicy answered NoSuchBucketPolicy); an
+    AWS::S3::Bucket's BucketKeyEnabled (moto kept only the algorithm), VersioningConfiguration, OwnershipControls, LifecycleConfiguration (in
+    PutBucketLifecycleConfiguration's form) and LoggingConfiguration (after the policies, which
+    let log delivery write); TargetGroupAttributes and LoadBalancerAttributes. Returns the
+    logical ids it applied something to."""
+    from moto.s3.models import s3_backends
+    s3 = s3_backends[ACCOUNT_ID]["aws"]
+    elbv2 = _elbv2(region)
+    template = _stack_template(stack).get("Resources") or {}
+    applied = []
+    for logical, entry in template.items():
+        if entry.get("Type") != "AWS::S3::BucketPolicy" or not _condition_holds(stack, entry):
+            continue
+        properties = stack_resource_properties(stack, logical)
+        bucket, document = properties.get("Bucket"), properties.get("PolicyDocument")
+        if bucket in s3.buckets and document:
+            text = document if isinstance(document, str) else json.dumps(document)
+            s3.put_bucket_policy(bucket, text.encode())
+            applied.append(logical)
+    for logical, kind, _entry, name in stack_resources(stack):
+        if kind == "AWS::S3::Bucket" and name in s3.buckets:
+            properties = stack_resource_properties(stack, logical)
+            encryption = ((properties.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or [{}])[0]
+            bucket = s3.buckets[name]
+            if "BucketKeyEnabled" in encryption and bucket.encryption and "Rule" in bucket.encryption:
+                bucket.encryption["Rule"]["BucketKeyEnabled"] = str(encryption["BucketKeyEnabled"]).lower()
+            versioning = (properties.get("VersioningConfiguration") or {}).get("Status")
+            if versioning:
+                s3.put_bucket_versioning(name, versioning)
+            rules = (properties.get("OwnershipControls") or {}).get("Rules") or []
+            if rules and rules[0].get("ObjectOwnership"):
+                s3.put_bucket_ownership_controls(name, ownership=rules[0]["ObjectOwnership"])
+            lifecycle = (properties.get("LifecycleConfiguration") or {}).get("Rules") or []
+            if lifecycle:
+                s3.put_bucket_lifecycle_configuration(name, [_lifecycle_rule(rule) for rule in lifecycle])
+            logging = properties.get("LoggingConfiguration")
+            if logging is not None:
+                target = logging.get("DestinationBucketName") or name
+                prefix = logging.get("LogFilePrefix") or ""
+                if target in s3.buckets and (target == name or _logging_allowed(s3, target, prefix)):
+                    s3.buckets[name].logging = {"TargetBucket": target, "TargetPrefix": prefix}
+            applied.append(logical)
+        elif kind == "AWS::ElasticLoadBalancingV2::TargetGroup" and name in elbv2.target_groups:
+            attributes = stack_resource_properties(stack, logical).get("TargetGroupAttributes") or []
+            if attributes:
+                elbv2.modify_target_group_attributes(name, {a["Key"]: str(a["Value"]) for a in attributes})
+                applied.append(logical)
+        elif kind == "AWS::ElasticLoadBalancingV2::LoadBalancer" and name in elbv2.load_balancers:
+            attributes = stack_resource_properties(stack, logical).get("LoadBalancerAttributes") or []
+            if attributes:
+                elbv2.modify_load_balancer_attributes(name, {a["Key"]: str(a["Value"]) for a in attributes})
+                applied.append(logical)
+    return applied
+
+
+def _export_names_by_output(output_map):
+    """{output key: its Export Name, evaluated}: moto named each output's export by the first
+    export with the same value (DevDatabasePort showed `<stack>-ProdDatabasePort`)."""
+    if hasattr(output_map, "export_names"):
+        return output_map.export_names
+    from moto.cloudformation.parsing import clean_json
+    names = {}
+    for key, value in (getattr(output_map, "_output_json_map", None) or {}).items():
+        if isinstance(value, dict) and value.get("Export"):
+            names[key] = clean_json(value["Export"].get("Name"), output_map._resource_map)
+    return names
+
+
+def name_each_output_export():
+    """DescribeStacks gives each output the ExportName its own Export names (see
+    _export_names_by_output)."""
+    from moto.cloudformation.models import Stack
+
+    def outputs(self):
+        names = _export_names_by_output(self.output_map)
+        found = [{"OutputKey": o.key, "OutputValue": o.value, "Description": o.description, "ExportName": names.get(o.key)}
+                 for o in self.output_map.values() if o]
+        return found or None
+
+    Stack.outputs = property(outputs)
+
+
+def evaluate_bucket_policies(decide):
+    """moto 5.2 enforces a bucket policy's statements for everyone (Principal "*") but ignores
+    their conditions, and a statement whose condition does not hold counted as a denial: the
+    usual `Deny s3:* when aws:SecureTransport is false` refused every request. `decide(document,
+    action, resource)` ("Allow", "Deny" or None, authorization.bucket_policy_decision) answers
+    for moto instead."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        text = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+        decision = decide(json.loads(text), action, resource)
+        return {"Allow": PermissionResult.PERMITTED, "Deny": PermissionResult.DENIED}.get(decision, PermissionResult.NEUTRAL)
+
+    FakeBucket.get_permission = get_permission

@@ -17,7 +17,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, web
+from . import auth, authorization, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, web
 from .providers import autoscaling, cloudformation, elbv2, ssm
 
 PROVIDERS = (ssm, autoscaling, elbv2, cloudformation)
@@ -111,6 +111,8 @@ def main():
     moto_adapter.get_azs_of_the_stack_region()
     moto_adapter.associate_subnet_route_tables()
     moto_adapter.create_iam_roles_as_cloudformation_does()
+    moto_adapter.name_each_output_export()
+    moto_adapter.evaluate_bucket_policies(authorization.bucket_policy_decision)
     moto_adapter.list_parameter_changes_in_change_sets()
     world = World(state_dir)
     injector = world.injector = faults.FaultInjector(seed=args.seed)

@@ -109,6 +109,7 @@ def apply_what_moto_skips(call, response):
         moto_adapter.apply_stack_scaling_policies(call.region, stack)
         handle = moto_adapter.live_stack(call.region, stack)
         if handle is not None:
+            moto_adapter.apply_stack_resource_settings(call.region, handle)
             moto_adapter.register_stack_exports(call.region, handle)
             for logical, kind, _entry, physical in moto_adapter.stack_resources(handle):
                 if kind == "AWS::RDS::DBInstance":
