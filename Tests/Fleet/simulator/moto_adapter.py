@@ -421,10 +421,21 @@ def manage_rds_master_passwords():
     def get_cfn_attribute(self, attribute_name):
         if attribute_name == "MasterUserSecret.SecretArn" and getattr(self, "master_user_secret", None) is not None:
             return self.master_user_secret.secret.arn
+        if attribute_name == "DBInstanceArn":
+            return self.db_instance_arn
+        if attribute_name == "DbiResourceId":
+            return self.dbi_resource_id
         return original_attribute(self, attribute_name)
+
+    original_has = DBInstance.has_cfn_attr.__func__
+
+    def has_cfn_attr(cls, attribute):
+        # moto's template check asks this before anything is created.
+        return attribute in ("MasterUserSecret.SecretArn", "DBInstanceArn", "DbiResourceId") or original_has(cls, attribute)
 
     DBInstance.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     DBInstance.get_cfn_attribute = get_cfn_attribute
+    DBInstance.has_cfn_attr = classmethod(has_cfn_attr)
 
 
 def list_parameter_changes_in_change_sets():
