@@ -719,10 +719,8 @@ def test_instance_volumes_are_encrypted(stack):
         assert volumes and all(v["Encrypted"] for v in volumes), (instance_id, volumes)
 
 
-@pytest.mark.xfail(strict=False, reason="simulator race (Tests/Fleet, not moto): runcommand.sync_agents decides to boot "
-                                        "an instance only when it first sees it, and moto sets instance."
-                                        "autoscaling_group only after run_instances returns; an instance the web loop "
-                                        "sees in between never runs its user data")
+# A group's instance boots once, even if the simulator sees it before moto records its group on it
+# (Tests/Fleet/simulator/runcommand.sync_agents; the race is pinned in test_units_runcommand.py).
 def test_user_data_reads_its_environment_release_pointer(stack):
     """Every instance's user data ran at boot and asked SSM for its own environment's pointer
     (the test's `aws` stops it there: see Cloud)."""

@@ -47,8 +47,12 @@ def instance_private_ip(instance):
 
 
 def launched_by_group(instance):
-    """Whether an Auto Scaling group launched the instance (it then boots with its user data)."""
-    return getattr(instance, "autoscaling_group", None) is not None
+    """Whether an Auto Scaling group launched the instance (it then boots with its user data).
+    moto records the group on the instance only after RunInstances returns, but the group's
+    aws:autoscaling:groupName tag is on it from its creation: either tells (asked when the
+    simulator first sees the instance, so an instance attached to a group later is not taken for
+    one it launched)."""
+    return getattr(instance, "autoscaling_group", None) is not None or "aws:autoscaling:groupName" in instance_tags(instance)
 
 
 def terminate_instances(region, ids):
