@@ -322,6 +322,12 @@ def put_public_access_block(bucket, config):
                                                                     for key, value in config.items()})
 
 
+def _scaling_policy_name(stack, logical):
+    import hashlib
+    suffix = hashlib.sha256(f"{stack.stack_id}/{logical}".encode()).hexdigest()[:12].upper()
+    return f"{stack.name}-{logical}-{suffix}"
+
+
 def apply_stack_scaling_policies(region, stack_name):
     """Puts the stack's AWS::AutoScaling::ScalingPolicy resources on their groups (moto 5.2
     accepts them in a template but DescribePolicies stays empty); returns the policy names. A
@@ -341,8 +347,7 @@ def apply_stack_scaling_policies(region, stack_name):
         if resource.get("Type") != "AWS::AutoScaling::ScalingPolicy":
             continue
         properties = clean_json(resource.get("Properties") or {}, stack.resource_map)
-        suffix = hashlib.sha256(f"{stack.stack_id}/{logical}".encode()).hexdigest()[:12].upper()
-        name = f"{stack.name}-{logical}-{suffix}"
+        name = _scaling_policy_name(stack, logical)
         scaling.put_scaling_policy(
             name=name, policy_type=properties.get("PolicyType", "SimpleScaling"),
             metric_aggregation_type=properties.get("MetricAggregationType"),
@@ -595,15 +600,26 @@ def stack_imports(region):
     return imports
 
 
+# Types moto's CloudFormation has no model of (it keeps None for them): the simulator applies them
+# after the stack operation (apply_stack_scaling_policies, apply_stack_resource_settings).
+_UNMODELLED = ("AWS::S3::BucketPolicy", "AWS::AutoScaling::ScalingPolicy")
+
+
 def stack_resources(stack):
-    """[(logical id, type, template entry, physical id)] of the resources the stack still holds."""
+    """[(logical id, type, template entry, physical id)] of the resources the stack still holds
+    (those of the types moto does not model included; physical ids as listed_stack_resources)."""
     template = _stack_template(stack).get("Resources") or {}
+    resource_map = stack.resource_map
     found = []
     for logical, entry in template.items():
-        parsed = stack.resource_map._parsed_resources.get(logical)
-        if parsed is None or isinstance(parsed, str):
+        kind = entry.get("Type", "")
+        parsed = resource_map._parsed_resources.get(logical)
+        if isinstance(parsed, str):
             continue
-        found.append((logical, entry.get("Type", ""), entry, getattr(parsed, "physical_resource_id", None) or ""))
+        if parsed is None and not (kind in _UNMODELLED and logical in resource_map._resource_json_map and
+                                   _condition_holds(stack, entry)):
+            continue
+        found.append((logical, kind, entry, _listed_physical_id(stack.region_name, stack, logical, kind, parsed)))
     return found
 
 
@@ -612,15 +628,45 @@ def delete_stack_resource(stack, logical_id):
     the network types moto's CloudFormation silently keeps; raises the service's error."""
     from moto.cloudformation.parsing import resource_class_from_type
     resource_map = stack.resource_map
-    parsed = resource_map._parsed_resources[logical_id]
+    parsed = resource_map._parsed_resources.get(logical_id)
     entry = resource_map._resource_json_map[logical_id]
     kind = entry.get("Type", "")
     ours = _EC2_DELETERS.get(kind)
-    if ours is not None and hasattr(resource_class_from_type(kind).delete_from_cloudformation_json, "__isabstractmethod__"):
+    if kind in _UNMODELLED:
+        _delete_unmodelled(stack, logical_id, kind)
+    elif ours is not None and hasattr(resource_class_from_type(kind).delete_from_cloudformation_json, "__isabstractmethod__"):
         ours(_ec2(stack.region_name), getattr(parsed, "physical_resource_id", None), stack_resource_properties(stack, logical_id))
     else:
         resource_map._delete_resource(parsed, entry)
     forget_stack_resource(stack, logical_id)
+
+
+def _delete_unmodelled(stack, logical_id, kind):
+    """DeleteBucketPolicy for an AWS::S3::BucketPolicy (its bucket may be kept), DeletePolicy for
+    an AWS::AutoScaling::ScalingPolicy."""
+    if kind == "AWS::S3::BucketPolicy":
+        from moto.s3.models import s3_backends
+        s3 = s3_backends[ACCOUNT_ID]["aws"]
+        bucket = _bucket_of_policy(stack, logical_id)
+        if bucket in s3.buckets:
+            s3.delete_bucket_policy(bucket)
+    else:
+        from moto.autoscaling.models import autoscaling_backends
+        scaling = autoscaling_backends[ACCOUNT_ID][stack.region_name]
+        name = _scaling_policy_name(stack, logical_id)
+        if name in scaling.policies:
+            scaling.delete_policy(name)
+
+
+def _bucket_of_policy(stack, logical_id):
+    """The bucket an AWS::S3::BucketPolicy names, read without evaluating the template (reading the
+    resource map for a resource it no longer has would create that resource again)."""
+    entry = (_stack_template(stack).get("Resources") or {}).get(logical_id) or {}
+    bucket = (entry.get("Properties") or {}).get("Bucket")
+    if isinstance(bucket, dict) and "Ref" in bucket:
+        target = stack.resource_map._parsed_resources.get(bucket["Ref"])
+        return getattr(target, "physical_resource_id", None) or ""
+    return bucket if isinstance(bucket, str) else ""
 
 
 def _detach_gateway(ec2, _physical, properties):
@@ -1238,3 +1284,80 @@ def evaluate_bucket_policies(decide):
         return {"Allow": PermissionResult.PERMITTED, "Deny": PermissionResult.DENIED}.get(decision, PermissionResult.NEUTRAL)
 
     FakeBucket.get_permission = get_permission
+
+
+# --- A stack's resources as ListStackResources and DescribeStackResources list them ---------------
+def record_security_group_rule_ids():
+    """AWS::EC2::SecurityGroupIngress is identified by the rule it adds (sgr-...); moto's resource
+    kept no id. Records the new rule's id on the resource."""
+    from moto.ec2.models.security_groups import SecurityGroupIngress
+
+    original = SecurityGroupIngress.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        groups = [group for vpc in _ec2(region_name).groups.values() for group in vpc.values()]
+        before = {rule.id for group in groups for rule in group.ingress_rules}
+        resource = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        resource.rule_ids = [rule.id for group in groups for rule in group.ingress_rules if rule.id not in before]
+        return resource
+
+    SecurityGroupIngress.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _listed_physical_id(region, stack, logical, kind, parsed):
+    physical = getattr(parsed, "physical_resource_id", None) if parsed is not None and not isinstance(parsed, str) else None
+    if physical:
+        return physical
+    if kind == "AWS::RDS::DBSubnetGroup" and getattr(parsed, "name", None):
+        return parsed.name
+    if kind in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress") and getattr(parsed, "rule_ids", None):
+        return parsed.rule_ids[0]
+    if kind == "AWS::S3::BucketPolicy":
+        return _bucket_of_policy(stack, logical)
+    if kind == "AWS::AutoScaling::ScalingPolicy":
+        from moto.autoscaling.models import autoscaling_backends
+        policy = autoscaling_backends[ACCOUNT_ID][region].policies.get(_scaling_policy_name(stack, logical))
+        if policy is not None:
+            return policy.arn
+    return _scaling_policy_name(stack, logical)    # CloudFormation's kind of generated name
+
+
+def listed_stack_resources(region, stack):
+    """[{logical, type, physical, status, reason, timestamp}] of every resource the stack holds, as
+    CloudFormation lists them: each with its logical id, type and physical id (moto 5.2 listed
+    AWS::S3::BucketPolicy, AWS::AutoScaling::ScalingPolicy and resources whose Condition is
+    false as entries with none of the three, and SecurityGroupIngress and DBSubnetGroup without a
+    physical id); a resource whose Condition is false is not there. Status and time are the
+    resource's latest event (CREATE_COMPLETE at the stack's creation without one)."""
+    template = _stack_template(stack).get("Resources") or {}
+    kept = stack.resource_map._resource_json_map
+    parsed_map = stack.resource_map._parsed_resources
+    latest = {}
+    for event in stack.events:
+        if event.logical_resource_id != stack.name:
+            latest[event.logical_resource_id] = event
+    found = []
+    for logical, entry in template.items():
+        if logical not in kept or not _condition_holds(stack, entry):
+            continue
+        kind = entry.get("Type", "")
+        event = latest.get(logical)
+        found.append({"logical": logical, "type": kind,
+                      "physical": _listed_physical_id(region, stack, logical, kind, parsed_map.get(logical)),
+                      "status": event.resource_status if event else "CREATE_COMPLETE",
+                      "reason": event.resource_status_reason if event else None,
+                      "timestamp": event.timestamp if event else stack.creation_time})
+    return found
+
+
+def stack_id_and_name(stack):
+    return stack.stack_id, stack.name
+
+
+def live_stacks(region):
+    return [stack for stack in _cloudformation(region).stacks.values() if stack.status != "DELETE_COMPLETE"]
+
+
+def stack_resource_metadata(stack, logical_id):
+    entry = (_stack_template(stack).get("Resources") or {}).get(logical_id) or {}
+    return entry.get("Metadata")

@@ -112,6 +112,7 @@ def main():
     moto_adapter.associate_subnet_route_tables()
     moto_adapter.create_iam_roles_as_cloudformation_does()
     moto_adapter.name_each_output_export()
+    moto_adapter.record_security_group_rule_ids()
     moto_adapter.evaluate_bucket_policies(authorization.bucket_policy_decision)
     moto_adapter.list_parameter_changes_in_change_sets()
     world = World(state_dir)

@@ -122,8 +122,8 @@ def create(simulator, name, template):
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack
-    physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in
-                cloudformation.describe_stack_resources(StackName=name)["StackResources"] if r.get("LogicalResourceId")}
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in
+                cloudformation.describe_stack_resources(StackName=name)["StackResources"]}
     return stack, physical
 
 
@@ -133,11 +133,11 @@ def bucket_template(suffix):
                 "Resource": [{"Fn::GetAtt": ["Data", "Arn"]}, {"Fn::Sub": "${Data.Arn}/*"}],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
     return {"Resources": {
-        "Logs": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": logs}},
+        "Logs": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {"BucketName": logs}},
         "LogsPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": {"Ref": "Logs"}, "PolicyDocument": {
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
                                                     "Action": "s3:PutObject", "Resource": {"Fn::Sub": "${Logs.Arn}/s3/*"}}]}}},
-        "Data": {"Type": "AWS::S3::Bucket", "DependsOn": "LogsPolicy", "Properties": {
+        "Data": {"Type": "AWS::S3::Bucket", "DependsOn": "LogsPolicy", "DeletionPolicy": "Retain", "Properties": {
             "BucketName": data,
             "BucketEncryption": {"ServerSideEncryptionConfiguration": [
                 {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]},
@@ -155,7 +155,9 @@ def bucket_template(suffix):
 
 def test_a_stacks_buckets_get_their_policies_versioning_ownership_lifecycle_and_logging(simulator):
     template, logs, data = bucket_template(uuid.uuid4().hex[:8])
-    create(simulator, unique("buckets"), template)
+    name = unique("buckets")
+    _stack, physical = create(simulator, name, template)
+    assert (physical["DataPolicy"], physical["LogsPolicy"]) == (data, logs)    # a bucket policy is known by its bucket
     s3 = simulator.client("s3")
     statements = json.loads(s3.get_bucket_policy(Bucket=data)["Policy"])["Statement"]
     assert [s["Sid"] for s in statements] == ["DenyInsecureTransport"]
@@ -170,6 +172,15 @@ def test_a_stacks_buckets_get_their_policies_versioning_ownership_lifecycle_and_
     assert s3.get_bucket_encryption(Bucket=data)["ServerSideEncryptionConfiguration"]["Rules"][0]["BucketKeyEnabled"] is True
     # The TLS-only Deny does not refuse requests (every AWS endpoint is HTTPS).
     s3.put_object(Bucket=data, Key="tmp/a", Body=b"x")
+    assert s3.get_object(Bucket=data, Key="tmp/a")["Body"].read() == b"x"
+    assert s3.list_objects_v2(Bucket=logs, Prefix="s3/data/")["KeyCount"] >= 1     # the access log of those requests
+    # Deleting the stack deletes the policies even from the buckets it keeps (DeletionPolicy Retain).
+    cloudformation = simulator.client("cloudformation")
+    cloudformation.delete_stack(StackName=name)
+    assert cloudformation.describe_stacks(StackName=_stack["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    with pytest.raises(botocore.exceptions.ClientError) as gone:
+        s3.get_bucket_policy(Bucket=data)
+    assert gone.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
     assert s3.get_object(Bucket=data, Key="tmp/a")["Body"].read() == b"x"
 
 
