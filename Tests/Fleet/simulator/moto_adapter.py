@@ -946,7 +946,9 @@ def balance_group_launches():
     "Instance distribution": it "attempts to distribute instances evenly between the Availability
     Zones that are enabled"). moto 5.2 put every instance in the first subnet. Each launch uses the
     group's launch template version ($Latest, $Default or a number): moto launched the template's
-    default version while taking the image and user data from the group's."""
+    default version while taking the image and user data from the group's. A scale-in terminates
+    as the default termination policy does, keeping the zones balanced (moto took the first
+    members, wherever they were)."""
     from moto.autoscaling.models import ASG_NAME_TAG, FakeAutoScalingGroup, InstanceState
 
     def replace_autoscaling_group_instances(self, count_needed, propagated_tags):
@@ -993,7 +995,45 @@ def balance_group_launches():
                 self.instance_states.append(
                     InstanceState(instance, protected_from_scale_in=self.new_instances_protected_from_scale_in))
 
+    def termination_order(self, count):
+        """The `count` members a scale-in terminates, by the default termination policy: each from
+        the zone with the most of the group's instances (the last listed on a tie), within it one
+        launched from another template version than the group's first, then the oldest."""
+        current = None
+        if self.ec2_launch_template:
+            current = str(self.ec2_launch_template.get_version(self.launch_template_version or "$Default").number)
+        candidates = [member for member in self.instance_states if not member.protected_from_scale_in]
+        zone_of = {id(member): member.instance._placement.zone for member in self.instance_states}
+        per_zone = {}
+        for member in self.instance_states:
+            per_zone[zone_of[id(member)]] = per_zone.get(zone_of[id(member)], 0) + 1
+        zones = list(dict.fromkeys(zone_of[id(m)] for m in self.instance_states))
+        chosen = []
+        for _ in range(min(count, len(candidates))):
+            eligible = {zone_of[id(m)] for m in candidates}
+            zone = max((z for z in zones if z in eligible), key=lambda z: (per_zone[z], zones.index(z)))
+            in_zone = [m for m in candidates if zone_of[id(m)] == zone]
+            member = min(in_zone, key=lambda m: (instance_tags(m.instance).get("aws:ec2launchtemplate:version") == current,
+                                                 m.instance.launch_time))
+            chosen.append(member)
+            candidates.remove(member)
+            per_zone[zone] -= 1
+        return chosen
+
+    original_set_desired_capacity = FakeAutoScalingGroup.set_desired_capacity
+
+    def set_desired_capacity(self, new_capacity):
+        # moto terminates the first unprotected members: put the ones AWS would pick first.
+        target = self.min_size if new_capacity is None else new_capacity
+        excess = len(self.active_instances()) - (target or 0)
+        if excess > 0 and not self.mixed_instances_policy:
+            chosen = termination_order(self, excess)
+            picked = {id(member) for member in chosen}
+            self.instance_states = chosen + [member for member in self.instance_states if id(member) not in picked]
+        return original_set_desired_capacity(self, new_capacity)
+
     FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_autoscaling_group_instances
+    FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity
 
 
 # --- CloudFormation resource types moto reads differently from the resource reference ------------

@@ -116,6 +116,25 @@ def test_a_group_balances_its_instances_over_its_zones_and_launches_its_version(
             assert instance["MetadataOptions"]["HttpTokens"] == "required"
 
 
+def test_a_scale_in_terminates_from_the_zone_with_the_most(simulator):
+    ec2, autoscaling = simulator.client("ec2"), simulator.client("autoscaling")
+    _vpc, subnets, group = network(simulator, zones=("a", "b"))
+    name = unique("app")
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=10, DesiredCapacity=2,
+                                          LaunchTemplate={"LaunchTemplateId": ec2.create_launch_template(
+                                              LaunchTemplateName=name, LaunchTemplateData={
+                                                  "ImageId": "ami-12c6146b", "SecurityGroupIds": [group]})
+                                              ["LaunchTemplate"]["LaunchTemplateId"]},
+                                          VPCZoneIdentifier=subnets[0])
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName=name, VPCZoneIdentifier=",".join(subnets))
+    autoscaling.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=4)
+    assert sorted(zone for zone, _ in group_zones(simulator, name)) == [f"{REGION}a"] * 2 + [f"{REGION}b"] * 2
+    # The default termination policy picks from the zone with the most each time: one from each
+    # (moto terminated the first members, both in zone a, which left zone a empty).
+    autoscaling.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=2)
+    assert sorted(zone for zone, _ in group_zones(simulator, name)) == [f"{REGION}a", f"{REGION}b"]
+
+
 # --- CloudFormation: what moto accepted and dropped ------------------------------------------------------
 def create(simulator, name, template):
     cloudformation = simulator.client("cloudformation")
