@@ -8,3 +8,5 @@ extension Adminctl.Infra.Up: ReportsJSON {}
 extension Adminctl.Infra.Diff: ReportsJSON {}
 extension Adminctl.Infra.Status: ReportsJSON {}
 extension Adminctl.Infra.Down: ReportsJSON {}
+extension Adminctl.Status: ReportsJSON {}
+extension Adminctl.Scale: ReportsJSON {}

@@ -142,10 +142,18 @@ import TestSupport
     }
 
     @Test func adminRangesAreAListInTheFileAndCommasInAVariable() throws {
-        let setup = try Setup("[network]\nadmin_cidrs = [\"198.51.100.0/24\"]\n")
+        let setup = try Setup("[project]\nname = \"shop\"\n[network]\nadmin_cidrs = [\"198.51.100.0/24\"]\n")
         defer { setup.directory.remove() }
         #expect(try setup.load().adminCIDRs == ["198.51.100.0/24"])
-        let message = try setup.failure(["ADMINCTL_NETWORK_ADMIN_CIDRS": "198.51.100.0/24,203.0.113.0/24"])
-        #expect(message?.contains("lists 2 ranges, but the shared template takes one (AdminCidr) today") == true)
+        let three = try setup.load(["ADMINCTL_NETWORK_ADMIN_CIDRS": "198.51.100.0/24,203.0.113.0/24,192.0.2.7/32"])
+        #expect(three.adminCIDRs == ["198.51.100.0/24", "203.0.113.0/24", "192.0.2.7/32"])
+        let parameters = try three.stackParameters()
+        #expect(parameters["AdminCidr"] == "198.51.100.0/24" && parameters["AdminCidr2"] == "203.0.113.0/24"
+                && parameters["AdminCidr3"] == "192.0.2.7/32")
+        // A shorter list sends the rest empty, so their rules go at the next infra up.
+        let one = try setup.load().stackParameters()
+        #expect(one["AdminCidr"] == "198.51.100.0/24" && one["AdminCidr2"] == "" && one["AdminCidr3"] == "")
+        let message = try setup.failure(["ADMINCTL_NETWORK_ADMIN_CIDRS": "198.51.100.0/24,203.0.113.0/24,192.0.2.7/32,192.0.2.9/32"])
+        #expect(message?.contains("lists 4 ranges, but the shared template takes up to 3") == true)
     }
 }

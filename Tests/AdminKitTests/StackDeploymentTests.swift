@@ -77,3 +77,34 @@ import Testing
         #expect(wrong?.message.hasPrefix("ADMINCTL_TEMPLATES is \(root), but there is no shared.yaml in it.") == true)
     }
 }
+
+@Suite struct RegionZoneTests {
+    typealias Zone = EC2.AvailabilityZone
+
+    @Test func aRegionNeedsTwoAvailableZonesNotLocalOnes() {
+        let two = [Zone(name: "eu-west-3a", state: "available", zoneType: "availability-zone"),
+                   Zone(name: "eu-west-3b", state: "available", zoneType: "availability-zone")]
+        #expect(SharedInfrastructure.zoneProblem(two, region: "eu-west-3") == nil)
+        let one = [Zone(name: "xx-1a", state: "available", zoneType: "availability-zone"),
+                   Zone(name: "xx-1b", state: "impaired", zoneType: "availability-zone"),
+                   Zone(name: "xx-1-lax-1a", state: "available", zoneType: "local-zone")]
+        let problem = SharedInfrastructure.zoneProblem(one, region: "xx-1")
+        #expect(problem?.message == "Region xx-1 has 1 available availability zone(s) (xx-1a); the shared infrastructure needs "
+            + "two, so that production survives the loss of one. Choose another region (aws.region in adminctl.toml, or "
+            + "ADMINCTL_AWS_REGION). Nothing was changed.")
+        #expect(SharedInfrastructure.zoneProblem([], region: "xx-1")?.message.contains("0 available availability zone(s) (none)") == true)
+    }
+}
+
+@Suite struct ScaleRuleTests {
+    typealias Sizes = ScaleReport.Sizes
+
+    @Test func sizesMustNestAndProductionKeepsTwo() {
+        #expect(AppEnvironments.sizeProblem(.prod, Sizes(min: 2, max: 6, desired: 2)) == nil)
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: 0, max: 2, desired: 0)) == nil)
+        #expect(AppEnvironments.sizeProblem(.prod, Sizes(min: 1, max: 6, desired: 2))?.hasPrefix("production keeps at least 2") == true)
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: 3, max: 2, desired: 2)) == "min 3 is above max 2")
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: 1, max: 2, desired: 5)) == "desired 5 is outside min 1 and max 2")
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: -1, max: 2, desired: 0)) == "sizes must be positive (min ≥ 0, max ≥ 1)")
+    }
+}

@@ -218,7 +218,7 @@ extension AdminctlInfraStatusTests {
         let user = "limited-\(project.name)"
         _ = try await iam.createUser(user)
         try await iam.putUserPolicy(user: user, name: "read-only", document: """
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["cloudformation:Describe*", "s3:ListBucket"], "Resource": "*"}]}
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["cloudformation:Describe*", "s3:ListBucket", "ec2:DescribeAvailabilityZones"], "Resource": "*"}]}
             """)
         let key = try await iam.createAccessKey(user: user)
         let result = try await project.run(["infra", "diff"], environment: ["AWS_ACCESS_KEY_ID": key.accessKeyID,
@@ -228,5 +228,118 @@ extension AdminctlInfraStatusTests {
         #expect(result.errorOutput.contains("AccessDenied"))
         #expect(!result.errorOutput.contains(key.secretAccessKey))
         #expect(try await CloudFormation(project.fleet.client()).stack(project.stack) == nil)
+    }
+}
+
+extension AdminctlInfraStatusTests {
+    /// The dev environment's port on the load balancer admits exactly the admin ranges listed.
+    @Test func everyAdminRangeReachesTheDevListenerAndOnlyThose() async throws {
+        let project = try await AdminctlInfraTests.Project.start()
+        defer { project.stop() }
+        let file = try String(contentsOfFile: project.file, encoding: .utf8)
+        func setRanges(_ ranges: [String]) throws {
+            try file.replacingOccurrences(of: "# admin_cidrs = [\"198.51.100.7/32\"]",
+                                          with: "admin_cidrs = [\(ranges.map { "\"\($0)\"" }.joined(separator: ", "))]")
+                .write(toFile: project.file, atomically: true, encoding: .utf8)
+        }
+        func devListenerSources() async throws -> [String] {
+            let client = project.fleet.client()
+            let resources = try await CloudFormation(client).listStackResources(project.stack).all { $0 }
+            let group = try #require(resources.first { $0.logicalID == "LoadBalancerSecurityGroup" }?.physicalID)
+            let found = try await EC2(client).describeSecurityGroups(ids: [group]).all { $0 }
+            return found.flatMap(\.ingress).filter { $0.fromPort == 8080 }.flatMap(\.cidrs).sorted()
+        }
+        try setRanges(["198.51.100.0/24", "203.0.113.7/32"])
+        let up = try await project.run(["infra", "up", "--yes"])
+        #expect(up.status == 0, "\(up.errorOutput)")
+        #expect(try await devListenerSources() == ["198.51.100.0/24", "203.0.113.7/32"])
+
+        try setRanges(["198.51.100.0/24"])
+        let plan = try await project.json(["infra", "diff"])
+        let changes = try #require(plan["changes"] as? [[String: Any]])
+        #expect(changes.contains { $0["logicalId"] as? String == "LoadBalancerSecurityGroup" && $0["action"] as? String == "Modify" })
+        #expect(try await project.run(["infra", "up", "--yes"]).status == 0)
+        #expect(try await devListenerSources() == ["198.51.100.0/24"])
+    }
+}
+
+/// Ctrl-C during `adminctl infra up`: while planning, the change set and the empty stack it made
+/// go; while following, CloudFormation carries on and adminctl says so. Each within 3 s.
+@Suite struct AdminctlInfraInterruptTests {
+    typealias Project = AdminctlInfraTests.Project
+
+    func launch(_ project: Project, _ arguments: [String] = ["infra", "up", "--yes"]) throws -> (Process, Pipe) {
+        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
+        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            environment[key] = project.fleet.environment[key]
+        }
+        return try CLI.launch("adminctl", arguments, environment: environment, directory: project.directory.file("project"))
+    }
+
+    /// Waits (up to 20 s) until the stack's status satisfies `ready`.
+    func waitForStack(_ project: Project, _ ready: (String?) -> Bool) async throws {
+        let cloudFormation = CloudFormation(project.fleet.client())
+        for _ in 0..<200 {
+            if ready(try await cloudFormation.stack(project.stack)?.status) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("the stack never got there")
+    }
+
+    func interrupt(_ process: Process, _ stderr: Pipe) async -> (status: Int32, output: String, seconds: Double) {
+        let sent = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        let (status, output) = await CLI.finish(process, stderr)
+        let elapsed = (ContinuousClock.now - sent).components
+        return (status, output, Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+    }
+
+    @Test func ctrlCWhilePlanningLeavesNoChangeSetNorEmptyStack() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeChangeSet", count: 100, seconds: 10)
+        let (process, stderr) = try launch(project)
+        try await waitForStack(project) { $0 == "REVIEW_IN_PROGRESS" }
+        let (status, output, seconds) = await interrupt(process, stderr)
+        #expect(status == 130, "\(output)")
+        #expect(seconds < 3, "\(seconds) s")
+        try await project.fleet.clearFaults()
+        #expect(try await CloudFormation(project.fleet.client()).stack(project.stack) == nil)
+    }
+
+    @Test func ctrlCWhileFollowingSaysCloudFormationCarriesOn() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 100, seconds: 5)
+        let (process, stderr) = try launch(project)
+        try await waitForStack(project) { $0 == "CREATE_COMPLETE" }
+        let (status, output, seconds) = await interrupt(process, stderr)
+        #expect(status == 130, "\(output)")
+        #expect(seconds < 3, "\(seconds) s")
+        #expect(output.contains("Stopped following \(project.stack); CloudFormation carries on with the change. "
+            + "`adminctl infra status` shows where it is."), "\(output)")
+        try await project.fleet.clearFaults()
+        #expect(try await project.run(["infra", "up", "--yes"]).output.hasPrefix("No change"))
+    }
+
+    @Test func ctrlCBeforeTheDeletionStartsProtectsTheDatabasesAgain() async throws {
+        let project = try await AdminctlInfraDownTests.created()
+        defer { project.stop() }
+        let client = project.fleet.client()
+        let databases = try await CloudFormation(client).listStackResources(project.stack).all { $0 }
+            .filter { $0.type == "AWS::RDS::DBInstance" }.map(\.physicalID)
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 10)
+        let (process, stderr) = try launch(project, ["infra", "down", "--confirm", project.stack])
+        // Wait until adminctl has lifted the protection, then interrupt before DeleteStack goes out.
+        for _ in 0..<100 {
+            var lifted = 0
+            for database in databases where try await RDS(client).instance(database)?.deletionProtection == false { lifted += 1 }
+            if lifted == databases.count { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let (status, output, _) = await interrupt(process, stderr)
+        #expect(status == 130, "\(output)")
+        #expect(try await CloudFormation(client).stack(project.stack)?.status == "CREATE_COMPLETE")
+        for database in databases { #expect(try await RDS(client).instance(database)?.deletionProtection == true, "\(database)") }
     }
 }

@@ -8,13 +8,51 @@ enum CLI {
     /// tool writes under ~ lands in the shared temporary directory or meets another process's.
     static let home = try! TemporaryDirectory("cli-home").path
 
+    /// The environment every run starts from; `environment` is laid over it.
+    static func environment(_ environment: [String: String]) -> [String: String] {
+        // No instance metadata: nothing a test runs may reach past loopback.
+        ["PATH": "/usr/bin:/bin", "HOME": home, "NO_COLOR": "1", "TERM": "dumb", "AWS_EC2_METADATA_DISABLED": "true"]
+            .merging(environment) { _, new in new }
+    }
+
+    /// Starts the tool and returns at once, for tests that signal it while it works: the running
+    /// process and its stderr (stdout is discarded).
+    static func launch(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
+                       directory: String? = nil) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = BuildProducts.executable(tool)
+        process.arguments = arguments
+        process.environment = Self.environment(environment)
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try ChildProcess.spawn(process)  // Foundation's Process.run: through the one door (see ChildProcess.spawn)
+        return (process, stderr)
+    }
+
+    /// Waits for a launched tool to end and returns its exit status and stderr. Off the
+    /// cooperative pool (two threads on a 2-core machine): a test blocked in waitUntilExit there
+    /// stalls every other test's tasks, watchdogs and polls included.
+    static func finish(_ process: Process, _ stderr: Pipe) async -> (status: Int32, errorOutput: String) {
+        let box = UncheckedProcess(process: process, stderr: stderr)
+        return await Blocking.run { _ in
+            let data = box.stderr.fileHandleForReading.readDataToEndOfFile()   // first: a full pipe would block the child
+            box.process.waitUntilExit()
+            return (box.process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+    }
+
     static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
                     input: [UInt8]? = nil, directory: String? = nil, timeout: Duration = .seconds(60)) async throws -> ProcessResult {
-        // No instance metadata: nothing a test runs may reach past loopback.
-        var env = ["PATH": "/usr/bin:/bin", "HOME": home, "NO_COLOR": "1", "TERM": "dumb",
-                   "AWS_EC2_METADATA_DISABLED": "true"]
-        env.merge(environment) { _, new in new }
-        return try await ChildProcess.run(BuildProducts.executable(tool).path, arguments, environment: env,
+        try await ChildProcess.run(BuildProducts.executable(tool).path, arguments, environment: Self.environment(environment),
                                           directory: directory, input: input, timeout: timeout)
     }
+}
+
+/// A launched process handed to the thread that waits for it (Foundation's Process is not Sendable;
+/// only that thread touches it until it has ended).
+private struct UncheckedProcess: @unchecked Sendable {
+    let process: Process
+    let stderr: Pipe
 }

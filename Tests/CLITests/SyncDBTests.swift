@@ -229,7 +229,7 @@ import TestSupport
         try #require(try await devbox(["sync-db", "--file", small], env).status == 0)
         let before = try await fixture.summary(of: name)
 
-        let (process, stderr) = try launchDevbox(["sync-db", "--file", fixture.sql], environment: env)
+        let (process, stderr) = try CLI.launch("devbox", ["sync-db", "--file", fixture.sql], environment: env)
         // Wait until rows are flowing, then interrupt as a terminal's Ctrl-C would.
         var waited = 0
         while waited < 100 {
@@ -239,9 +239,8 @@ import TestSupport
             if (Int(tables.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 2 { break }
         }
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 130, "\(output)")
+        let (status, output) = await CLI.finish(process, stderr)
+        #expect(status == 130, "\(output)")
         #expect(output.contains("interrupted; the partial import was dropped") && output.contains("is unchanged."), "\(output)")
         #expect(try await fixture.summary(of: name) == before)
         try await expectNoShadow(fixture, name)
@@ -267,7 +266,7 @@ import TestSupport
         try #require(try await CLI.run("devbox", ["sync-db", "--file", small], environment: env).status == 0)
         let before = try await fixture.summary(of: name)
 
-        let (process, stderr) = try launchDevbox(["sync-db", "--file", fixture.sql] + extra, environment: env)
+        let (process, stderr) = try CLI.launch("devbox", ["sync-db", "--file", fixture.sql] + extra, environment: env)
         let expected = fixture.tables["customer"]?.rows ?? 0
         var lock: TableLock?
         for _ in 0..<600 where lock == nil {
@@ -288,12 +287,11 @@ import TestSupport
         #expect(waiting, "no statement like \(pattern) ever waited")
         let signalled = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
-        held.release()
-        process.waitUntilExit()
+        await held.release()
+        let (status, output) = await CLI.finish(process, stderr)
         let elapsed = ContinuousClock.now - signalled
-        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(elapsed < .seconds(2), "devbox took \(elapsed) to stop")
-        #expect(process.terminationStatus == 130, "\(output)")
+        #expect(status == 130, "\(output)")
         #expect(output.contains("interrupted; the partial import was dropped") && output.contains("is unchanged."), "\(output)")
         #expect(try await fixture.summary(of: name) == before)
         let shadows = try await fixture.database.sql("SHOW DATABASES LIKE '\(name)\\_\\_devbox\\_shadow'")
@@ -335,15 +333,14 @@ import TestSupport
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cached + ".partial"))
         try await fleet.inject(kind: "latency", service: "s3", operation: "GetObject", count: 5, seconds: 30)
 
-        let (process, stderr) = try launchDevbox(["sync-db"], environment: env)
+        let (process, stderr) = try CLI.launch("devbox", ["sync-db"], environment: env)
         try await Task.sleep(for: .seconds(3))  // listing and HEAD are quick; the ranged GET is held
         let signalled = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        let (status, output) = await CLI.finish(process, stderr)
         let elapsed = ContinuousClock.now - signalled
-        let output = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(elapsed < .seconds(2), "devbox took \(elapsed) to stop: \(output)")
-        #expect(process.terminationStatus == 130, "\(output)")
+        #expect(status == 130, "\(output)")
         #expect(output.contains("is unchanged."), "\(output)")
         #expect(FileManager.default.fileExists(atPath: cached + ".partial"), "the partial download must be kept for next time")
         let exists = try await fixture.database.sql("SHOW DATABASES LIKE '\(name)%'")
@@ -383,19 +380,6 @@ import TestSupport
         let left = try await database.sql("SHOW DATABASES LIKE '\(name)%'")
         #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left)")
     }
-}
-
-/// Starts devbox with stderr captured, for tests that signal it while it runs.
-func launchDevbox(_ arguments: [String], environment: [String: String]) throws -> (Process, Pipe) {
-    let process = Process()
-    process.executableURL = BuildProducts.executable("devbox")
-    process.arguments = arguments
-    process.environment = environment
-    let stderr = Pipe()
-    process.standardError = stderr
-    process.standardOutput = FileHandle.nullDevice
-    try ChildProcess.spawn(process)  // Foundation's Process.run: through the one door (see ChildProcess.spawn)
-    return (process, stderr)
 }
 
 /// The test server's password, to check it never shows up.

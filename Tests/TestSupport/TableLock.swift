@@ -19,7 +19,8 @@ public final class TableLock: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try ChildProcess.spawn(process)
         input.fileHandleForWriting.write(Data("LOCK TABLES `\(schema)`.`\(table)` WRITE;\nSELECT 'locked';\n".utf8))
-        let granted = try await Task.detached { () -> Bool in
+        // A blocking read: on a thread of its own, never on the cooperative pool (Task.detached is on it).
+        let granted = await Blocking.run { _ -> Bool in
             var seen = Data()
             while !String(decoding: seen, as: UTF8.self).contains("locked") {
                 let chunk = output.fileHandleForReading.availableData
@@ -27,13 +28,20 @@ public final class TableLock: @unchecked Sendable {
                 seen.append(chunk)
             }
             return true
-        }.value
+        }
         guard granted else { throw TestDatabaseError(message: "LOCK TABLES \(schema).\(table) was not granted") }
     }
 
-    /// Ends the session (the server releases the lock).
-    public func release() {
+    /// Ends the session (the server releases the lock), waiting for the client off the
+    /// cooperative pool.
+    public func release() async {
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        let process = UncheckedProcess(process: process)
+        await Blocking.run { _ in process.process.waitUntilExit() }
     }
+}
+
+/// The client process handed to the thread that waits for it (Process is not Sendable).
+private struct UncheckedProcess: @unchecked Sendable {
+    let process: Process
 }

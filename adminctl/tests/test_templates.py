@@ -271,8 +271,13 @@ def test_every_resource_is_tagged(template):
 
 
 def test_template_fits_create_stack():
-    size = os.path.getsize(SHARED)
-    assert size <= TEMPLATE_BODY_LIMIT, f"shared.yaml is {size} bytes; CreateStack's TemplateBody takes {TEMPLATE_BODY_LIMIT}"
+    # adminctl sends the template without its comment-only and blank lines (Sources/AdminKit/Infra/
+    # TemplateBody.swift; Tests/AdminKitTests/TemplateBodyTests checks the result reads the same).
+    # Counted here the simple way, which can only overcount what a block scalar keeps.
+    with open(SHARED) as handle:
+        sent = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    size = sum(len(line.encode()) for line in sent)
+    assert size <= TEMPLATE_BODY_LIMIT, f"shared.yaml is {size} bytes as sent; CreateStack's TemplateBody takes {TEMPLATE_BODY_LIMIT}"
 
 
 def test_security_groups_describe_every_rule_and_use_the_stack_vpc():
@@ -284,7 +289,11 @@ def test_security_groups_describe_every_rule_and_use_the_stack_vpc():
             assert len(properties["GroupDescription"]) > 20
             assert properties.get("SecurityGroupEgress"), f"{name}: states no egress, so keeps AWS's allow-all"
             for rule in properties.get("SecurityGroupIngress", []) + properties["SecurityGroupEgress"]:
-                assert rule.get("Description"), f"{name}: a rule without description"
+                # A rule present only under a condition: `!If [Cond, rule, !Ref AWS::NoValue]`.
+                branches = rule["Fn::If"][1:] if "Fn::If" in rule else [rule]
+                for branch in branches:
+                    if branch != {"Ref": "AWS::NoValue"}:
+                        assert branch.get("Description"), f"{name}: a rule without description"
         if resource["Type"] in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
             assert properties.get("Description"), name
         if resource["Type"] == "AWS::EC2::Subnet":

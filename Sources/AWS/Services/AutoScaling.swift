@@ -228,4 +228,25 @@ public struct AutoScaling: QueryService {
                    targetValue: $0["TargetTrackingConfiguration", "TargetValue"].flatMap { Double($0.text) })
         }
     }
+
+    /// One thing the group did (launch, terminate) and why, from DescribeScalingActivities.
+    public struct Activity: Sendable, Equatable {
+        public var description: String
+        public var cause: String
+        /// Successful, InProgress, Failed, Cancelled, ...
+        public var status: String
+        public var started: Date?
+        public var ended: Date?
+    }
+
+    /// The group's activities, newest first (AWS keeps six weeks of them).
+    public func describeScalingActivities(group: String, maxRecords: Int = 10) async throws -> [Activity] {
+        var parameters = QueryParameters()
+        parameters.set("AutoScalingGroupName", group)
+        parameters.set("MaxRecords", maxRecords)
+        return try await call("DescribeScalingActivities", parameters).list("Activities").map {
+            Activity(description: $0.string("Description") ?? "", cause: $0.string("Cause") ?? "",
+                     status: $0.string("StatusCode") ?? "", started: $0.date("StartTime"), ended: $0.date("EndTime"))
+        }
+    }
 }

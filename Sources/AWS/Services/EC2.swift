@@ -381,6 +381,21 @@ public struct EC2: QueryService {
         }
     }
 
+    public struct AvailabilityZone: Sendable, Equatable {
+        public var name: String
+        /// available, information, impaired, unavailable.
+        public var state: String
+        /// availability-zone, local-zone or wavelength-zone.
+        public var zoneType: String?
+    }
+
+    /// The region's zones (only those enabled for the account unless all are asked for).
+    public func describeAvailabilityZones() async throws -> [AvailabilityZone] {
+        try await call("DescribeAvailabilityZones").list("availabilityZoneInfo").map {
+            AvailabilityZone(name: $0.string("zoneName") ?? "", state: $0.string("zoneState") ?? "", zoneType: $0.string("zoneType"))
+        }
+    }
+
     /// Image ids matching `filters` (e.g. the Debian 12 AMI by name).
     public func describeImages(owners: [String]? = nil, filters: [Filter]? = nil) async throws -> [(id: String, name: String)] {
         var parameters = QueryParameters()

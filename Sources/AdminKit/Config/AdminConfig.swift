@@ -87,7 +87,7 @@ public struct AdminConfig: Sendable {
         return config
     }
 
-    /// What one value cannot say alone: a group's sizes in order, one range for the template's AdminCidr.
+    /// What one value cannot say alone: a group's sizes in order, at most the template's three admin ranges.
     func checkSizes() throws(ConfigError) {
         for environment in ["prod", "dev"] where layers.integer("\(environment).min_size") > layers.integer("\(environment).max_size") {
             let origins = ["min_size", "max_size"].map { "\(environment).\($0) from \(layers.origin(of: "\(environment).\($0)"))" }
@@ -95,10 +95,10 @@ public struct AdminConfig: Sendable {
                 + "min_size \(layers.integer("\(environment).min_size")) is above max_size \(layers.integer("\(environment).max_size")). "
                 + "Raise max_size or lower min_size.")
         }
-        if adminCIDRs.count > 1 {
+        if adminCIDRs.count > Self.adminRangeParameters.count {
             throw ConfigError(.value(key: "network.admin_cidrs"), message: "network.admin_cidrs from \(layers.origin(of: "network.admin_cidrs")) "
-                + "lists \(adminCIDRs.count) ranges, but the shared template takes one (AdminCidr) today. Keep one range, "
-                + "such as the block that covers them all.")
+                + "lists \(adminCIDRs.count) ranges, but the shared template takes up to \(Self.adminRangeParameters.count). "
+                + "Merge some into a block that covers them.")
         }
     }
 

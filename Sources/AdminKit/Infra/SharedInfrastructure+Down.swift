@@ -59,10 +59,11 @@ extension SharedInfrastructure {
         return plan
     }
 
-    /// The stack's buckets: those it lists, and those its parameters name (a bucket kept by
-    /// DeletionPolicy Retain leaves the stack's resources after a failed deletion, not the account).
+    /// The stack's buckets: those it lists, and those its parameters and outputs name (a bucket
+    /// kept by DeletionPolicy leaves the stack's resources after a failed deletion, not the account).
     static func buckets(of stack: CloudFormation.Stack, resources: [CloudFormation.Resource]) -> [String] {
-        let named = ["ArtifactsBucketName", "DumpsBucketName", "LogsBucketName"].compactMap { stack.parameters[$0] }
+        let keys = ["ArtifactsBucketName", "DumpsBucketName", "LogsBucketName"]
+        let named = keys.compactMap { stack.parameters[$0] } + keys.compactMap { stack.outputs[$0] }
         return Array(Set(resources.filter { $0.type == "AWS::S3::Bucket" }.map(\.physicalID) + named)).filter { !$0.isEmpty }.sorted()
     }
 
@@ -120,18 +121,26 @@ extension SharedInfrastructure {
         let started = ContinuousClock.now
         let rds = RDS(client)
         var lifted: [String] = []
-        for identifier in plan.databases {
-            guard let instance = try await rds.instance(identifier), instance.deletionProtection else { continue }
-            console.note("Turning off deletion protection of \(identifier)…")
-            try await rds.setDeletionProtection(identifier, false)
-            lifted.append(identifier)
+        var seen = Set<String>()
+        do {
+            for identifier in plan.databases {
+                guard let instance = try await rds.instance(identifier), instance.deletionProtection else { continue }
+                console.note("Turning off deletion protection of \(identifier)…")
+                try await rds.setDeletionProtection(identifier, false)
+                lifted.append(identifier)
+            }
+            seen = Set(try await deployment.firstEvents(of: stackID).map(\.id))
+            console.note("Deleting \(plan.stack)…")
+            try await cloudFormation.deleteStack(stackID)
+        } catch {
+            // Stopped (Ctrl-C, an error) before CloudFormation took the deletion: the databases are
+            // protected again, as if nothing had been asked.
+            await Self.protect(lifted, rds: rds)
+            throw error
         }
-        var seen = Set(try await deployment.firstEvents(of: stackID).map(\.id))
-        console.note("Deleting \(plan.stack)…")
         let progress = StackProgress(console: console, stack: plan.stack, verb: "deleting", total: plan.resources)
         let settled: CloudFormation.Stack, failures: [CloudFormation.Event]
         do {
-            try await cloudFormation.deleteStack(stackID)
             (settled, failures) = try await deployment.follow(stackID, seen: &seen) { event in progress.event(event) }
             progress.finish(settled.status, succeeded: settled.status == "DELETE_COMPLETE")
         } catch is CancellationError {
@@ -144,9 +153,7 @@ extension SharedInfrastructure {
             throw error
         }
         guard settled.status == "DELETE_COMPLETE" else {
-            for identifier in lifted where try await rds.instance(identifier) != nil {
-                try? await rds.setDeletionProtection(identifier, true)
-            }
+            await Self.protect(lifted, rds: rds)
             throw Self.deletionFailure(of: settled, failures: failures, restored: lifted)
         }
         var report = DownReport(stack: plan.stack, deleted: true, status: settled.status, snapshots: [], keptBuckets: [],
@@ -176,6 +183,17 @@ extension SharedInfrastructure {
         let elapsed = (ContinuousClock.now - started).components
         report.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         return report
+    }
+
+    /// Turns deletion protection back on for the databases that still exist, even after
+    /// cancellation (a detached task: the request must go out whatever stopped the command).
+    static func protect(_ identifiers: [String], rds: RDS) async {
+        guard !identifiers.isEmpty else { return }
+        await Task.detached {
+            for identifier in identifiers where (try? await rds.instance(identifier)) != nil {
+                try? await rds.setDeletionProtection(identifier, true)
+            }
+        }.value
     }
 
     /// The first resource that could not be deleted and why, what is left, and the next step.

@@ -16,22 +16,23 @@ public struct SharedInfrastructure: Sendable {
 
     /// Reads adminctl.toml (from `directory` upwards), the template and the AWS settings.
     public static func open(directory: String, environment: [String: String], http: HTTPClient) async throws -> SharedInfrastructure {
-        let config = try AdminConfig.load(directory: directory, environment: environment)
-        let parameters = try config.stackParameters()
-        let stack = SharedStack(project: parameters["ProjectName"] ?? "")
+        let session = try await AdminSession.open(directory: directory, environment: environment, http: http)
+        let parameters = try session.config.stackParameters()
+        let stack = SharedStack(project: try session.project())
         let template = try SharedStack.template(environment: environment)
-        let configuration = try await AWSConfiguration.resolve(regionFlag: config.region, environment: environment, http: http)
-        let client = AWSClient(configuration)
-        var deployment = StackDeployment(cloudFormation: CloudFormation(client), stack: stack,
-                                         template: template.body, parameters: parameters)
-        if let interval = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), interval > 0 {
-            deployment.pollInterval = .milliseconds(Int(interval * 1000))
+        let body = TemplateBody.compacted(template.body)
+        guard body.utf8.count <= TemplateBody.limit else {
+            throw InfraError(.template, "\(template.path) is \(body.utf8.count) bytes without its comments, and CloudFormation "
+                + "takes at most \(TemplateBody.limit) in a request: shorten it (or move a part into a nested stack).")
         }
-        return SharedInfrastructure(stack: stack, deployment: deployment, templatePath: template.path, client: client)
+        var deployment = StackDeployment(cloudFormation: CloudFormation(session.client), stack: stack, template: body, parameters: parameters)
+        deployment.pollInterval = session.pollInterval(standard: deployment.pollInterval)
+        return SharedInfrastructure(stack: stack, deployment: deployment, templatePath: template.path, client: session.client)
     }
 
     /// `infra diff`: what `infra up` would change; the change set is deleted afterwards.
     public func diff() async throws -> StackPlan {
+        try await checkRegionHasTwoZones()
         try await checkBucketNamesAreFree()
         let plan = try await deployment.plan()
         if plan.changed { await deployment.discard(plan) }
@@ -54,6 +55,7 @@ public struct SharedInfrastructure: Sendable {
     /// the change set is deleted), executes and follows the events on `console`'s stderr.
     public func up(console: Console, show: @Sendable (StackPlan) -> Void,
                    confirm: @Sendable (StackPlan) async throws -> Bool) async throws -> UpReport {
+        try await checkRegionHasTwoZones()
         try await checkBucketNamesAreFree()
         let plan = try await deployment.plan()
         guard plan.changed else { return UpReport(plan: plan, status: try await cloudFormation.stack(stack.name)?.status, outputs: [:]) }
@@ -90,6 +92,22 @@ public struct SharedInfrastructure: Sendable {
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         console.note("\(stack.name): \(settled.status) in \(Format.duration(seconds)).")
         return UpReport(plan: plan, status: settled.status, outputs: settled.outputs)
+    }
+
+    /// The template spreads everything over the region's first two zones (Fn::GetAZs); a region
+    /// with fewer would fail the change set with a template error about Fn::Select.
+    func checkRegionHasTwoZones() async throws {
+        let zones = try await EC2(client).describeAvailabilityZones()
+        if let problem = Self.zoneProblem(zones, region: client.region) { throw problem }
+    }
+
+    static func zoneProblem(_ zones: [EC2.AvailabilityZone], region: String) -> InfraError? {
+        let usable = zones.filter { $0.state == "available" && ($0.zoneType ?? "availability-zone") == "availability-zone" }
+        guard usable.count < 2 else { return nil }
+        let listed = usable.isEmpty ? "none" : usable.map(\.name).joined(separator: ", ")
+        return InfraError(.changeSet, "Region \(region) has \(usable.count) available availability zone(s) (\(listed)); the shared "
+            + "infrastructure needs two, so that production survives the loss of one. Choose another region "
+            + "(aws.region in adminctl.toml, or ADMINCTL_AWS_REGION). Nothing was changed.")
     }
 
     /// Before a stack is first created: CloudFormation cannot create a bucket whose name exists

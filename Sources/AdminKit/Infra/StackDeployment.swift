@@ -29,10 +29,12 @@ public struct StackDeployment: Sendable {
         // A stack only a CREATE change set made (REVIEW_IN_PROGRESS) has no resources yet.
         let type = existing == nil || existing?.status == "REVIEW_IN_PROGRESS" ? "CREATE" : "UPDATE"
         let name = Self.changeSetName()
-        _ = try await cloudFormation.createChangeSet(stack: stack.name, name: name, template: template, parameters: parameters,
-                                                     tags: stack.tags, type: type)
         let plan: StackPlan
         do {
+            // Inside the cleanup: a Ctrl-C while CreateChangeSet is answered leaves a change set
+            // (and, for a new stack, an empty REVIEW_IN_PROGRESS stack) that CloudFormation made.
+            _ = try await cloudFormation.createChangeSet(stack: stack.name, name: name, template: template, parameters: parameters,
+                                                         tags: stack.tags, type: type)
             let changeSet = try await cloudFormation.waitForChangeSet(stack: stack.name, name: name, every: pollInterval)
             if changeSet.hasNoChanges {
                 plan = StackPlan(stack: stack.name, changeSet: name, type: type, changes: [])

@@ -116,7 +116,10 @@ def up(args):
     else:
         key_id, secret = "AKIAFLEETSIMULATOR01", "fleet-simulator-secret"
     values = {"AWS_ENDPOINT_URL": url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": key_id,
-              "AWS_SECRET_ACCESS_KEY": secret, "AWS_EC2_METADATA_DISABLED": "true", "FLEET_STATE": directory}
+              "AWS_SECRET_ACCESS_KEY": secret, "AWS_EC2_METADATA_DISABLED": "true", "FLEET_STATE": directory,
+              # The load balancers' DNS names answer through the simulator as an HTTP proxy (proxy.py):
+              # `http_proxy=$FLEET_HTTP_PROXY no_proxy=127.0.0.1 curl http://<DNSName>/`.
+              "FLEET_HTTP_PROXY": url}
     write_env(directory, values)
     for key, value in values.items():
         print(f"export {key}={value}")

@@ -14,7 +14,7 @@ import logging
 import socket
 import time
 
-from . import auth, calls, state, wire
+from . import auth, calls, proxy, state, wire
 from .errors import AWSError
 
 log = logging.getLogger("fleet.dispatch")
@@ -41,8 +41,9 @@ def read_body(environ):
 
 
 class Dispatcher:
-    def __init__(self, moto_app, registry, injector, tokens, control, clock):
+    def __init__(self, moto_app, registry, injector, tokens, control, clock, web=None):
         self.moto_app = moto_app
+        self.web = web          # the load balancers, for requests through the simulator as a proxy
         self.registry = registry
         self.injector = injector
         self.tokens = tokens
@@ -54,6 +55,9 @@ class Dispatcher:
         if path.startswith("/_fleet/"):
             return self.control(environ, start_response, path[len("/_fleet/"):])
         body = read_body(environ)
+        destination = proxy.target(environ)
+        if destination is not None and self.web is not None:
+            return proxy.forward(environ, start_response, self.web, destination, body)
         content_type = environ.get("CONTENT_TYPE", "")
         # Only form and JSON bodies are part of the signature check moto redoes (S3 payloads are
         # covered by x-amz-content-sha256); hand auth exactly what it hashed before.

@@ -887,6 +887,22 @@ def add_resource_events_of_change(region, stack, change_set=None):
                               resource_properties=None))
 
 
+def drop_no_value_from_lists():
+    """`!If [Cond, item, !Ref AWS::NoValue]` in a list removes the item when the condition is
+    false (CloudFormation's AWS::NoValue); moto 5.2 left a None in the list, and the resource
+    failed on it (a security group's SecurityGroupIngress). Installed at server start."""
+    from moto.cloudformation import parsing
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list) and isinstance(cleaned, list):
+            return [value for value in cleaned if value is not None]
+        return cleaned
+
+    parsing.clean_json = clean_json
+
+
 # --- Instances launched from launch templates, and where groups put them --------------------------
 def launch_from_templates_as_ec2_does():
     """RunInstances with a launch template (and every launch of an Auto Scaling group) takes from

@@ -115,10 +115,11 @@ def main():
     moto_adapter.record_security_group_rule_ids()
     moto_adapter.evaluate_bucket_policies(authorization.bucket_policy_decision)
     moto_adapter.list_parameter_changes_in_change_sets()
+    moto_adapter.drop_no_value_from_lists()
     world = World(state_dir)
     injector = world.injector = faults.FaultInjector(seed=args.seed)
     app = dispatch.Dispatcher(DomainDispatcherApplication(create_backend_app), build_registry(world), injector,
-                              idempotency.Tokens(), control.Control(world, injector, CLOCK), CLOCK)
+                              idempotency.Tokens(), control.Control(world, injector, CLOCK), CLOCK, web=world.web)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
     server.daemon_threads = True
     port = server.server_port

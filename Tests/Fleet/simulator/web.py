@@ -119,6 +119,19 @@ class Web:
             except subprocess.TimeoutExpired:
                 process.kill()
 
+    def local_port(self, host, port):
+        """The loopback port of the haproxy frontend serving listener `port` of the balancer whose
+        DNS name is `host`, or None (proxy.py)."""
+        with state.LOCK:
+            for region in sorted(self.run_command.regions):
+                for balancer in moto_adapter.load_balancers(region):
+                    if balancer["dns"].lower() != host or balancer["arn"] not in self.balancers:
+                        continue
+                    for listener in balancer["listeners"]:
+                        if listener["port"] == port:
+                            return self.balancers[balancer["arn"]].ports.get(listener["arn"])
+        return None
+
     def loop(self):
         while not self.stopping:
             try:

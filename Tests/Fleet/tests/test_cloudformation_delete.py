@@ -184,3 +184,32 @@ Resources:
         "ActualValue": '{"CidrIp": "0.0.0.0/0", "FromPort": 22, "IpProtocol": "tcp", "ToPort": 22}'}]
     only = cloudformation.describe_stack_resource_drifts(StackName="drifting", StackResourceDriftStatusFilters=["MODIFIED"])
     assert [d["LogicalResourceId"] for d in only["StackResourceDrifts"]] == ["Group"]
+
+
+def test_no_value_removes_a_list_item(simulator):
+    cloudformation, ec2 = simulator.client("cloudformation"), simulator.client("ec2")
+    template = """
+Parameters:
+  Extra: {Type: String, Default: ""}
+Conditions:
+  HasExtra: !Not [!Equals [!Ref Extra, ""]]
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.7.0.0/16}
+  Group:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: web
+      VpcId: !Ref Vpc
+      SecurityGroupIngress:
+        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: 10.0.0.0/8}
+        - !If [HasExtra, {IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: !Ref Extra}, !Ref AWS::NoValue]
+"""
+    for name, extra, expected in (("novalue-off", "", ["10.0.0.0/8"]), ("novalue-on", "192.0.2.0/24", ["10.0.0.0/8", "192.0.2.0/24"])):
+        cloudformation.create_stack(StackName=name, TemplateBody=template, Parameters=[{"ParameterKey": "Extra", "ParameterValue": extra}])
+        assert status(cloudformation, name) == "CREATE_COMPLETE"
+        group = [r["PhysicalResourceId"] for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+                 if r["LogicalResourceId"] == "Group"][0]
+        rules = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
+        assert sorted(r["CidrIp"] for rule in rules for r in rule["IpRanges"]) == expected

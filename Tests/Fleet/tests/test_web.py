@@ -122,3 +122,29 @@ def test_one_bad_instance_does_not_stop_the_others_being_served(simulator):
     url = next(item["url"] for item in status(simulator)["loadBalancers"] if item["name"] == "one-bad")
     assert urllib.request.urlopen(url).read().decode() == f"r1 {good}"
     assert f"serving {bad}" in open(os.path.join(simulator.state, "web.log")).read()    # logged where it can be read
+
+
+def test_a_balancers_dns_name_answers_through_the_simulator_as_a_proxy(simulator):
+    """http_proxy=$FLEET_HTTP_PROXY: http://<DNSName>[:port]/ reaches that balancer's listener."""
+    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    serve_release(simulator, instance, "p1")
+    created = elb.create_load_balancer(Name="proxied-alb", Subnets=subnets)["LoadBalancers"][0]
+    group = elb.create_target_group(Name="proxied", Protocol="HTTP", Port=80, VpcId=vpc,
+                                    HealthCheckPath="/health.php")["TargetGroups"][0]["TargetGroupArn"]
+    for port in (80, 8080):
+        elb.create_listener(LoadBalancerArn=created["LoadBalancerArn"], Protocol="HTTP", Port=port,
+                            DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance}])
+    assert eventually(lambda: states(elb, group).get(instance) == "healthy")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": simulator.endpoint}))
+    dns = created["DNSName"]
+    assert opener.open(f"http://{dns}/").read().decode() == f"p1 {instance}"
+    assert opener.open(f"http://{dns}:8080/").read().decode() == f"p1 {instance}"
+    try:
+        opener.open(f"http://{dns}:9999/")
+        raise AssertionError("a port with no listener answered")
+    except urllib.error.HTTPError as error:
+        assert error.code == 502 and b"no load balancer listens at" in error.read()
