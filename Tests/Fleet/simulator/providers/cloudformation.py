@@ -17,7 +17,15 @@ YAML: moto_adapter.fix_short_get_att.) After ExecuteChangeSet the stack's output
 from the template the change set applied (moto kept the previous template's: none for a new stack),
 and its exports are registered (moto does that only on CreateStack), so Fn::ImportValue and
 ListExports see them. A DBInstance's DeletionProtection from the template is applied (moto
-accepted it and left the instance unprotected).
+accepted it and left the instance unprotected). So are the properties moto accepts and drops
+(moto_adapter.apply_stack_resource_settings): AWS::S3::BucketPolicy, a bucket's versioning,
+ownership controls, lifecycle, logging and Bucket Keys, TargetGroupAttributes and
+LoadBalancerAttributes. (Properties an update removes are left as they were.)
+
+ListStackResources, DescribeStackResources and DescribeStackResource are ours: moto listed the
+types it does not model (bucket and scaling policies) and false-Condition resources as entries
+with no logical id, type or physical id; each resource is listed with its physical id as
+CloudFormation names it, its latest event's status and its drift status.
 
 DeleteStack is ours (moto 5.2 deleted resources in passes until one raised, then failed the whole
 request with that resource's error, e.g. DependencyViolation for the VPC; it ignored
