@@ -21,8 +21,10 @@ DescribeInstanceInformation) take no resource on AWS either ("*": only a Resourc
 Any other operation is checked on its Action and Condition with the resource unknown.
 
 AssumeRole also needs the role's trust policy to name the caller (its ARN, or its account, which
-then leaves the decision to the caller's own policies) with conditions that hold. Other
-resource-based policies (bucket policies, KMS key policies) are not evaluated.
+then leaves the decision to the caller's own policies) with conditions that hold. A bucket
+policy's statements for everyone (Principal "*") are evaluated when moto asks what the bucket's
+policy says (`bucket_policy_decision`); its statements naming principals, and other resource-based
+policies (KMS key policies), are not.
 """
 import time
 
@@ -164,6 +166,25 @@ def principal_context(principal, region, source_ip):
     for key, value in principal.get("tags", {}).items():
         context[f"aws:PrincipalTag/{key}"] = value
     return context
+
+
+# --- bucket policies ----------------------------------------------------------------------------
+def for_everyone(statement):
+    principal = statement.get("Principal")
+    return principal == "*" or (isinstance(principal, dict) and set(principal) == {"AWS"} and
+                                policy.as_list(principal["AWS"]) == ["*"])
+
+
+def bucket_policy_decision(document, action, resource):
+    """"Allow", "Deny" or None: what a bucket policy's statements for everyone say about `action`
+    on `resource`, evaluated as IAM does (conditions included) in this request's context: over
+    HTTPS, as every AWS endpoint is (moto ignored conditions and denied whenever one failed, so a
+    `Deny ... aws:SecureTransport false` statement refused every request)."""
+    statements = [statement for statement in policy.as_list(document.get("Statement")) if for_everyone(statement)]
+    context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": ACCOUNT,
+               "aws:CurrentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "aws:EpochTime": str(int(time.time()))}
+    decision, _ = policy.evaluate([dict(document, Statement=statements)], action, resource, context)
+    return {policy.ALLOW: "Allow", policy.EXPLICIT_DENY: "Deny"}.get(decision)
 
 
 # --- trust policies (AssumeRole) ---------------------------------------------------------------

@@ -47,8 +47,12 @@ def instance_private_ip(instance):
 
 
 def launched_by_group(instance):
-    """Whether an Auto Scaling group launched the instance (it then boots with its user data)."""
-    return getattr(instance, "autoscaling_group", None) is not None
+    """Whether an Auto Scaling group launched the instance (it then boots with its user data).
+    moto records the group on the instance only after RunInstances returns, but the group's
+    aws:autoscaling:groupName tag is on it from its creation: either tells (asked when the
+    simulator first sees the instance, so an instance attached to a group later is not taken for
+    one it launched)."""
+    return getattr(instance, "autoscaling_group", None) is not None or "aws:autoscaling:groupName" in instance_tags(instance)
 
 
 def terminate_instances(region, ids):
@@ -318,6 +322,12 @@ def put_public_access_block(bucket, config):
                                                                     for key, value in config.items()})
 
 
+def _scaling_policy_name(stack, logical):
+    import hashlib
+    suffix = hashlib.sha256(f"{stack.stack_id}/{logical}".encode()).hexdigest()[:12].upper()
+    return f"{stack.name}-{logical}-{suffix}"
+
+
 def apply_stack_scaling_policies(region, stack_name):
     """Puts the stack's AWS::AutoScaling::ScalingPolicy resources on their groups (moto 5.2
     accepts them in a template but DescribePolicies stays empty); returns the policy names. A
@@ -337,8 +347,7 @@ def apply_stack_scaling_policies(region, stack_name):
         if resource.get("Type") != "AWS::AutoScaling::ScalingPolicy":
             continue
         properties = clean_json(resource.get("Properties") or {}, stack.resource_map)
-        suffix = hashlib.sha256(f"{stack.stack_id}/{logical}".encode()).hexdigest()[:12].upper()
-        name = f"{stack.name}-{logical}-{suffix}"
+        name = _scaling_policy_name(stack, logical)
         scaling.put_scaling_policy(
             name=name, policy_type=properties.get("PolicyType", "SimpleScaling"),
             metric_aggregation_type=properties.get("MetricAggregationType"),
@@ -441,10 +450,21 @@ def manage_rds_master_passwords():
     def get_cfn_attribute(self, attribute_name):
         if attribute_name == "MasterUserSecret.SecretArn" and getattr(self, "master_user_secret", None) is not None:
             return self.master_user_secret.secret.arn
+        if attribute_name == "DBInstanceArn":
+            return self.db_instance_arn
+        if attribute_name == "DbiResourceId":
+            return self.dbi_resource_id
         return original_attribute(self, attribute_name)
+
+    original_has = DBInstance.has_cfn_attr.__func__
+
+    def has_cfn_attr(cls, attribute):
+        # moto's template check asks this before anything is created.
+        return attribute in ("MasterUserSecret.SecretArn", "DBInstanceArn", "DbiResourceId") or original_has(cls, attribute)
 
     DBInstance.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     DBInstance.get_cfn_attribute = get_cfn_attribute
+    DBInstance.has_cfn_attr = classmethod(has_cfn_attr)
 
 
 def list_parameter_changes_in_change_sets():
@@ -600,15 +620,26 @@ def stack_imports(region):
     return imports
 
 
+# Types moto's CloudFormation has no model of (it keeps None for them): the simulator applies them
+# after the stack operation (apply_stack_scaling_policies, apply_stack_resource_settings).
+_UNMODELLED = ("AWS::S3::BucketPolicy", "AWS::AutoScaling::ScalingPolicy")
+
+
 def stack_resources(stack):
-    """[(logical id, type, template entry, physical id)] of the resources the stack still holds."""
+    """[(logical id, type, template entry, physical id)] of the resources the stack still holds
+    (those of the types moto does not model included; physical ids as listed_stack_resources)."""
     template = _stack_template(stack).get("Resources") or {}
+    resource_map = stack.resource_map
     found = []
     for logical, entry in template.items():
-        parsed = stack.resource_map._parsed_resources.get(logical)
-        if parsed is None or isinstance(parsed, str):
+        kind = entry.get("Type", "")
+        parsed = resource_map._parsed_resources.get(logical)
+        if isinstance(parsed, str):
             continue
-        found.append((logical, entry.get("Type", ""), entry, getattr(parsed, "physical_resource_id", None) or ""))
+        if parsed is None and not (kind in _UNMODELLED and logical in resource_map._resource_json_map and
+                                   _condition_holds(stack, entry)):
+            continue
+        found.append((logical, kind, entry, _listed_physical_id(stack.region_name, stack, logical, kind, parsed)))
     return found
 
 
@@ -617,15 +648,45 @@ def delete_stack_resource(stack, logical_id):
     the network types moto's CloudFormation silently keeps; raises the service's error."""
     from moto.cloudformation.parsing import resource_class_from_type
     resource_map = stack.resource_map
-    parsed = resource_map._parsed_resources[logical_id]
+    parsed = resource_map._parsed_resources.get(logical_id)
     entry = resource_map._resource_json_map[logical_id]
     kind = entry.get("Type", "")
     ours = _EC2_DELETERS.get(kind)
-    if ours is not None and hasattr(resource_class_from_type(kind).delete_from_cloudformation_json, "__isabstractmethod__"):
+    if kind in _UNMODELLED:
+        _delete_unmodelled(stack, logical_id, kind)
+    elif ours is not None and hasattr(resource_class_from_type(kind).delete_from_cloudformation_json, "__isabstractmethod__"):
         ours(_ec2(stack.region_name), getattr(parsed, "physical_resource_id", None), stack_resource_properties(stack, logical_id))
     else:
         resource_map._delete_resource(parsed, entry)
     forget_stack_resource(stack, logical_id)
+
+
+def _delete_unmodelled(stack, logical_id, kind):
+    """DeleteBucketPolicy for an AWS::S3::BucketPolicy (its bucket may be kept), DeletePolicy for
+    an AWS::AutoScaling::ScalingPolicy."""
+    if kind == "AWS::S3::BucketPolicy":
+        from moto.s3.models import s3_backends
+        s3 = s3_backends[ACCOUNT_ID]["aws"]
+        bucket = _bucket_of_policy(stack, logical_id)
+        if bucket in s3.buckets:
+            s3.delete_bucket_policy(bucket)
+    else:
+        from moto.autoscaling.models import autoscaling_backends
+        scaling = autoscaling_backends[ACCOUNT_ID][stack.region_name]
+        name = _scaling_policy_name(stack, logical_id)
+        if name in scaling.policies:
+            scaling.delete_policy(name)
+
+
+def _bucket_of_policy(stack, logical_id):
+    """The bucket an AWS::S3::BucketPolicy names, read without evaluating the template (reading the
+    resource map for a resource it no longer has would create that resource again)."""
+    entry = (_stack_template(stack).get("Resources") or {}).get(logical_id) or {}
+    bucket = (entry.get("Properties") or {}).get("Bucket")
+    if isinstance(bucket, dict) and "Ref" in bucket:
+        target = stack.resource_map._parsed_resources.get(bucket["Ref"])
+        return getattr(target, "physical_resource_id", None) or ""
+    return bucket if isinstance(bucket, str) else ""
 
 
 def _detach_gateway(ec2, _physical, properties):
@@ -677,6 +738,7 @@ class _FrozenOutputs(dict):
     def __init__(self, output_map):
         super().__init__({key: _FrozenOutput(output) for key, output in output_map.items() if output})
         self.exports = list(output_map.exports)
+        self.export_names = _export_names_by_output(output_map)
 
 
 def freeze_stack_outputs(stack):
@@ -859,3 +921,519 @@ def drop_no_value_from_lists():
         return cleaned
 
     parsing.clean_json = clean_json
+
+
+# --- Instances launched from launch templates, and where groups put them --------------------------
+def launch_from_templates_as_ec2_does():
+    """RunInstances with a launch template (and every launch of an Auto Scaling group) takes from
+    the template what the request does not give (EC2 user guide, "Launch an instance from a launch
+    template"): moto 5.2 took the image, type, user data, key and security groups but not
+    IamInstanceProfile, MetadataOptions (so HttpTokens stayed `optional`), EbsOptimized nor
+    Monitoring. A block device mapping for the image's root device name replaces the image's root
+    volume, as on EC2; moto always added an 8 GiB root at /dev/sda1 (whatever the image's root
+    device) beside the template's, so an encrypted /dev/xvda came with an unencrypted /dev/sda1."""
+    from moto.ec2.models.instances import Instance, InstanceBackend
+
+    original_run = InstanceBackend.run_instances
+
+    def run_instances(self, image_id, count, user_data, security_group_names, **kwargs):
+        data = {}
+        if kwargs.get("launch_template"):
+            data = self._get_template_from_args(kwargs["launch_template"]).data or {}
+        if data.get("MetadataOptions") and not kwargs.get("metadata_options"):
+            kwargs["metadata_options"] = {key: str(value).lower() if isinstance(value, bool) else value
+                                          for key, value in data["MetadataOptions"].items()}
+        if str(data.get("EbsOptimized", "")).lower() == "true" and not kwargs.get("ebs_optimized"):
+            kwargs["ebs_optimized"] = True
+        if str((data.get("Monitoring") or {}).get("Enabled", "")).lower() == "true":
+            kwargs["monitoring_state"] = "enabled"
+        reservation = original_run(self, image_id, count, user_data, security_group_names, **kwargs)
+        profile = data.get("IamInstanceProfile") or {}
+        if (profile.get("Arn") or profile.get("Name")) and not (
+                kwargs.get("iam_instance_profile_arn") or kwargs.get("iam_instance_profile_name")):
+            for instance in reservation.instances:
+                self.associate_iam_instance_profile(instance_id=instance.id,
+                                                    iam_instance_profile_arn=profile.get("Arn"),
+                                                    iam_instance_profile_name=None if profile.get("Arn") else profile.get("Name"))
+        return reservation
+
+    def setup_defaults(self):
+        volume = self.ec2_backend.create_volume(size=8, zone_name=self._placement.zone)
+        self.ec2_backend.attach_volume(volume.id, self.id, self.root_device_name or "/dev/sda1", True)
+
+    original_add = Instance.add_block_device
+
+    def add_block_device(self, size, device_path, *args, **kwargs):
+        replaced = self.block_device_mapping.get(device_path)
+        if replaced is not None:      # the mapping replaces the image's volume at that device
+            self.ec2_backend.detach_volume(replaced.volume_id, self.id, device_path)
+            self.ec2_backend.delete_volume(replaced.volume_id)
+        return original_add(self, size, device_path, *args, **kwargs)
+
+    InstanceBackend.run_instances = run_instances
+    Instance.setup_defaults = setup_defaults
+    Instance.add_block_device = add_block_device
+
+
+def balance_group_launches():
+    """An Auto Scaling group launches into the Availability Zones of its VPCZoneIdentifier
+    evenly: each new instance goes to the zone with the fewest of the group's instances (the
+    first listed on a tie), in the subnet of that zone with the fewest (Auto Scaling user guide,
+    "Instance distribution": it "attempts to distribute instances evenly between the Availability
+    Zones that are enabled"). moto 5.2 put every instance in the first subnet. Each launch uses the
+    group's launch template version ($Latest, $Default or a number): moto launched the template's
+    default version while taking the image and user data from the group's. A scale-in terminates
+    as the default termination policy does, keeping the zones balanced (moto took the first
+    members, wherever they were)."""
+    from moto.autoscaling.models import ASG_NAME_TAG, FakeAutoScalingGroup, InstanceState
+
+    def replace_autoscaling_group_instances(self, count_needed, propagated_tags):
+        propagated_tags[ASG_NAME_TAG] = self.name
+        propagated_tags.update(self.instance_tags)
+        ec2 = self.autoscaling_backend.ec2_backend
+        subnets = [subnet.strip() for subnet in (self.vpc_zone_identifier or "").split(",") if subnet.strip()]
+        # Where an instance can go: (subnet, zone) for a VPC group, (None, zone) for EC2-Classic zones.
+        places = [(subnet, ec2.get_subnet(subnet).availability_zone) for subnet in subnets] or \
+            [(None, zone) for zone in (self.availability_zones or [None])]
+        zones = list(dict.fromkeys(zone for _, zone in places))
+        in_zone = {zone: 0 for zone in zones}
+        in_place = {place: 0 for place in places}
+        for member in self.instance_states:
+            if member.instance.state in ("terminated", "shutting-down"):
+                continue
+            subnet, zone = member.instance.subnet_id, member.instance._placement.zone
+            if zone in in_zone:
+                in_zone[zone] += 1
+            if (subnet, zone) in in_place:
+                in_place[(subnet, zone)] += 1
+        plan = {}
+        for _ in range(count_needed):
+            zone = min(zones, key=lambda z: (in_zone[z], zones.index(z)))
+            place = min((p for p in places if p[1] == zone), key=lambda p: (in_place[p], places.index(p)))
+            in_zone[zone] += 1
+            in_place[place] += 1
+            plan[place] = plan.get(place, 0) + 1
+        launch_template = None
+        if self.ec2_launch_template:
+            key, value = ("LaunchTemplateId", self.ec2_launch_template.id) if self.ec2_launch_template.id else \
+                ("LaunchTemplateName", self.ec2_launch_template.name)
+            version = self.ec2_launch_template.get_version(self.launch_template_version or "$Default")
+            launch_template = {key: value, "Version": str(version.number)}
+        associate_public_ip = self.launch_config.associate_public_ip_address if self.launch_config else None
+        for (subnet_id, zone), count in plan.items():
+            reservation = ec2.run_instances(
+                self.image_id, count, self.user_data, self.security_groups, instance_type=self.instance_type,
+                tags={"instance": dict(propagated_tags)}, placement=None if subnet_id else zone,
+                launch_config=self.launch_config, launch_template=launch_template, is_instance_type_default=False,
+                associate_public_ip=associate_public_ip, subnet_id=subnet_id)
+            for instance in reservation.instances:
+                instance.autoscaling_group = self
+                self.instance_states.append(
+                    InstanceState(instance, protected_from_scale_in=self.new_instances_protected_from_scale_in))
+
+    def termination_order(self, count):
+        """The `count` members a scale-in terminates, by the default termination policy: each from
+        the zone with the most of the group's instances (the last listed on a tie), within it one
+        launched from another template version than the group's first, then the oldest."""
+        current = None
+        if self.ec2_launch_template:
+            current = str(self.ec2_launch_template.get_version(self.launch_template_version or "$Default").number)
+        candidates = [member for member in self.instance_states if not member.protected_from_scale_in]
+        zone_of = {id(member): member.instance._placement.zone for member in self.instance_states}
+        per_zone = {}
+        for member in self.instance_states:
+            per_zone[zone_of[id(member)]] = per_zone.get(zone_of[id(member)], 0) + 1
+        zones = list(dict.fromkeys(zone_of[id(m)] for m in self.instance_states))
+        chosen = []
+        for _ in range(min(count, len(candidates))):
+            eligible = {zone_of[id(m)] for m in candidates}
+            zone = max((z for z in zones if z in eligible), key=lambda z: (per_zone[z], zones.index(z)))
+            in_zone = [m for m in candidates if zone_of[id(m)] == zone]
+            member = min(in_zone, key=lambda m: (instance_tags(m.instance).get("aws:ec2launchtemplate:version") == current,
+                                                 m.instance.launch_time))
+            chosen.append(member)
+            candidates.remove(member)
+            per_zone[zone] -= 1
+        return chosen
+
+    original_set_desired_capacity = FakeAutoScalingGroup.set_desired_capacity
+
+    def set_desired_capacity(self, new_capacity):
+        # moto terminates the first unprotected members: put the ones AWS would pick first.
+        target = self.min_size if new_capacity is None else new_capacity
+        excess = len(self.active_instances()) - (target or 0)
+        if excess > 0 and not self.mixed_instances_policy:
+            chosen = termination_order(self, excess)
+            picked = {id(member) for member in chosen}
+            self.instance_states = chosen + [member for member in self.instance_states if id(member) not in picked]
+        return original_set_desired_capacity(self, new_capacity)
+
+    FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_autoscaling_group_instances
+    FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity
+
+
+# --- CloudFormation resource types moto reads differently from the resource reference ------------
+def read_rds_vpc_security_groups():
+    """AWS::RDS::DBInstance names its security groups `VPCSecurityGroups` (the resource
+    reference); moto 5.2 read only `VpcSecurityGroupIds`, which no template has, so every database
+    fell into the default security group."""
+    from moto.rds.models import DBInstance
+
+    original = DBInstance.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties") or {}
+        if properties.get("VPCSecurityGroups") and not properties.get("VpcSecurityGroupIds"):
+            cloudformation_json = dict(cloudformation_json, Properties=dict(
+                properties, VpcSecurityGroupIds=list(properties["VPCSecurityGroups"])))
+        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    DBInstance.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def get_azs_of_the_stack_region():
+    """`Fn::GetAZs ""` (or `!GetAZs !Ref AWS::Region`) is the stack's region's Availability Zones
+    as EC2 lists them; moto 5.2 answered us-east-1a..d for an empty region whatever the stack's
+    region, and four made-up zones for any region."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        if isinstance(resource_json, dict) and set(resource_json) == {"Fn::GetAZs"}:
+            region = original(resource_json["Fn::GetAZs"], resources_map) or getattr(resources_map, "_region_name", None)
+            if region:
+                return sorted(zone.name for zone in _ec2(region).describe_availability_zones()
+                              if getattr(zone, "zone_type", "availability-zone") == "availability-zone")
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def associate_subnet_route_tables():
+    """AWS::EC2::SubnetRouteTableAssociation associates the subnet with the route table, as
+    AssociateRouteTable does (its Ref is the association id); moto 5.2 only recorded the pair, so
+    every subnet kept the VPC's main route table."""
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        ec2 = _ec2(region_name)
+        association = ec2.create_subnet_association(route_table_id=properties["RouteTableId"],
+                                                    subnet_id=properties["SubnetId"])
+        association.association_id = ec2.associate_route_table(properties["RouteTableId"], subnet_id=properties["SubnetId"])
+        return association
+
+    def physical_resource_id(self):
+        return getattr(self, "association_id", None) or self.route_table_id
+
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    SubnetRouteTableAssociation.physical_resource_id = property(physical_resource_id)
+
+
+def _attachable_policy(backend, arn, region):
+    """The managed policy `arn`; an AWS managed one (arn:aws:iam::aws:policy/...) is loaded from
+    moto's copy of AWS's policies when moto did not load them all (AWS has every one)."""
+    if any(policy.arn == arn for policy in backend.managed_policies.values()):
+        return
+    if ":iam::aws:policy/" not in arn:
+        return
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy
+    name = arn.rsplit("/", 1)[-1]
+    data = json.loads(aws_managed_policies_data).get(name)
+    if data is None:
+        return
+    policy = AWSManagedPolicy.from_data(name, ACCOUNT_ID, region, data)
+    backend.managed_policies[policy.arn] = policy
+
+
+def create_iam_roles_as_cloudformation_does():
+    """AWS::IAM::Role: inline `Policies` are stored as the JSON documents they are (moto 5.2 kept
+    Python's repr of the parsed template, so GetRolePolicy answered `{'Version': ...}`, which is not
+    JSON), and `ManagedPolicyArns` are attached (moto ignored them) and detached again when the
+    role is deleted (IAM refuses to delete a role with attached policies)."""
+    from moto.iam.models import Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    original = Role.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties") or {}
+        policies = [dict(policy, PolicyDocument=policy["PolicyDocument"] if isinstance(policy.get("PolicyDocument"), str)
+                         else json.dumps(policy.get("PolicyDocument")))
+                    for policy in properties.get("Policies") or []]
+        cloudformation_json = dict(cloudformation_json, Properties=dict(properties, Policies=policies))
+        role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for arn in properties.get("ManagedPolicyArns") or []:
+            _attachable_policy(backend, arn, region_name)
+            backend.attach_role_policy(arn, role.name)
+        return role
+
+    original_delete = Role.delete_from_cloudformation_json.__func__
+
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        return original_delete(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    Role.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
+
+
+# --- Resource properties moto's CloudFormation accepts but does not apply -------------------------
+def _condition_holds(stack, entry):
+    condition = entry.get("Condition")
+    return not condition or bool(stack.resource_map.lazy_condition_map[condition])
+
+
+def _lifecycle_rule(rule):
+    """An AWS::S3::Bucket LifecycleConfiguration rule in PutBucketLifecycleConfiguration's form."""
+    api = {"ID": rule.get("Id"), "Status": rule.get("Status", "Enabled")}
+    tags = [{"Key": tag["Key"], "Value": tag.get("Value", "")} for tag in rule.get("TagFilters") or []]
+    prefix = rule.get("Prefix")
+    if tags and (prefix or len(tags) > 1):
+        api["Filter"] = {"And": {"Prefix": prefix or "", "Tag": tags}}
+    elif tags:
+        api["Filter"] = {"Tag": tags[0]}
+    else:
+        api["Filter"] = {"Prefix": prefix or ""}
+    expiration = {}
+    if rule.get("ExpirationInDays") is not None:
+        expiration["Days"] = int(rule["ExpirationInDays"])
+    if rule.get("ExpirationDate"):
+        expiration["Date"] = rule["ExpirationDate"]
+    if str(rule.get("ExpiredObjectDeleteMarker", "")).lower() == "true":
+        expiration["ExpiredObjectDeleteMarker"] = "true"
+    if expiration:
+        api["Expiration"] = expiration
+    noncurrent = dict(rule.get("NoncurrentVersionExpiration") or {})
+    if rule.get("NoncurrentVersionExpirationInDays") is not None:
+        noncurrent.setdefault("NoncurrentDays", rule["NoncurrentVersionExpirationInDays"])
+    if noncurrent:
+        api["NoncurrentVersionExpiration"] = {key: int(value) for key, value in noncurrent.items()}
+    if rule.get("AbortIncompleteMultipartUpload"):
+        api["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])}
+    transitions = list(rule.get("Transitions") or []) + ([rule["Transition"]] if rule.get("Transition") else [])
+    if transitions:
+        api["Transition"] = [{key: value for key, value in (("Days", t.get("TransitionInDays")), ("Date", t.get("TransitionDate")),
+                                                            ("StorageClass", t.get("StorageClass"))) if value is not None}
+                             for t in transitions]
+    noncurrent_transitions = list(rule.get("NoncurrentVersionTransitions") or []) + \
+        ([rule["NoncurrentVersionTransition"]] if rule.get("NoncurrentVersionTransition") else [])
+    if noncurrent_transitions:
+        api["NoncurrentVersionTransition"] = [
+            {key: value for key, value in (("NoncurrentDays", t.get("TransitionInDays")), ("StorageClass", t.get("StorageClass")),
+                                           ("NewerNoncurrentVersions", t.get("NewerNoncurrentVersions"))) if value is not None}
+            for t in noncurrent_transitions]
+    return api
+
+
+def _logging_allowed(s3, target, prefix):
+    """Whether the target bucket's policy lets S3's log delivery (logging.s3.amazonaws.com) put
+    objects under `prefix`, a Resource wildcard matching as IAM matches it (moto compared the
+    Resource with three literal strings and refused `arn:aws:s3:::logs/s3/*` for prefix s3/dumps/)."""
+    import fnmatch
+    bucket = s3.buckets.get(target)
+    if bucket is None or not bucket.policy:
+        return False
+    text = bucket.policy.decode() if isinstance(bucket.policy, bytes) else bucket.policy
+    for statement in json.loads(text).get("Statement", []):
+        principal = statement.get("Principal") or {}
+        services = principal.get("Service") if isinstance(principal, dict) else None
+        services = [services] if isinstance(services, str) else (services or [])
+        actions = statement.get("Action") or []
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement.get("Resource") or []
+        resources = [resources] if isinstance(resources, str) else resources
+        if statement.get("Effect") == "Allow" and "logging.s3.amazonaws.com" in services and \
+                any(fnmatch.fnmatchcase("s3:PutObject", action) for action in actions) and \
+                any(fnmatch.fnmatchcase(f"arn:aws:s3:::{target}/{prefix}log-object", resource) for resource in resources):
+            return True
+    return False
+
+
+def apply_stack_resource_settings(region, stack):
+    """Applies what moto 5.2's CloudFormation accepts in a template but never sets, each as the
+    service's own call would (what CloudFormation does after creating or updating the resource):
+    AWS::S3::BucketPolicy (a type moto lacks: GetBucketPolicy answered NoSuchBucketPolicy); an
+    AWS::S3::Bucket's BucketKeyEnabled (moto kept only the algorithm), VersioningConfiguration, OwnershipControls, LifecycleConfiguration (in
+    PutBucketLifecycleConfiguration's form) and LoggingConfiguration (after the policies, which
+    let log delivery write); TargetGroupAttributes and LoadBalancerAttributes. Returns the
+    logical ids it applied something to."""
+    from moto.s3.models import s3_backends
+    s3 = s3_backends[ACCOUNT_ID]["aws"]
+    elbv2 = _elbv2(region)
+    template = _stack_template(stack).get("Resources") or {}
+    applied = []
+    for logical, entry in template.items():
+        if entry.get("Type") != "AWS::S3::BucketPolicy" or not _condition_holds(stack, entry):
+            continue
+        properties = stack_resource_properties(stack, logical)
+        bucket, document = properties.get("Bucket"), properties.get("PolicyDocument")
+        if bucket in s3.buckets and document:
+            text = document if isinstance(document, str) else json.dumps(document)
+            s3.put_bucket_policy(bucket, text.encode())
+            applied.append(logical)
+    for logical, kind, _entry, name in stack_resources(stack):
+        if kind == "AWS::S3::Bucket" and name in s3.buckets:
+            properties = stack_resource_properties(stack, logical)
+            encryption = ((properties.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or [{}])[0]
+            bucket = s3.buckets[name]
+            if "BucketKeyEnabled" in encryption and bucket.encryption and "Rule" in bucket.encryption:
+                bucket.encryption["Rule"]["BucketKeyEnabled"] = str(encryption["BucketKeyEnabled"]).lower()
+            versioning = (properties.get("VersioningConfiguration") or {}).get("Status")
+            if versioning:
+                s3.put_bucket_versioning(name, versioning)
+            rules = (properties.get("OwnershipControls") or {}).get("Rules") or []
+            if rules and rules[0].get("ObjectOwnership"):
+                s3.put_bucket_ownership_controls(name, ownership=rules[0]["ObjectOwnership"])
+            lifecycle = (properties.get("LifecycleConfiguration") or {}).get("Rules") or []
+            if lifecycle:
+                s3.put_bucket_lifecycle_configuration(name, [_lifecycle_rule(rule) for rule in lifecycle])
+            logging = properties.get("LoggingConfiguration")
+            if logging is not None:
+                target = logging.get("DestinationBucketName") or name
+                prefix = logging.get("LogFilePrefix") or ""
+                if target in s3.buckets and (target == name or _logging_allowed(s3, target, prefix)):
+                    s3.buckets[name].logging = {"TargetBucket": target, "TargetPrefix": prefix}
+            applied.append(logical)
+        elif kind == "AWS::ElasticLoadBalancingV2::TargetGroup" and name in elbv2.target_groups:
+            attributes = stack_resource_properties(stack, logical).get("TargetGroupAttributes") or []
+            if attributes:
+                elbv2.modify_target_group_attributes(name, {a["Key"]: str(a["Value"]) for a in attributes})
+                applied.append(logical)
+        elif kind == "AWS::ElasticLoadBalancingV2::LoadBalancer" and name in elbv2.load_balancers:
+            attributes = stack_resource_properties(stack, logical).get("LoadBalancerAttributes") or []
+            if attributes:
+                elbv2.modify_load_balancer_attributes(name, {a["Key"]: str(a["Value"]) for a in attributes})
+                applied.append(logical)
+    return applied
+
+
+def _export_names_by_output(output_map):
+    """{output key: its Export Name, evaluated}: moto named each output's export by the first
+    export with the same value (DevDatabasePort showed `<stack>-ProdDatabasePort`)."""
+    if hasattr(output_map, "export_names"):
+        return output_map.export_names
+    from moto.cloudformation.parsing import clean_json
+    names = {}
+    for key, value in (getattr(output_map, "_output_json_map", None) or {}).items():
+        if isinstance(value, dict) and value.get("Export"):
+            names[key] = clean_json(value["Export"].get("Name"), output_map._resource_map)
+    return names
+
+
+def name_each_output_export():
+    """DescribeStacks gives each output the ExportName its own Export names (see
+    _export_names_by_output)."""
+    from moto.cloudformation.models import Stack
+
+    def outputs(self):
+        names = _export_names_by_output(self.output_map)
+        found = [{"OutputKey": o.key, "OutputValue": o.value, "Description": o.description, "ExportName": names.get(o.key)}
+                 for o in self.output_map.values() if o]
+        return found or None
+
+    Stack.outputs = property(outputs)
+
+
+def evaluate_bucket_policies(decide):
+    """moto 5.2 enforces a bucket policy's statements for everyone (Principal "*") but ignores
+    their conditions, and a statement whose condition does not hold counted as a denial: the
+    usual `Deny s3:* when aws:SecureTransport is false` refused every request. `decide(document,
+    action, resource)` ("Allow", "Deny" or None, authorization.bucket_policy_decision) answers
+    for moto instead."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        text = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+        decision = decide(json.loads(text), action, resource)
+        return {"Allow": PermissionResult.PERMITTED, "Deny": PermissionResult.DENIED}.get(decision, PermissionResult.NEUTRAL)
+
+    FakeBucket.get_permission = get_permission
+
+
+# --- A stack's resources as ListStackResources and DescribeStackResources list them ---------------
+def record_security_group_rule_ids():
+    """AWS::EC2::SecurityGroupIngress is identified by the rule it adds (sgr-...); moto's resource
+    kept no id. Records the new rule's id on the resource."""
+    from moto.ec2.models.security_groups import SecurityGroupIngress
+
+    original = SecurityGroupIngress.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        groups = [group for vpc in _ec2(region_name).groups.values() for group in vpc.values()]
+        before = {rule.id for group in groups for rule in group.ingress_rules}
+        resource = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        resource.rule_ids = [rule.id for group in groups for rule in group.ingress_rules if rule.id not in before]
+        return resource
+
+    SecurityGroupIngress.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _listed_physical_id(region, stack, logical, kind, parsed):
+    physical = getattr(parsed, "physical_resource_id", None) if parsed is not None and not isinstance(parsed, str) else None
+    if physical:
+        return physical
+    if kind == "AWS::RDS::DBSubnetGroup" and getattr(parsed, "name", None):
+        return parsed.name
+    if kind in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress") and getattr(parsed, "rule_ids", None):
+        return parsed.rule_ids[0]
+    if kind == "AWS::S3::BucketPolicy":
+        return _bucket_of_policy(stack, logical)
+    if kind == "AWS::AutoScaling::ScalingPolicy":
+        from moto.autoscaling.models import autoscaling_backends
+        policy = autoscaling_backends[ACCOUNT_ID][region].policies.get(_scaling_policy_name(stack, logical))
+        if policy is not None:
+            return policy.arn
+    return _scaling_policy_name(stack, logical)    # CloudFormation's kind of generated name
+
+
+def listed_stack_resources(region, stack):
+    """[{logical, type, physical, status, reason, timestamp}] of every resource the stack holds, as
+    CloudFormation lists them: each with its logical id, type and physical id (moto 5.2 listed
+    AWS::S3::BucketPolicy, AWS::AutoScaling::ScalingPolicy and resources whose Condition is
+    false as entries with none of the three, and SecurityGroupIngress and DBSubnetGroup without a
+    physical id); a resource whose Condition is false is not there. Status and time are the
+    resource's latest event (CREATE_COMPLETE at the stack's creation without one)."""
+    template = _stack_template(stack).get("Resources") or {}
+    kept = stack.resource_map._resource_json_map
+    parsed_map = stack.resource_map._parsed_resources
+    latest = {}
+    for event in stack.events:
+        if event.logical_resource_id != stack.name:
+            latest[event.logical_resource_id] = event
+    found = []
+    for logical, entry in template.items():
+        if logical not in kept or not _condition_holds(stack, entry):
+            continue
+        kind = entry.get("Type", "")
+        event = latest.get(logical)
+        found.append({"logical": logical, "type": kind,
+                      "physical": _listed_physical_id(region, stack, logical, kind, parsed_map.get(logical)),
+                      "status": event.resource_status if event else "CREATE_COMPLETE",
+                      "reason": event.resource_status_reason if event else None,
+                      "timestamp": event.timestamp if event else stack.creation_time})
+    return found
+
+
+def stack_id_and_name(stack):
+    return stack.stack_id, stack.name
+
+
+def live_stacks(region):
+    return [stack for stack in _cloudformation(region).stacks.values() if stack.status != "DELETE_COMPLETE"]
+
+
+def stack_resource_metadata(stack, logical_id):
+    entry = (_stack_template(stack).get("Resources") or {}).get(logical_id) or {}
+    return entry.get("Metadata")

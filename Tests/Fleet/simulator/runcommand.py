@@ -62,6 +62,8 @@ class Agent:
         self.hang = False  # commands start but never finish (until cancelled or timed out)
         self.registered = now()
         self.running = False        # the instance is in moto's "running" state
+        self.launched_by_group = False  # an Auto Scaling group launched it (not attached it later)
+        self.booted = False         # its user data was started (a group's instance boots once)
         self.queue = collections.deque()
         self.workers = 0
 
@@ -200,8 +202,13 @@ class RunCommand:
                     isolation.prepare_root(root)
                     agent = self.agents[instance_id] = Agent(instance_id, root)
                     agent.hostname = hostname_of(instance_id, moto_adapter.instance_private_ip(instance))
-                    if moto_adapter.launched_by_group(instance) and running:
-                        booting.append(instance)  # a group's instance boots like any: its user data runs
+                    # Known at first sight (an instance attached to a group later never boots again).
+                    agent.launched_by_group = moto_adapter.launched_by_group(instance)
+                # A group's instance boots like any: its user data runs, once, when it is first seen
+                # running (not only if it runs when first seen).
+                if agent.launched_by_group and running and not agent.booted:
+                    agent.booted = True
+                    booting.append(instance)
                 agent.instance = instance
                 agent.running = running
         for instance in booting:

@@ -17,7 +17,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, web
+from . import auth, authorization, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, web
 from .providers import autoscaling, cloudformation, elbv2, ssm
 
 PROVIDERS = (ssm, autoscaling, elbv2, cloudformation)
@@ -101,11 +101,20 @@ def main():
     identifier = processes.configure(state_dir)
     auth.install()
     moto_adapter.fix_launch_template_user_data()
+    moto_adapter.launch_from_templates_as_ec2_does()
+    moto_adapter.balance_group_launches()
     moto_adapter.fix_short_get_att()
     moto_adapter.complete_elbv2_attributes()
     moto_adapter.accept_ssm_parameter_tag_maps()
     moto_adapter.fast_resource_tags()
     moto_adapter.manage_rds_master_passwords()
+    moto_adapter.read_rds_vpc_security_groups()
+    moto_adapter.get_azs_of_the_stack_region()
+    moto_adapter.associate_subnet_route_tables()
+    moto_adapter.create_iam_roles_as_cloudformation_does()
+    moto_adapter.name_each_output_export()
+    moto_adapter.record_security_group_rule_ids()
+    moto_adapter.evaluate_bucket_policies(authorization.bucket_policy_decision)
     moto_adapter.list_parameter_changes_in_change_sets()
     moto_adapter.drop_no_value_from_lists()
     world = World(state_dir)

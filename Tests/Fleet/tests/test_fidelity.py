@@ -106,7 +106,11 @@ def test_hook_answers_fit_the_cloudformation_model(simulator):
     cloudformation.client.create_stack(StackName="fidelity", TemplateBody=template, Parameters=parameters)
     cloudformation.client.create_change_set(StackName="fidelity", ChangeSetName="same", TemplateBody=template,
                                             Parameters=parameters)
-    assert cloudformation.problems("CreateChangeSet") == []
+    cloudformation.client.list_stack_resources(StackName="fidelity")
+    cloudformation.client.describe_stack_resources(StackName="fidelity")
+    cloudformation.client.describe_stack_resource(StackName="fidelity", LogicalResourceId="P")
+    for operation in ("CreateChangeSet", "ListStackResources", "DescribeStackResources", "DescribeStackResource"):
+        assert cloudformation.problems(operation) == [], operation
 
 
 @pytest.mark.parametrize("value,problem", [

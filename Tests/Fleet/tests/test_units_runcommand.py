@@ -197,3 +197,54 @@ def test_filters_refused(request_, code):
     with pytest.raises(instancefilters.FilterError) as refused:
         instancefilters.parse(request_)
     assert refused.value.code == code
+
+
+# --- which instances boot (run their user data) -----------------------------------------------------
+class FakeInstance:
+    """What sync_agents reads of a moto instance, through moto_adapter."""
+
+    def __init__(self, instance_id, group=None, state="running"):
+        self.id, self.state, self.tags = instance_id, state, {}
+        if group:
+            self.tags["aws:autoscaling:groupName"] = group   # on the instance from its creation
+
+    def get_tags(self):
+        return [{"key": key, "value": value} for key, value in self.tags.items()]
+
+
+def test_a_group_instance_boots_once_even_when_seen_before_moto_records_its_group(tmp_path, monkeypatch):
+    import threading
+    import time
+    from simulator import moto_adapter, runcommand
+    seen = []
+    monkeypatch.setattr(moto_adapter, "instances", lambda region: list(seen))
+    monkeypatch.setattr(moto_adapter, "instance_id", lambda instance: instance.id)
+    monkeypatch.setattr(moto_adapter, "instance_state", lambda instance: instance.state)
+    monkeypatch.setattr(moto_adapter, "instance_private_ip", lambda instance: "10.20.10.5")
+    monkeypatch.setattr(runcommand.isolation, "prepare_root", lambda root: None)
+    run_command = runcommand.RunCommand(str(tmp_path))
+    booted, lock = [], threading.Lock()
+
+    def boot(instance, region):
+        with lock:
+            booted.append(instance.id)
+    monkeypatch.setattr(run_command, "boot", boot)
+
+    def sync_and_settle():
+        run_command.sync_agents("eu-west-3")
+        time.sleep(0.2)              # the boot threads
+        with lock:
+            return sorted(booted)
+
+    launched = FakeInstance("i-launched", group="prod")      # RunInstances returned; moto has not set .autoscaling_group yet
+    direct = FakeInstance("i-direct")                         # RunInstances by hand
+    pending = FakeInstance("i-pending", group="prod", state="pending")
+    seen.extend([launched, direct, pending])
+    assert sync_and_settle() == ["i-launched"]
+    launched.autoscaling_group = object()                    # moto records the group: no second boot
+    direct.tags["aws:autoscaling:groupName"] = "prod"        # AttachInstances: attached, not launched
+    direct.autoscaling_group = object()
+    assert sync_and_settle() == ["i-launched"]
+    pending.state = "running"
+    assert sync_and_settle() == ["i-launched", "i-pending"]
+    assert sync_and_settle() == ["i-launched", "i-pending"]

@@ -17,7 +17,15 @@ YAML: moto_adapter.fix_short_get_att.) After ExecuteChangeSet the stack's output
 from the template the change set applied (moto kept the previous template's: none for a new stack),
 and its exports are registered (moto does that only on CreateStack), so Fn::ImportValue and
 ListExports see them. A DBInstance's DeletionProtection from the template is applied (moto
-accepted it and left the instance unprotected).
+accepted it and left the instance unprotected). So are the properties moto accepts and drops
+(moto_adapter.apply_stack_resource_settings): AWS::S3::BucketPolicy, a bucket's versioning,
+ownership controls, lifecycle, logging and Bucket Keys, TargetGroupAttributes and
+LoadBalancerAttributes. (Properties an update removes are left as they were.)
+
+ListStackResources, DescribeStackResources and DescribeStackResource are ours: moto listed the
+types it does not model (bucket and scaling policies) and false-Condition resources as entries
+with no logical id, type or physical id; each resource is listed with its physical id as
+CloudFormation names it, its latest event's status and its drift status.
 
 DeleteStack is ours (moto 5.2 deleted resources in passes until one raised, then failed the whole
 request with that resource's error, e.g. DependencyViolation for the VPC; it ignored
@@ -109,6 +117,7 @@ def apply_what_moto_skips(call, response):
         moto_adapter.apply_stack_scaling_policies(call.region, stack)
         handle = moto_adapter.live_stack(call.region, stack)
         if handle is not None:
+            moto_adapter.apply_stack_resource_settings(call.region, handle)
             moto_adapter.register_stack_exports(call.region, handle)
             for logical, kind, _entry, physical in moto_adapter.stack_resources(handle):
                 if kind == "AWS::RDS::DBInstance":
@@ -379,6 +388,90 @@ def describe_stack_resource_drifts(call):
                              f"<StackResourceDrifts>{''.join(members)}</StackResourceDrifts>")
 
 
+# --- ListStackResources, DescribeStackResources, DescribeStackResource ------------------------------
+def iso_time(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def drift_information(stack_id, logical):
+    drift = next((d for d in LAST_DRIFTS.get(stack_id, []) if d["LogicalResourceId"] == logical), None)
+    if drift is None:
+        return "<DriftInformation><StackResourceDriftStatus>NOT_CHECKED</StackResourceDriftStatus></DriftInformation>"
+    return (f"<DriftInformation><StackResourceDriftStatus>{drift['StackResourceDriftStatus']}</StackResourceDriftStatus>"
+            f"<LastCheckTimestamp>{drift['Timestamp']}</LastCheckTimestamp></DriftInformation>")
+
+
+def resource_xml(resource, stack=None, time_name="LastUpdatedTimestamp", metadata=None):
+    parts = []
+    if stack is not None:
+        stack_id, stack_name = moto_adapter.stack_id_and_name(stack)
+        parts.append(f"<StackName>{escape(stack_name)}</StackName><StackId>{escape(stack_id)}</StackId>")
+    parts.append(f"<LogicalResourceId>{escape(resource['logical'])}</LogicalResourceId>"
+                 f"<PhysicalResourceId>{escape(resource['physical'])}</PhysicalResourceId>"
+                 f"<ResourceType>{escape(resource['type'])}</ResourceType>"
+                 f"<{time_name}>{iso_time(resource['timestamp'])}</{time_name}>"
+                 f"<ResourceStatus>{escape(resource['status'])}</ResourceStatus>")
+    if resource["reason"]:
+        parts.append(f"<ResourceStatusReason>{escape(resource['reason'])}</ResourceStatusReason>")
+    if metadata is not None:
+        parts.append(f"<Metadata>{escape(json.dumps(metadata))}</Metadata>")
+    return "".join(parts)
+
+
+def stack_named(call, name):
+    stack = moto_adapter.live_stack(call.region, name)
+    if stack is None:
+        raise AWSError("ValidationError", f"Stack with id {name} does not exist", 400)
+    return stack
+
+
+def list_stack_resources(call):
+    """Every resource with its logical id, type and physical id (moto_adapter.listed_stack_resources)."""
+    stack = stack_named(call, call.params.get("StackName", ""))
+    stack_id, _ = moto_adapter.stack_id_and_name(stack)
+    members = "".join(f"<member>{resource_xml(r)}{drift_information(stack_id, r['logical'])}</member>"
+                      for r in moto_adapter.listed_stack_resources(call.region, stack))
+    return wire.query_result("cloudformation", "ListStackResources",
+                             f"<StackResourceSummaries>{members}</StackResourceSummaries>")
+
+
+def describe_stack_resources(call):
+    params = call.params
+    name, logical, physical = params.get("StackName"), params.get("LogicalResourceId"), params.get("PhysicalResourceId")
+    if name:
+        stack = stack_named(call, name)
+        candidates = [(stack, moto_adapter.listed_stack_resources(call.region, stack))]
+    elif physical:
+        candidates = [(stack, moto_adapter.listed_stack_resources(call.region, stack))
+                      for stack in moto_adapter.live_stacks(call.region)]
+        candidates = [(stack, listed) for stack, listed in candidates if any(r["physical"] == physical for r in listed)]
+        if not candidates:
+            raise AWSError("ValidationError", f"Stack for {physical} does not exist", 400)
+    else:
+        raise AWSError("ValidationError", "Either StackName or PhysicalResourceId must be specified", 400)
+    members = []
+    for stack, listed in candidates[:1]:
+        stack_id, _ = moto_adapter.stack_id_and_name(stack)
+        for resource in listed:
+            if (logical and resource["logical"] != logical) or (physical and not name and resource["physical"] != physical):
+                continue
+            members.append(f"<member>{resource_xml(resource, stack, 'Timestamp')}"
+                           f"{drift_information(stack_id, resource['logical'])}</member>")
+    return wire.query_result("cloudformation", "DescribeStackResources", f"<StackResources>{''.join(members)}</StackResources>")
+
+
+def describe_stack_resource(call):
+    name, logical = call.params.get("StackName", ""), call.params.get("LogicalResourceId", "")
+    stack = stack_named(call, name)
+    resource = next((r for r in moto_adapter.listed_stack_resources(call.region, stack) if r["logical"] == logical), None)
+    if resource is None:
+        raise AWSError("ValidationError", f"Resource {logical} does not exist for stack {name}", 400)
+    stack_id, _ = moto_adapter.stack_id_and_name(stack)
+    detail = resource_xml(resource, stack, metadata=moto_adapter.stack_resource_metadata(stack, logical))
+    return wire.query_result("cloudformation", "DescribeStackResource",
+                             f"<StackResourceDetail>{detail}{drift_information(stack_id, logical)}</StackResourceDetail>")
+
+
 def list_imports(call):
     name = call.params.get("ExportName", "")
     users = sorted(moto_adapter.stack_imports(call.region).get(name, []))
@@ -396,6 +489,9 @@ def register(registry, world):
         registry.after("cloudformation", operation, lambda call, response: fail_injected_resource(world, call, response))
     registry.handle("cloudformation", "DeleteStack", delete_stack)
     registry.handle("cloudformation", "ListImports", list_imports)
+    registry.handle("cloudformation", "ListStackResources", list_stack_resources)
+    registry.handle("cloudformation", "DescribeStackResources", describe_stack_resources)
+    registry.handle("cloudformation", "DescribeStackResource", describe_stack_resource)
     registry.handle("cloudformation", "DetectStackDrift", detect_stack_drift)
     registry.handle("cloudformation", "DescribeStackDriftDetectionStatus", describe_stack_drift_detection_status)
     registry.handle("cloudformation", "DescribeStackResourceDrifts", describe_stack_resource_drifts)
