@@ -68,17 +68,25 @@ public final class ArchiveWriter {
         archive_entry_set_gname_utf8(entry, stamp.group)
     }
 
+    /// Writes the header, names converted under a UTF-8 locale: libarchive turns UTF-8 names
+    /// into the locale's charset on the way, and in the "C" locale of a Swift process it cannot,
+    /// and crashes (strlen of NULL in libarchive 3.6.2) on any non-ASCII name.
+    private func writeHeader(_ path: String) throws(ArchiveError) {
+        let code = UTF8Locale.with { archive_write_header(handle, entry) }
+        try check(code, handle, "archive_write_header(\(path))")
+    }
+
     /// A directory entry (`path` without a trailing slash).
     public func addDirectory(_ path: String, mode: UInt32, stamp: Stamp) throws(ArchiveError) {
         header(path, type: ArchiveReader.directory, mode: mode, size: 0, stamp: stamp)
-        try check(archive_write_header(handle, entry), handle, "archive_write_header(\(path))")
+        try writeHeader(path)
     }
 
     /// A symbolic link to `target`.
     public func addSymlink(_ path: String, target: String, stamp: Stamp) throws(ArchiveError) {
         header(path, type: ArchiveReader.symlink, mode: 0o777, size: 0, stamp: stamp)
         archive_entry_set_symlink_utf8(entry, target)
-        try check(archive_write_header(handle, entry), handle, "archive_write_header(\(path))")
+        try writeHeader(path)
     }
 
     /// A regular file whose bytes are read from `source` (on disk). The file must not change
@@ -96,7 +104,7 @@ public final class ArchiveWriter {
         }
         let size = Int64(info.st_size)
         header(path, type: ArchiveReader.regularFile, mode: mode, size: size, stamp: stamp)
-        try check(archive_write_header(handle, entry), handle, "archive_write_header(\(path))")
+        try writeHeader(path)
         var buffer = [UInt8](repeating: 0, count: 256 << 10)
         var copied: Int64 = 0
         while true {
@@ -121,7 +129,20 @@ public final class ArchiveWriter {
     public func finish() throws(ArchiveError) {
         guard !finished else { return }
         finished = true
-        try check(archive_write_close(handle), handle, "archive_write_close")
+        let code = UTF8Locale.with { archive_write_close(handle) }
+        try check(code, handle, "archive_write_close")
+    }
+}
+
+/// C.UTF-8 for the calling thread only (`uselocale`), while libarchive converts names.
+enum UTF8Locale {
+    nonisolated(unsafe) static let handle: locale_t? = newlocale(LC_CTYPE_MASK, "C.UTF-8", nil)
+
+    static func with<T>(_ body: () -> T) -> T {
+        guard let handle else { return body() }
+        let previous = uselocale(handle)
+        defer { uselocale(previous) }
+        return body()
     }
 }
 

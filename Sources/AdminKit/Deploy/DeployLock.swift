@@ -56,7 +56,8 @@ public struct DeployLock: Sendable {
 
     /// The person running this: `user@host (pid N)`.
     public static func holderName(environment: [String: String]) -> String {
-        let user = environment["USER"] ?? environment["LOGNAME"] ?? String(getuid())
+        let user = environment["USER"] ?? environment["LOGNAME"] ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) }
+            ?? String(getuid())
         return "\(user)@\(ProcessInfo.processInfo.hostName) (pid \(getpid()))"
     }
 

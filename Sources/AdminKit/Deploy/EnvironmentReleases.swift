@@ -100,7 +100,10 @@ public struct EnvironmentReleases: Sendable {
         public var bucket: String
         public var current: String?
         public var releases: [Item]
+        /// The environment's deploy lock as last written (released or expired ones too), and
+        /// whether it is in force now.
         public var lock: DeployLease?
+        public var locked: Bool
 
         public func render(_ policy: ColorPolicy) -> String {
             var lines: [String] = []
@@ -115,7 +118,7 @@ public struct EnvironmentReleases: Sendable {
                 lines.append(Table(headers: ["", "release", "commit", "ref", "built", "size", "sha256", ""], rows: rows).render(policy))
             }
             lines.append(current.map { "Current (the release pointer): \($0)." } ?? "Current: none deployed yet.")
-            if let lock, !lock.isFree(at: Date()) {
+            if let lock, locked {
                 lines.append("Locked by \(lock.holder) (\(lock.purpose)\(lock.release.map { " of \($0)" } ?? "")) until "
                     + "\(ISO8601DateFormatter().string(from: lock.expiresAt)) unless renewed.")
             }
@@ -135,6 +138,8 @@ public struct EnvironmentReleases: Sendable {
                             sha256: release.sha256, current: release.id == pointer,
                             artifactMissing: objects[release.key] == nil || objects[release.key + ".sha256"] == nil)
         }
-        return ListReport(environment: environment, bucket: catalog.bucket, current: pointer, releases: items, lock: try await lease)
+        let lock = try await lease
+        return ListReport(environment: environment, bucket: catalog.bucket, current: pointer, releases: items, lock: lock,
+                          locked: lock.map { !$0.isFree(at: Date()) } ?? false)
     }
 }
