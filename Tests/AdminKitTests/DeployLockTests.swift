@@ -16,11 +16,16 @@ extension Fleet {
     }
 }
 
-/// A clock a test moves by hand.
+/// A clock that stands still unless the test moves it (or, unfrozen, runs with real time).
 final class TestClock: Sendable {
+    private let base = Date()
+    private let frozen: Bool
     private let offset = Mutex<TimeInterval>(0)
+    init(frozen: Bool = false) { self.frozen = frozen }
     func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
-    var now: @Sendable () -> Date { { [self] in Date().addingTimeInterval(offset.withLock { $0 }) } }
+    var now: @Sendable () -> Date {
+        { [self] in (frozen ? base : Date()).addingTimeInterval(offset.withLock { $0 }) }
+    }
 }
 
 /// The deploy lock in the simulated cloud's Parameter Store: one holder at a time, released at
@@ -67,7 +72,7 @@ final class TestClock: Sendable {
 
     @Test func anExpiredLeaseIsTakenOverAndItsHolderLearnsIt() async throws {
         let setup = try await Setup.make()
-        let clock = TestClock()
+        let clock = TestClock(frozen: true)
         let lock = setup.lock(lease: 3, clock: clock)
         let stale = try await lock.acquire(holder: "killed", purpose: "deploy")
         clock.advance(2.5)

@@ -35,8 +35,8 @@ public struct BuildStep: Sendable, Equatable {
         let result = try await ChildProcess.run("/bin/sh", ["-c", command], environment: buildEnvironment(environment),
                                                 directory: directory)
         guard result.succeeded else {
-            let output = (result.output + result.errorOutput).split(separator: "\n", omittingEmptySubsequences: false)
-            let tail = output.suffix(tailLines + 1).joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = (result.output + result.errorOutput).trimmingCharacters(in: .whitespacesAndNewlines)
+            let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tailLines).joined(separator: "\n")
             var hint = ""
             if result.status == 127 {
                 hint = " The command was not found: install it on this machine (composer: `apt-get install composer`) or set "

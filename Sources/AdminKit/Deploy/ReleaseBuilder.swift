@@ -82,7 +82,8 @@ public struct ReleaseBuilder: Sendable {
             return Report(release: existing, bucket: catalog.bucket, built: false, phases: phases, seconds: Self.seconds(since: started))
         }
 
-        let builtAt = clock()
+        // Whole seconds, as in the id: the record then reads back equal to what was written.
+        let builtAt = Date(timeIntervalSince1970: clock().timeIntervalSince1970.rounded(.down))
         let id = Release.id(builtAt: builtAt, commit: commit.id)
         let scratch = workDirectory + "/" + id + "-" + UUID().uuidString.prefix(8)
         let export = scratch + "/tree", tarball = scratch + "/\(id).tar.gz"

@@ -19,13 +19,6 @@ public struct ReleaseCatalog: Sendable {
         self.environment = environment
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .sortedKeys
-        return encoder
-    }()
-
     /// Every recorded release, oldest first (ids sort by build time).
     public func releases() async throws -> [Release] {
         var result: [Release] = []
@@ -76,7 +69,7 @@ public struct ReleaseCatalog: Sendable {
             try await s3.putObject(bucket: bucket, key: BucketLayout.artifactChecksum(environment, release: release.id),
                                    body: .string(release.checksumLine), contentType: "text/plain")
             try await ssm.putParameter(name: names.release(environment, id: release.id),
-                                       value: String(decoding: try Self.encoder.encode(release), as: UTF8.self), overwrite: false,
+                                       value: String(decoding: try DeployLock.encoder.encode(release), as: UTF8.self), overwrite: false,
                                        description: "adminctl release \(release.id) of \(environment.rawValue)")
         } catch let error as CancellationError {
             throw error
