@@ -33,7 +33,7 @@ public struct BuildStep: Sendable, Equatable {
     /// last lines of what it printed (stdout and stderr, in that order).
     public static func run(_ command: String, in directory: String, environment: [String: String]) async throws {
         let result = try await ChildProcess.run("/bin/sh", ["-c", command], environment: buildEnvironment(environment),
-                                                directory: directory)
+                                                directory: directory, processGroup: true)
         guard result.succeeded else {
             let text = (result.output + result.errorOutput).trimmingCharacters(in: .whitespacesAndNewlines)
             let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tailLines).joined(separator: "\n")
