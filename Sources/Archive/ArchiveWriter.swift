@@ -8,6 +8,8 @@ public final class ArchiveWriter {
     let handle: OpaquePointer
     private let entry: OpaquePointer
     private var finished = false
+    /// One copy buffer for every file (a fresh one each time cost a 256 KiB memset per file).
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
 
     /// Opens `path` for writing (created or truncated). `compressionLevel` is fixed rather than
     /// libarchive's default so that a library upgrade does not change the bytes silently.
@@ -36,6 +38,7 @@ public final class ArchiveWriter {
     deinit {
         archive_entry_free(entry)
         archive_write_free(handle)
+        buffer.deallocate()
     }
 
     /// What every header shares: owner, group and time are the same for every entry.
@@ -89,9 +92,10 @@ public final class ArchiveWriter {
         try writeHeader(path)
     }
 
-    /// A regular file whose bytes are read from `source` (on disk). The file must not change
-    /// while it is copied: a size that differs from the header's is an error, not a short entry.
-    public func addFile(_ path: String, mode: UInt32, from source: String, stamp: Stamp) throws {
+    /// A regular file whose bytes are read from `source` (on disk); returns its size. The file
+    /// must not change while it is copied: a size that differs from the header's is an error.
+    @discardableResult
+    public func addFile(_ path: String, mode: UInt32, from source: String, stamp: Stamp) throws -> Int64 {
         let fd = open(source, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw ArchiveError(kind: .library(code: ARCHIVE_FATAL), function: "open(\(source))",
@@ -105,10 +109,9 @@ public final class ArchiveWriter {
         let size = Int64(info.st_size)
         header(path, type: ArchiveReader.regularFile, mode: mode, size: size, stamp: stamp)
         try writeHeader(path)
-        var buffer = [UInt8](repeating: 0, count: 256 << 10)
         var copied: Int64 = 0
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = read(fd, buffer.baseAddress, buffer.count)
             if count < 0, errno == EINTR { continue }
             guard count >= 0 else {
                 throw ArchiveError(kind: .library(code: ARCHIVE_FATAL), function: "read(\(source))", message: String(cString: strerror(errno)))
@@ -116,13 +119,14 @@ public final class ArchiveWriter {
             if count == 0 { break }
             copied += Int64(count)
             guard copied <= size else { break }
-            let written = buffer.withUnsafeBytes { archive_write_data(handle, $0.baseAddress, count) }
+            let written = archive_write_data(handle, buffer.baseAddress, count)
             if written < 0 { throw libraryError(Int32(written), handle, "archive_write_data(\(path))") }
         }
         guard copied == size else {
             throw ArchiveError(kind: .library(code: ARCHIVE_FATAL), function: "addFile(\(path))",
                                message: "\(source) changed while it was archived (\(size) bytes when it was opened, \(copied) read)")
         }
+        return size
     }
 
     /// Writes the end of the archive and closes the file; without it the archive is incomplete.

@@ -46,10 +46,8 @@ public enum DeterministicTarball {
                 try writer.addSymlink(entry.path, target: target, stamp: stamp)
                 summary.symlinks += 1
             case .file:
-                let source = root + "/" + entry.path
-                try writer.addFile(entry.path, mode: entry.mode, from: source, stamp: stamp)
+                summary.contentBytes += try writer.addFile(entry.path, mode: entry.mode, from: root + "/" + entry.path, stamp: stamp)
                 summary.files += 1
-                summary.contentBytes += (try? FileManager.default.attributesOfItem(atPath: source)[.size] as? Int64) ?? 0
             }
         }
         try writer.finish()
