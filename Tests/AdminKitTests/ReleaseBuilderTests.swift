@@ -18,8 +18,8 @@ import TestSupport
         var s3: S3 { S3(fleet.client()) }
         var ssm: SSM { SSM(fleet.client()) }
 
-        static func make(origin: GitOrigin? = nil) async throws -> Setup {
-            let fleet = try await Fleet.shared()
+        static func make(origin: GitOrigin? = nil, fleet: Fleet? = nil) async throws -> Setup {
+            let fleet = if let fleet { fleet } else { try await Fleet.shared() }
             let repository: GitOrigin = if let origin { origin } else { try await GitOrigin.nuvolaApp() }
             let setup = Setup(fleet: fleet, origin: repository, scratch: try TemporaryDirectory())
             try await setup.s3.createBucket(setup.bucket)
@@ -161,5 +161,31 @@ import TestSupport
         let report = try await builder.build(ref: "main", builtBy: "tests")
         let env = try await run("tar -xzOf '\(try await setup.download(report.release))' public/env.txt")
         #expect(env.contains("APP_ENV=prod\n") && !env.contains("secret") && !env.contains("AWS_"))
+    }
+
+    @Test func devAndProdBuildAtOnceFromOneClone() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        async let dev = setup.builder(.dev).build(ref: "new_features", builtBy: "tests")
+        async let prod = setup.builder(.prod).build(ref: "main", builtBy: "tests")
+        let (devReport, prodReport) = try await (dev, prod)
+        #expect(devReport.built && prodReport.built && devReport.release.commit != prodReport.release.commit)
+    }
+
+    @Test func aFailedUploadRecordsNothingAndTheNextBuildStartsAfresh() async throws {
+        let fleet = try await Fleet.start()
+        defer { Task { try? await fleet.stop() } }
+        let setup = try await Setup.make(fleet: fleet)
+        defer { setup.remove() }
+        // More 500s than the client's three attempts.
+        try await fleet.inject(kind: "error500", service: "s3", operation: "PutObject", count: 3)
+        let error = await #expect(throws: DeployError.self) { _ = try await setup.builder(.prod).build(ref: "main", builtBy: "tests") }
+        #expect(error?.kind == .publish)
+        #expect(error?.message.contains("Nothing was recorded, so `adminctl release build prod` builds and uploads it again.") == true)
+        #expect(try await setup.catalog(.prod).releases().isEmpty)
+        try await fleet.clearFaults()
+        let report = try await setup.builder(.prod).build(ref: "main", builtBy: "tests")
+        let recorded = try await setup.catalog(.prod).releases()
+        #expect(report.built && recorded == [report.release])
     }
 }

@@ -31,8 +31,20 @@ public struct AdminRepository: Sendable {
         return token.map { .userPassword(username: "x-access-token", password: $0) } ?? .none
     }
 
-    /// Clones on first use (or when repository.url changed), else fetches. Returns how long it took.
+    /// Clones on first use (or when repository.url changed), else fetches. Builds of dev and prod
+    /// hold different deploy locks and may run at once: they take turns here (an flock on
+    /// `<clone>.lock`), as two fetches into one repository would fail on git's own ref locks.
     public func update(progress: (@Sendable (GitProgress) -> Void)? = nil) async throws {
+        let parent = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        let lockFile = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFile >= 0 else {
+            throw DeployError(.repository, "Could not open \(path).lock: \(String(cString: strerror(errno))). Check that \(parent) is writable.")
+        }
+        defer { close(lockFile) }  // closing releases the flock
+        while flock(lockFile, LOCK_EX | LOCK_NB) != 0 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         do {
             if FileManager.default.fileExists(atPath: path) {
                 let repository = try Repository.open(path)
@@ -43,7 +55,6 @@ public struct AdminRepository: Sendable {
                 // Another repository.url than the one cloned: the cache is simply made again.
                 try FileManager.default.removeItem(atPath: path)
             }
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try await Repository.clone(url: url, to: path, bare: true, credentials: credentials, progress: progress)
         } catch let error as GitError {
             let why: String = switch error.kind {
