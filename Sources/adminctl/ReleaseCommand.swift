@@ -69,6 +69,12 @@ extension Adminctl {
 
             @OptionGroup var output: OutputOptions
 
+            func validate() throws {
+                if let ref, ref.trimmingCharacters(in: .whitespaces).isEmpty {
+                    throw ValidationError("--ref needs a branch, tag or commit id, such as --ref main.")
+                }
+            }
+
             func run() async throws {
                 if forceUnlock, !yes, isatty(STDIN_FILENO) != 1 {
                     throw ValidationError("--force-unlock asks before it removes another deploy's lock, and there is no terminal "

@@ -188,4 +188,17 @@ import TestSupport
         let recorded = try await setup.catalog(.prod).releases()
         #expect(report.built && recorded == [report.release])
     }
+
+    @Test func exportsAbandonedByKilledBuildsAreRemovedAfterSixHours() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        let builds = setup.scratch.file("builds")
+        for name in ["killed-yesterday", "running-now"] {
+            try FileManager.default.createDirectory(atPath: builds + "/" + name + "/tree", withIntermediateDirectories: true)
+        }
+        let old = Date().addingTimeInterval(-7 * 3600)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: builds + "/killed-yesterday")
+        _ = try await setup.builder(.dev).build(ref: "main", builtBy: "tests")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: builds) == ["running-now"])
+    }
 }

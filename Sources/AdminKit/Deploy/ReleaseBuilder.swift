@@ -82,6 +82,7 @@ public struct ReleaseBuilder: Sendable {
             return Report(release: existing, bucket: catalog.bucket, built: false, phases: phases, seconds: Self.seconds(since: started))
         }
 
+        removeAbandonedScratch()
         // Whole seconds, as in the id: the record then reads back equal to what was written.
         let builtAt = Date(timeIntervalSince1970: clock().timeIntervalSince1970.rounded(.down))
         let id = Release.id(builtAt: builtAt, commit: commit.id)
@@ -116,6 +117,21 @@ public struct ReleaseBuilder: Sendable {
         try await timed("upload") { try await catalog.publish(release, tarball: tarball) }
         return Report(release: release, bucket: catalog.bucket, built: true, files: summary.files, contentBytes: summary.contentBytes, phases: phases,
                       seconds: Self.seconds(since: started))
+    }
+
+    /// Exports left by builds that were killed (SIGKILL, a crash) before they could clean up:
+    /// anything in the work directory untouched for six hours. A build running now (the other
+    /// environment's) touched its own directory moments ago.
+    func removeAbandonedScratch() {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: workDirectory) else { return }
+        let cutoff = clock().addingTimeInterval(-6 * 3600)
+        for name in names {
+            let path = workDirectory + "/" + name
+            if let modified = try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date, modified < cutoff {
+                try? manager.removeItem(atPath: path)
+            }
+        }
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
