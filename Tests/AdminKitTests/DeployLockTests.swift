@@ -95,12 +95,13 @@ final class TestClock: Sendable {
 
     @Test func theLeaseIsRenewedWhileTheWorkRunsAndReleasedAfter() async throws {
         let setup = try await Setup.make()
-        let lock = setup.lock(lease: 3)
+        // Leases of seconds, not minutes, so the test is short; long enough for a loaded machine.
+        let lock = setup.lock(lease: 6)
         let hold = try await lock.acquire(holder: "long deploy", purpose: "deploy")
         let first = hold.lease.expiresAt
         let value = try await hold.holding {
             // Longer than the lease: only renewals keep others out.
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(for: .seconds(7))
             return 42
         }
         #expect(value == 42)
@@ -110,14 +111,14 @@ final class TestClock: Sendable {
 
     @Test func aRefusalDuringTheWorkLeavesItRunningAndAFailureReleases() async throws {
         let setup = try await Setup.make()
-        let lock = setup.lock(lease: 3)
+        let lock = setup.lock(lease: 9)
         let hold = try await lock.acquire(holder: "failing", purpose: "deploy")
         struct BuildFailed: Error {}
         let refusedMeanwhile = Mutex(false)
         await #expect(throws: BuildFailed.self) {
             try await hold.holding {
                 // Past the first renewal: the lease is alive and the lock still refuses others.
-                try await Task.sleep(for: .seconds(1.5))
+                try await Task.sleep(for: .seconds(3.5))
                 do { _ = try await lock.acquire(holder: "second", purpose: "deploy") } catch let error as DeployError where error.kind == .locked {
                     refusedMeanwhile.withLock { $0 = true }
                 }
@@ -142,7 +143,7 @@ final class TestClock: Sendable {
 
     @Test func forceUnlockFreesALiveLockAndStopsItsHolder() async throws {
         let setup = try await Setup.make()
-        let lock = setup.lock(lease: 3)
+        let lock = setup.lock(lease: 9)
         #expect(try await lock.forceUnlock(by: "admin") == nil)
         let hold = try await lock.acquire(holder: "stuck", purpose: "deploy")
         let work = Task { try await hold.holding { try await Task.sleep(for: .seconds(30)) } }

@@ -155,7 +155,7 @@ import TestSupport
     }
 
     @Test func aConcurrentBuildIsRefusedAndAKilledBuildsLockIsTakenOverAfterItsLease() async throws {
-        let project = try await Project.start(build: "sleep 6", lease: 4)
+        let project = try await Project.start(build: "sleep 10", lease: 6)
         defer { project.stop() }
         let first = try project.start(["release", "build", "dev"])
         try await project.waitForLock(locked: true)
@@ -174,7 +174,7 @@ import TestSupport
         // Killed, it renews no more, but until the lease runs out the lock holds.
         let early = try await project.run(["release", "build", "dev"])
         #expect(early.status == 3, "\(early.errorOutput)")
-        try await project.waitForLock(locked: false, timeout: .seconds(10))
+        try await project.waitForLock(locked: false, timeout: .seconds(15))
         try project.set(build: "")
         let next = try await project.run(["release", "build", "dev"])
         #expect(next.status == 0, "\(next.errorOutput)")
@@ -197,7 +197,7 @@ import TestSupport
     }
 
     @Test func forceUnlockAsksThenFreesALiveLockAndItsHolderStops() async throws {
-        let project = try await Project.start(build: "sleep 30", lease: 3)
+        let project = try await Project.start(build: "sleep 30", lease: 6)
         defer { project.stop() }
         let holder = try SpawnedProcess.start(BuildProducts.executable("adminctl").path, ["release", "build", "dev"],
                                               environment: project.environment, directory: project.directory.file("project"),
