@@ -96,12 +96,12 @@ final class TestClock: Sendable {
     @Test func theLeaseIsRenewedWhileTheWorkRunsAndReleasedAfter() async throws {
         let setup = try await Setup.make()
         // Leases of seconds, not minutes, so the test is short; long enough for a loaded machine.
-        let lock = setup.lock(lease: 6)
+        let lock = setup.lock(lease: 9)
         let hold = try await lock.acquire(holder: "long deploy", purpose: "deploy")
         let first = hold.lease.expiresAt
         let value = try await hold.holding {
             // Longer than the lease: only renewals keep others out.
-            try await Task.sleep(for: .seconds(7))
+            try await Task.sleep(for: .seconds(10))
             return 42
         }
         #expect(value == 42)
@@ -111,14 +111,15 @@ final class TestClock: Sendable {
 
     @Test func aRefusalDuringTheWorkLeavesItRunningAndAFailureReleases() async throws {
         let setup = try await Setup.make()
-        let lock = setup.lock(lease: 9)
+        // A clock that stands still: however slow the simulator, the lease cannot run out here.
+        let lock = setup.lock(lease: 3, clock: TestClock(frozen: true))
         let hold = try await lock.acquire(holder: "failing", purpose: "deploy")
         struct BuildFailed: Error {}
         let refusedMeanwhile = Mutex(false)
         await #expect(throws: BuildFailed.self) {
             try await hold.holding {
                 // Past the first renewal: the lease is alive and the lock still refuses others.
-                try await Task.sleep(for: .seconds(3.5))
+                try await Task.sleep(for: .seconds(1.5))
                 do { _ = try await lock.acquire(holder: "second", purpose: "deploy") } catch let error as DeployError where error.kind == .locked {
                     refusedMeanwhile.withLock { $0 = true }
                 }
