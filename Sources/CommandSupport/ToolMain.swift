@@ -63,7 +63,9 @@ public enum ToolMain {
         }
     }
 
-    static func report(_ error: any Error, json: Bool) {
+    /// Prints a failure as every command does (stderr, and the JSON document under `--json`), for
+    /// commands that exit with a code of their own after it.
+    public static func report(_ error: any Error, json: Bool) {
         let console = Console.standard(format: json ? .json : .text)
         let message = String(describing: error)
         console.error(message)

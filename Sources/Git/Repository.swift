@@ -47,10 +47,11 @@ public final class Repository {
         return Repository(handle: handle!)
     }
 
-    /// Clones `url` into `path`, checking out `branch` (the remote's default when nil).
+    /// Clones `url` into `path`, checking out `branch` (the remote's default when nil); `bare`
+    /// makes a repository without a working tree (history only, what a build reads trees from).
     /// Cancelling the task stops the transfer; a failed clone leaves no directory behind.
-    public static func clone(url: String, to path: String, branch: String? = nil, credentials: GitCredentials = .none,
-                             progress: (@Sendable (GitProgress) -> Void)? = nil) async throws {
+    public static func clone(url: String, to path: String, branch: String? = nil, bare: Bool = false,
+                             credentials: GitCredentials = .none, progress: (@Sendable (GitProgress) -> Void)? = nil) async throws {
         _ = LibGit2.initialised
         let context = RemoteContext(credentials: credentials, progress: progress)
         let existed = FileManager.default.fileExists(atPath: path)
@@ -58,6 +59,7 @@ public final class Repository {
             var options = git_clone_options()
             try check(git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION)), "git_clone_options_init")
             context.install(into: &options.fetch_opts.callbacks)
+            options.bare = bare ? 1 : 0
             var repository: OpaquePointer?
             let code: Int32 = if let branch {
                 branch.withCString { name in
@@ -74,8 +76,9 @@ public final class Repository {
         }
     }
 
-    /// Fetches `remote` (refspecs as configured), updating remote-tracking branches.
-    public func fetch(remote name: String = "origin", credentials: GitCredentials = .none,
+    /// Fetches `remote` (refspecs as configured), updating remote-tracking branches; `prune`
+    /// also removes those whose branch the remote no longer has.
+    public func fetch(remote name: String = "origin", prune: Bool = false, credentials: GitCredentials = .none,
                       progress: (@Sendable (GitProgress) -> Void)? = nil) async throws {
         var remote: OpaquePointer?
         try check(git_remote_lookup(&remote, handle, name), "git_remote_lookup(\(name))")
@@ -86,6 +89,7 @@ public final class Repository {
             var options = git_fetch_options()
             try check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "git_fetch_options_init")
             context.install(into: &options.callbacks)
+            if prune { options.prune = GIT_FETCH_PRUNE }
             try context.check(git_remote_fetch(box.value, nil, &options, nil), "git_remote_fetch(\(name))")
         } cleanup: {}
     }

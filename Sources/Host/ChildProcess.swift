@@ -32,14 +32,15 @@ public enum ChildProcess {
     ///   - environment: the child's whole environment; nil inherits ours.
     ///   - input: bytes written to the child's stdin, which is then closed.
     ///   - timeout: the child is killed (SIGTERM, then SIGKILL) when it runs longer.
+    ///   - processGroup: the child leads a process group, so stopping it stops what it started too.
     public static func run(_ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil,
                            directory: String? = nil, input: [UInt8]? = nil,
-                           timeout: Duration? = nil) async throws -> ProcessResult {
+                           timeout: Duration? = nil, processGroup: Bool = false) async throws -> ProcessResult {
         guard let path = Executable.find(executable, environment: environment) else {
             throw ChildProcessError(command: executable, reason: "not found in PATH")
         }
         let child = try SpawnedProcess.start(path, arguments, environment: environment, directory: directory,
-                                             input: input == nil ? .null : .pipe)
+                                             input: input == nil ? .null : .pipe, processGroup: processGroup)
         // Read both pipes on their own threads so a chatty child never blocks on a full pipe.
         async let out = SpawnedProcess.readAll(child.output)
         async let err = SpawnedProcess.readAll(child.error)

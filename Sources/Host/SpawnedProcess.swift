@@ -23,6 +23,8 @@ public struct SpawnedProcess: Sendable {
     /// The read ends of the child's stdout and stderr pipes (descriptors), or -1.
     public let output: Int32
     public let error: Int32
+    /// True when the child leads a process group of its own: signals then reach its children too.
+    public let isGroupLeader: Bool
     /// Set once the child is reaped: its pid may then belong to another process.
     private let reaped = Reaped()
 
@@ -30,10 +32,13 @@ public struct SpawnedProcess: Sendable {
         let value = Atomic<Bool>(false)
     }
 
-    /// Starts `path` (a full path) with `arguments`; `environment` nil inherits ours.
+    /// Starts `path` (a full path) with `arguments`; `environment` nil inherits ours. With
+    /// `processGroup` the child leads a new process group, and `signal` (so also cancellation)
+    /// reaches everything it started: a shell's `sleep`, composer's PHP, which would otherwise
+    /// outlive it and hold its output pipes open.
     public static func start(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
                              directory: String? = nil, input: Stream = .null, output: Stream = .pipe,
-                             error: Stream = .pipe) throws(ChildProcessError) -> SpawnedProcess {
+                             error: Stream = .pipe, processGroup: Bool = false) throws(ChildProcessError) -> SpawnedProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -74,8 +79,9 @@ public struct SpawnedProcess: Sendable {
         var all = sigset_t(), none = sigset_t()
         sigfillset(&all)
         sigemptyset(&none)
+        let flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (processGroup ? POSIX_SPAWN_SETPGROUP : 0)
         for code in [posix_spawnattr_setsigdefault(&attributes, &all), posix_spawnattr_setsigmask(&attributes, &none),
-                     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))] where code != 0 {
+                     posix_spawnattr_setpgroup(&attributes, 0), posix_spawnattr_setflags(&attributes, Int16(flags))] where code != 0 {
             throw fail("could not prepare the child's signals: \(String(cString: strerror(code)))")
         }
 
@@ -94,7 +100,7 @@ public struct SpawnedProcess: Sendable {
         guard code == 0 else { throw fail("could not start: \(String(cString: strerror(code)))") }
         // The child has its ends now; ours stay.
         for fd in opened where !ours.contains(fd) { close(fd) }
-        return SpawnedProcess(pid: pid, input: ours[0], output: ours[1], error: ours[2])
+        return SpawnedProcess(pid: pid, input: ours[0], output: ours[1], error: ours[2], isGroupLeader: processGroup)
     }
 
     /// Waits for the child to end: its exit status, or 128 + the signal that ended it.
@@ -126,7 +132,7 @@ public struct SpawnedProcess: Sendable {
     /// Sends `signal` to the child, unless it was already reaped (its pid may be another's now).
     public func signal(_ signal: Int32) {
         guard !reaped.value.load(ordering: .acquiring) else { return }
-        kill(pid, signal)
+        kill(isGroupLeader ? -pid : pid, signal)
     }
 
     /// Reads `fd` to its end on a thread of its own, then closes it.

@@ -31,6 +31,11 @@ public enum BucketLayout {
         artifactsPrefix(environment) + release + ".tar.gz"
     }
 
+    /// `artifacts/<env>/<release>.tar.gz.sha256`: the tarball's SHA-256 in `sha256sum` format, written after it.
+    public static func artifactChecksum(_ environment: AppEnvironment, release: String) -> String {
+        artifact(environment, release: release) + ".sha256"
+    }
+
     /// `dumps/prod/`: production dumps as `devbox sync-db` reads them (README: the dump convention).
     public static let productionDumps = "dumps/prod/"
 
@@ -54,6 +59,16 @@ public struct ParameterNames: Sendable, Equatable {
 
     /// The release an environment's instances install (at boot too): `/<project>/<env>/release`.
     public func release(_ environment: AppEnvironment) -> String { "/\(project)/\(environment.rawValue)/release" }
+
+    /// Where the releases built for an environment are recorded, one parameter each:
+    /// `/<project>/<env>/releases/<release>` (a JSON document: commit, ref, size, checksum, ...).
+    public func releases(_ environment: AppEnvironment) -> String { "/\(project)/\(environment.rawValue)/releases/" }
+
+    public func release(_ environment: AppEnvironment, id: String) -> String { releases(environment) + id }
+
+    /// The deploy lock's generations: `/<project>/<env>/deploy-lock/<n>`, each created once
+    /// (PutParameter without overwrite), the highest one in force.
+    public func deployLock(_ environment: AppEnvironment) -> String { "/\(project)/\(environment.rawValue)/deploy-lock/" }
 
     /// Everything an environment's instances may read: `/<project>/<env>/`.
     public func environmentPath(_ environment: AppEnvironment) -> String { "/\(project)/\(environment.rawValue)/" }

@@ -13,3 +13,5 @@ extension Adminctl.Scale: ReportsJSON {}
 extension Adminctl.Run: ReportsJSON {}
 extension Adminctl.Cp: ReportsJSON {}
 extension Adminctl.Install: ReportsJSON {}
+extension Adminctl.Release.Build: ReportsJSON {}
+extension Adminctl.Releases: ReportsJSON {}

@@ -41,6 +41,10 @@ public struct AdminConfig: Sendable {
                 shape: .list, rule: AdminRules.cidrs),
         Setting(key: "network.certificate_arn", help: "ACM certificate for HTTPS on the load balancer (empty: HTTP only)",
                 rule: AdminRules.certificateARN),
+        Setting(key: "release.build", defaultValue: "composer install --no-dev --optimize-autoloader",
+                help: "run in the exported tree before it is archived (this default only when composer.json exists; empty: none)"),
+        Setting(key: "deploy.lock_lease_seconds", defaultValue: "120",
+                help: "how long a deploy's lock outlives a deploy that stopped renewing it (killed, cut off)", shape: .integer(3...3600)),
         Setting(key: "dumps.retention_days", defaultValue: "30", help: "days a production dump is kept", shape: .integer(1...3650)),
     ])
 

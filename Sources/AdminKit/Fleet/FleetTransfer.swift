@@ -60,9 +60,9 @@ public struct FleetTransfer: Sendable {
             scratch = folder
             source = folder + "/\(name).tar.gz"
             do {
-                let writer = try ArchiveWriter(path: source)
-                try writer.addContents(of: path)
-                try writer.close()
+                // Sorted entries, one time and owner: the same directory gives the same bytes, so it is
+                // uploaded once; permissions kept as they are (a 0600 file stays private on the hosts).
+                try DeterministicTarball.write(path, to: source, modes: .kept)
             } catch {
                 try? FileManager.default.removeItem(atPath: folder)
                 throw FleetError(.localFile, "\(path) could not be packed: \(error)")

@@ -138,6 +138,43 @@ class ScalingGroup:
         self._backend.update_attached_target_groups(self._group.name)
 
 
+def target_tracking_policies(region):
+    """Every TargetTrackingScaling policy moto holds, as plain values: [{name, arn, group, metric,
+    label, target, disable_scale_in}] (query-protocol strings turned into numbers and booleans)."""
+    from moto.autoscaling.models import autoscaling_backends
+    result = []
+    for policy in autoscaling_backends[ACCOUNT_ID][region].policies.values():
+        config = policy.target_tracking_configuration
+        if policy.policy_type != "TargetTrackingScaling" or config is None:
+            continue
+        spec = getattr(config, "PredefinedMetricSpecification", None) or {}
+        try:
+            target = float(getattr(config, "TargetValue", 0) or 0)
+        except (TypeError, ValueError):
+            target = 0.0
+        disable = getattr(config, "DisableScaleIn", False)
+        result.append({"name": policy.name, "arn": policy.arn, "group": policy.auto_scaling_group_name,
+                       "metric": spec.get("PredefinedMetricType", ""), "label": spec.get("ResourceLabel", ""),
+                       "target": target, "disable_scale_in": disable in (True, "true", "True")})
+    return result
+
+
+def group_sizes(region, name):
+    """(min, max, desired, [InService instance ids], [target group arns]) of a group, or None."""
+    from moto.autoscaling.models import autoscaling_backends
+    group = autoscaling_backends[ACCOUNT_ID][region].autoscaling_groups.get(name)
+    if group is None:
+        return None
+    in_service = [state.instance.id for state in group.instance_states if state.lifecycle_state == "InService"]
+    return group.min_size, group.max_size, group.desired_capacity, in_service, list(group.target_group_arns)
+
+
+def set_desired_capacity(region, name, desired):
+    """What SetDesiredCapacity does: moto launches or terminates members and updates the target groups."""
+    from moto.autoscaling.models import autoscaling_backends
+    autoscaling_backends[ACCOUNT_ID][region].set_desired_capacity(name, desired)
+
+
 def scaling_group(region, name):
     from moto.autoscaling.models import autoscaling_backends
     group = autoscaling_backends[ACCOUNT_ID][region].autoscaling_groups.get(name)

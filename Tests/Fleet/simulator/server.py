@@ -17,7 +17,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, authorization, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, web
+from . import auth, authorization, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, scaling, web
 from .providers import autoscaling, cloudformation, elbv2, ssm
 
 PROVIDERS = (ssm, autoscaling, elbv2, cloudformation)
@@ -25,13 +25,15 @@ log = logging.getLogger("fleet.server")
 
 
 class World:
-    """The simulator's own state beside moto's: agents and commands, refreshes, web serving."""
+    """The simulator's own state beside moto's: agents and commands, refreshes, web serving,
+    target tracking."""
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
         self.run_command = runcommand.RunCommand(state_dir)
         self.refresher = refresh.InstanceRefresher(self.run_command)
         self.web = web.Web(state_dir, self.run_command)
+        self.scaling = scaling.TargetTracking(self.web)
 
 
 def build_registry(world):
@@ -138,6 +140,7 @@ def main():
         stopping.set()
         log.info("stopping: %s", reason)
         try:
+            world.scaling.stop()
             world.web.stop()
             processes.end_all(state_dir, identifier)
         finally:

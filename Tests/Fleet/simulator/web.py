@@ -82,6 +82,7 @@ class Balancer:
         self.process = None
         self.structure = None    # the configuration without server states: a change means a reload
         self.applied = {}        # (backend, server) -> state haproxy was last told
+        self.backends = {}       # backend name -> target group arn
 
 
 def backend_name(group):
@@ -331,6 +332,8 @@ class Web:
                 structure.append(f"    server {target} 127.0.0.1:{port}")
                 lines.append(f"    server {target} 127.0.0.1:{port}" + ("" if wanted == "ready" else
                                                                         " disabled" if wanted == "maint" else " weight 0"))
+        with state.LOCK:
+            balancer.backends = dict(arns)
         desired = {(name, target): wanted for name, servers in backends.items() for target, (_, wanted) in servers.items()}
         if structure != balancer.structure or balancer.process is None or balancer.process.poll() is not None:
             self.reload(balancer, "\n".join(lines) + "\n")
@@ -390,6 +393,42 @@ class Web:
         except OSError:
             return ""
         return data.decode()
+
+    # --- metrics (for target tracking, scaling.py) -----------------------------------------------
+    def request_totals(self):
+        """{target group arn: requests its balancer has sent it}, from haproxy's own statistics (the
+        backend's cumulative request count; a reload starts it from 0 again). Call without the lock."""
+        with state.LOCK:
+            balancers = [(balancer, dict(balancer.backends)) for balancer in self.balancers.values()]
+        totals = {}
+        for balancer, backends in balancers:
+            lines = self.command(balancer, "show stat").splitlines()
+            if not lines or not lines[0].startswith("# "):
+                continue
+            header = lines[0][2:].split(",")
+            column = {name: index for index, name in enumerate(header)}
+            for line in lines[1:]:
+                fields = line.split(",")
+                if len(fields) < len(header) or fields[column["svname"]] != "BACKEND" or fields[0] not in backends:
+                    continue
+                value = fields[column["req_tot"]] if "req_tot" in column and fields[column["req_tot"]] else fields[column["stot"]]
+                totals[backends[fields[0]]] = totals.get(backends[fields[0]], 0) + int(value or 0)
+        return totals
+
+    def cpu_seconds(self):
+        """{instance id: CPU seconds its web server has used} (user + system, from /proc)."""
+        with state.LOCK:
+            servers = {instance_id: process.pid for instance_id, (_, process) in self.servers.items() if process.poll() is None}
+        ticks = os.sysconf("SC_CLK_TCK")
+        result = {}
+        for instance_id, pid in servers.items():
+            try:
+                with open(f"/proc/{pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                result[instance_id] = (int(fields[11]) + int(fields[12])) / ticks
+            except (OSError, IndexError, ValueError):
+                continue
+        return result
 
     # --- DescribeTargetHealth -------------------------------------------------------------------
     def describe_target_health(self, params, region):
