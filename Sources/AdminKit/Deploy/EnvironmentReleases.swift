@@ -17,18 +17,15 @@ public struct EnvironmentReleases: Sendable {
     /// `ArtifactsBucketName` output.
     public static func open(_ environment: AppEnvironment, directory: String, processEnvironment: [String: String],
                             http: HTTPClient) async throws -> EnvironmentReleases {
-        let config = try AdminConfig.load(directory: directory, environment: processEnvironment)
-        guard let project = config.projectName else {
-            throw DeployError(.configuration, "project.name is not set. Run `adminctl init` to write adminctl.toml, or set ADMINCTL_PROJECT_NAME.")
-        }
-        let configuration = try await AWSConfiguration.resolve(regionFlag: config.region, environment: processEnvironment, http: http)
-        let client = AWSClient(configuration)
+        let session = try await AdminSession.open(directory: directory, environment: processEnvironment, http: http)
+        let config = session.config
+        let project = try session.project()
+        let client = session.client
         var bucket = config.value("buckets.artifacts") ?? ""
         if bucket.isEmpty {
-            let stack = SharedStack(project: project).name
-            guard let outputs = try await CloudFormation(client).stack(stack)?.outputs, let name = outputs["ArtifactsBucketName"] else {
-                throw DeployError(.configuration, "The artifacts bucket is not known: stack \(stack) has no ArtifactsBucketName output "
-                    + "and buckets.artifacts is empty. Run `adminctl infra up` to create the shared infrastructure.")
+            guard let name = try await session.sharedOutputs()["ArtifactsBucketName"] else {
+                throw DeployError(.configuration, "The artifacts bucket is not known: the shared stack has no ArtifactsBucketName output "
+                    + "and buckets.artifacts is empty. Run `adminctl infra up` to bring the shared infrastructure up to date.")
             }
             bucket = name
         }
