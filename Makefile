@@ -45,6 +45,8 @@ benchmarks: build-release
 	.venv/bin/python Benchmarks/fleet-web
 	.venv/bin/python Benchmarks/devbox-workspace
 	.venv/bin/python Benchmarks/push
+	.venv/bin/python Benchmarks/run-all/run
+	.venv/bin/python Benchmarks/release-build .build/release
 	.venv/bin/python Benchmarks/sync-db
 
 ## Re-resolve the pinned Python set from Tests/Fleet/requirements.top.txt.
