@@ -54,22 +54,32 @@ public enum ChildProcess {
             }
         }
         let expired = ExpiryFlag()
-        let watchdog = timeout.map { limit in
-            Task {
-                try await Task.sleep(for: limit)
+        let finished = ExpiryFlag()
+        // The watchdog runs on a dispatch queue, not the cooperative pool: when blocking work fills
+        // the pool's threads (two on a 2-core machine), a sleeping task would wake too late.
+        if let timeout {
+            let queue = DispatchQueue.global()
+            queue.asyncAfter(deadline: .now() + Self.seconds(timeout)) {
+                guard !finished.isSet else { return }
                 expired.set()
                 child.signal(SIGTERM)
-                try await Task.sleep(for: .seconds(2))
-                child.signal(SIGKILL)
+                queue.asyncAfter(deadline: .now() + 2) {
+                    if !finished.isSet { child.signal(SIGKILL) }
+                }
             }
         }
         let status = try await child.wait()
-        watchdog?.cancel()
+        finished.set()
         let result = ProcessResult(status: status, standardOutput: await out, standardError: await err)
         if expired.isSet, let timeout {
             throw ChildProcessError(command: executable, reason: "stopped after its time limit of \(timeout)")
         }
         return result
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 
     /// Starts a Foundation `process` (for the few callers that need its object). They take

@@ -264,7 +264,9 @@ extension AdminctlInfraStatusTests {
 }
 
 /// Ctrl-C during `adminctl infra up`: while planning, the change set and the empty stack it made
-/// go; while following, CloudFormation carries on and adminctl says so. Each within 3 s.
+/// go; while following, CloudFormation carries on and adminctl says so. The request under way is
+/// held back by the simulator for a minute: adminctl ends long before it would have answered
+/// (the bound leaves room for the cleanup's own calls to a simulator slowed by a loaded machine).
 @Suite struct AdminctlInfraInterruptTests {
     typealias Project = AdminctlInfraTests.Project
 
@@ -297,12 +299,12 @@ extension AdminctlInfraStatusTests {
     @Test func ctrlCWhilePlanningLeavesNoChangeSetNorEmptyStack() async throws {
         let project = try await Project.start()
         defer { project.stop() }
-        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeChangeSet", count: 100, seconds: 10)
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeChangeSet", count: 100, seconds: 60)
         let (process, stderr) = try launch(project)
         try await waitForStack(project) { $0 == "REVIEW_IN_PROGRESS" }
         let (status, output, seconds) = await interrupt(process, stderr)
         #expect(status == 130, "\(output)")
-        #expect(seconds < 3, "\(seconds) s")
+        #expect(seconds < 20, "\(seconds) s")
         try await project.fleet.clearFaults()
         #expect(try await CloudFormation(project.fleet.client()).stack(project.stack) == nil)
     }
@@ -310,12 +312,12 @@ extension AdminctlInfraStatusTests {
     @Test func ctrlCWhileFollowingSaysCloudFormationCarriesOn() async throws {
         let project = try await Project.start()
         defer { project.stop() }
-        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 100, seconds: 5)
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 100, seconds: 60)
         let (process, stderr) = try launch(project)
         try await waitForStack(project) { $0 == "CREATE_COMPLETE" }
         let (status, output, seconds) = await interrupt(process, stderr)
         #expect(status == 130, "\(output)")
-        #expect(seconds < 3, "\(seconds) s")
+        #expect(seconds < 20, "\(seconds) s")
         #expect(output.contains("Stopped following \(project.stack); CloudFormation carries on with the change. "
             + "`adminctl infra status` shows where it is."), "\(output)")
         try await project.fleet.clearFaults()

@@ -68,7 +68,8 @@ public struct StackDeployment: Sendable {
     /// Executes the plan and reports each new stack event as it happens; returns the settled
     /// stack when it is healthy, else throws the first failure and its reason (after the rollback).
     public func execute(_ plan: StackPlan, event report: @Sendable (CloudFormation.Event) -> Void) async throws -> CloudFormation.Stack {
-        var seen = Set(try await firstEvents(of: plan.stack).map(\.id))
+        // A new stack has only its REVIEW_IN_PROGRESS event yet (not reported): nothing to skip.
+        var seen = plan.type == "CREATE" ? [] : Set(try await firstEvents(of: plan.stack).map(\.id))
         try await cloudFormation.executeChangeSet(stack: plan.stack, name: plan.changeSet)
         let (settled, failures) = try await follow(plan.stack, seen: &seen, event: report)
         if settled.isHealthy { return settled }
@@ -83,14 +84,14 @@ public struct StackDeployment: Sendable {
         var failures: [CloudFormation.Event] = []
         while true {
             // Events first, then the status: an event written before the stack settled is never missed.
-            let fresh = try await newEvents(of: stack, after: &seen)
+            let fresh = try await newEvents(of: stack, after: &seen).filter { $0.status != "REVIEW_IN_PROGRESS" }
             for event in fresh { report(event) }
             failures += fresh.filter { $0.status.hasSuffix("_FAILED") }
             guard let current = try await cloudFormation.stack(stack) else {
                 throw InfraError(.deployFailed, "Stack \(stack) disappeared while it was being changed.")
             }
             if current.isSettled && current.status != "REVIEW_IN_PROGRESS" {
-                let last = try await newEvents(of: stack, after: &seen)
+                let last = try await newEvents(of: stack, after: &seen).filter { $0.status != "REVIEW_IN_PROGRESS" }
                 for event in last { report(event) }
                 failures += last.filter { $0.status.hasSuffix("_FAILED") }
                 return (current, failures)
