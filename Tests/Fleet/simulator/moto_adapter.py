@@ -377,6 +377,43 @@ def fix_short_get_att():
         module.yaml_tag_constructor = constructor
 
 
+def resolve_select_index():
+    """CloudFormation's Fn::Select takes its index from a function too (`!Select [!Ref Index,
+    ...]`, a Number parameter); moto 5.2 called int() on the unresolved `{"Ref": ...}` and failed
+    the stack with a TypeError. Resolves the index first, as CloudFormation does. moto's
+    clean_json recurses through its module global, so nested functions get the same treatment."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        select = resource_json.get("Fn::Select") if isinstance(resource_json, dict) else None
+        if isinstance(select, list) and len(select) == 2 and isinstance(select[0], dict):
+            resource_json = dict(resource_json, **{"Fn::Select": [original(select[0], resources_map), select[1]]})
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def apply_instance_security_group_ids():
+    """AWS::EC2::Instance in a VPC names its groups by id in SecurityGroupIds; moto 5.2 reads only
+    SecurityGroups (and as ids), so the instance landed in the VPC's default group. Gives moto
+    both lists, as CloudFormation applies both."""
+    from moto.ec2.models.instances import Instance
+
+    original = Instance.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        if properties.get("SecurityGroupIds"):
+            properties = dict(properties, SecurityGroups=list(properties.get("SecurityGroups", []))
+                              + list(properties["SecurityGroupIds"]))
+            cloudformation_json = dict(cloudformation_json, Properties=properties)
+        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Instance.create_from_cloudformation_json = classmethod(create)
+
+
 def accept_ssm_parameter_tag_maps():
     """AWS::SSM::Parameter takes its Tags as a map ({Key: Value}), unlike every other resource;
     moto 5.2 passes that map on to PutParameter, which wants [{Key, Value}] and failed the stack

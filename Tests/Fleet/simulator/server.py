@@ -102,6 +102,8 @@ def main():
     auth.install()
     moto_adapter.fix_launch_template_user_data()
     moto_adapter.fix_short_get_att()
+    moto_adapter.resolve_select_index()
+    moto_adapter.apply_instance_security_group_ids()
     moto_adapter.complete_elbv2_attributes()
     moto_adapter.accept_ssm_parameter_tag_maps()
     moto_adapter.manage_rds_master_passwords()
