@@ -46,6 +46,25 @@ def instance_private_ip(instance):
     return getattr(instance, "private_ip", "") or ""
 
 
+def instance_profile_credentials(region, instance):
+    """What the instance metadata service gives an instance with an instance profile: temporary
+    credentials of the profile's role (access key id, secret, session token, expiry as epoch
+    seconds), or None for an instance without a profile or a profile without a role. Callers
+    hold state.LOCK."""
+    from moto.ec2.models import ec2_backends
+    from moto.sts.models import sts_backends
+    association = ec2_backends[ACCOUNT_ID][region].iam_instance_profile_associations.get(instance.id)
+    profile = getattr(association, "iam_instance_profile", None)
+    roles = list(getattr(profile, "roles", None) or [])
+    if not roles:
+        return None
+    assumed = sts_backends[ACCOUNT_ID]["aws"].assume_role(
+        region_name=region, role_session_name=instance.id, role_arn=roles[0].arn, policy=None, duration=3600,
+        external_id=None)
+    return (assumed.access_key_id, assumed.secret_access_key, assumed.session_token,
+            assumed.expiration.timestamp())
+
+
 def launched_by_group(instance):
     """Whether an Auto Scaling group launched the instance (it then boots with its user data)."""
     return getattr(instance, "autoscaling_group", None) is not None
