@@ -295,9 +295,9 @@ def _stack_template(stack):
 
 
 def refresh_stack_outputs(region, stack_name):
-    """Recomputes a stack's outputs from its template, as CloudFormation does after a change set
-    runs: moto 5.2's ExecuteChangeSet keeps the outputs of the template the stack had before
-    (none, for a stack a CREATE change set made)."""
+    """Recomputes a stack's outputs and exports from its template, as CloudFormation does after a
+    change set runs: moto 5.2's ExecuteChangeSet keeps the outputs of the template the stack had
+    before (none, for a stack a CREATE change set made) and never registers its exports."""
     from moto.cloudformation.models import cloudformation_backends
     backend = cloudformation_backends[ACCOUNT_ID][region]
     stack = next((stack for stack in backend.stacks.values()
@@ -305,7 +305,14 @@ def refresh_stack_outputs(region, stack_name):
     if stack is None:
         return
     stack._parse_template()
+    before = [export.name for export in stack.exports]
     stack.output_map = stack._create_output_map()
+    # Its exports follow (moto registers exports only in CreateStack): other stacks' Fn::ImportValue
+    # reads them from backend.exports, the very dict their own stacks were given.
+    for name in before:
+        backend.exports.pop(name, None)
+    for export in stack.exports:
+        backend.exports[export.name] = export
 
 
 def stack_buckets_with_public_access_block(region, stack_name):
@@ -431,6 +438,42 @@ def apply_instance_security_group_ids():
         return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
     Instance.create_from_cloudformation_json = classmethod(create)
+
+
+def share_exports_with_every_stack():
+    """Fn::ImportValue reads the region's exports. moto 5.2 hands a stack the backend's exports
+    dict only in CreateStack, and `cross_stack_resources or {}` swaps an empty one for a private
+    copy; a stack made by a CREATE change set got `{}`, so it could import nothing ("No export
+    named ... found"). Every stack's resource map now reads the backend's own dict."""
+    from moto.cloudformation.models import Stack, cloudformation_backends
+
+    original = Stack._create_resource_map
+
+    def create_resource_map(self):
+        self.cross_stack_resources = cloudformation_backends[self.account_id][self.region_name].exports
+        return original(self)
+
+    Stack._create_resource_map = create_resource_map
+
+
+def delete_managed_policies_with_their_stack():
+    """Deleting a stack deletes its AWS::IAM::ManagedPolicy resources, detaching them from the
+    users, roles and groups they are attached to first, as CloudFormation does. moto 5.2 had no
+    delete for them: the policy stayed attached, so the user (or role) it names could never be
+    deleted either (DeleteConflict "must detach all policies first") and DeleteStack failed."""
+    from moto.iam.models import ManagedPolicy, iam_backends
+
+    def delete(self, account_id, region_name):
+        backend = iam_backends[account_id][self.partition]
+        for detach, entities in ((backend.detach_user_policy, backend.users),
+                                 (backend.detach_role_policy, backend.roles),
+                                 (backend.detach_group_policy, backend.groups)):
+            for name, entity in list(entities.items()):
+                if self.arn in (getattr(entity, "managed_policies", None) or {}):
+                    detach(self.arn, getattr(entity, "name", name))
+        backend.managed_policies.pop(self.arn, None)
+
+    ManagedPolicy.delete = delete
 
 
 def accept_ssm_parameter_tag_maps():

@@ -104,6 +104,8 @@ def main():
     moto_adapter.fix_short_get_att()
     moto_adapter.resolve_select_index()
     moto_adapter.apply_instance_security_group_ids()
+    moto_adapter.share_exports_with_every_stack()
+    moto_adapter.delete_managed_policies_with_their_stack()
     moto_adapter.complete_elbv2_attributes()
     moto_adapter.accept_ssm_parameter_tag_maps()
     moto_adapter.manage_rds_master_passwords()

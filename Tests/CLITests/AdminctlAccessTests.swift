@@ -1,0 +1,138 @@
+import Foundation
+import Host
+import Testing
+import TestSupport
+
+/// `adminctl onboard|offboard` as an admin runs them, against a simulated cloud of its own with
+/// authentication on: the shared stack up, a repository served over git://, developers onboarded
+/// until their machine (whose user data really runs in its root) reports the clone ready.
+@Suite(.serialized) struct AdminctlAccessTests {
+    struct Project {
+        let fleet: Fleet
+        let directory: TemporaryDirectory
+        let origin: GitOrigin
+        let git: PythonServer
+        let name = "a" + String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        var bundles: String { directory.file("bundles") }
+
+        static func start() async throws -> Project {
+            let origin = try await GitOrigin()
+            let (git, url) = try await origin.serveOverGitProtocol()
+            let project = Project(fleet: try await Fleet.start(), directory: try TemporaryDirectory(), origin: origin, git: git)
+            try FileManager.default.createDirectory(atPath: project.directory.file("project"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: project.directory.file("home"), withIntermediateDirectories: true)
+            let written = try await project.run(["init", "--yes", "--name", project.name, "--region", "eu-west-3", "--repo", url])
+            #expect(written.status == 0, "\(written.errorOutput)")
+            let up = try await project.run(["infra", "up", "--yes"])
+            #expect(up.status == 0, "\(up.errorOutput)")
+            return project
+        }
+
+        func run(_ arguments: [String]) async throws -> ProcessResult {
+            var environment = ["HOME": directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
+            for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+                environment[key] = fleet.environment[key]
+            }
+            return try await CLI.run("adminctl", arguments, environment: environment, directory: directory.file("project"),
+                                     timeout: .seconds(300))
+        }
+
+        /// The simulator's own AWS CLI (boto3) as fleet-admin, JSON out.
+        func aws(_ arguments: [String]) async throws -> Any {
+            var environment = fleet.environment
+            environment["PATH"] = "/usr/bin:/bin"
+            environment["HOME"] = directory.file("home")
+            let cli = TestEngine.repositoryRoot + "/.venv/bin/aws"
+            let result = try await ChildProcess.run(cli, arguments + ["--output", "json"], environment: environment,
+                                                    timeout: .seconds(60))
+            #expect(result.succeeded, "aws \(arguments.joined(separator: " ")): \(result.errorOutput)")
+            return try JSONSerialization.jsonObject(with: Data(result.output.utf8).isEmpty ? Data("{}".utf8) : Data(result.output.utf8))
+        }
+
+        /// Every developer stack, IAM user and instance tagged Owner that exists now.
+        func inventory() async throws -> (stacks: [String], users: [String], owners: [String]) {
+            let stacks = (try await aws(["cloudformation", "describe-stacks"]) as? [String: Any])?["Stacks"] as? [[String: Any]] ?? []
+            let users = (try await aws(["iam", "list-users"]) as? [String: Any])?["Users"] as? [[String: Any]] ?? []
+            let reservations = (try await aws(["ec2", "describe-instances", "--filters", "Name=tag-key,Values=Owner",
+                                               "Name=instance-state-name,Values=pending,running,stopping,stopped"])
+                as? [String: Any])?["Reservations"] as? [[String: Any]] ?? []
+            let owners = reservations.flatMap { ($0["Instances"] as? [[String: Any]]) ?? [] }.compactMap { instance in
+                ((instance["Tags"] as? [[String: String]]) ?? []).first { $0["Key"] == "Owner" }?["Value"]
+            }
+            return (stacks.compactMap { $0["StackName"] as? String }.filter { $0.hasPrefix("\(name)-dev-") }.sorted(),
+                    users.compactMap { $0["UserName"] as? String }.filter { $0 != "fleet-admin" }.sorted(), owners.sorted())
+        }
+
+        func stop() {
+            directory.remove()
+            let fleet = fleet
+            Task { try? await fleet.stop() }
+        }
+    }
+
+    @Test func onboardTwoDevelopersThenOffboardOneTwice() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        var seconds: [String: Double] = [:]
+        for developer in ["alice", "bob"] {
+            let started = ContinuousClock.now
+            let result = try await project.run(["onboard", developer, "--bundle-dir", project.bundles, "--yes", "--timeout", "120", "--json"])
+            let elapsed = (ContinuousClock.now - started).components
+            seconds[developer] = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+            #expect(result.status == 0, "\(result.errorOutput)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any])
+            #expect(report["ready"] as? Bool == true)
+            let instance = try #require(report["instanceId"] as? String)
+            let bundle = try #require(report["bundle"] as? String)
+            #expect(bundle == "\(project.bundles)/\(project.name)-\(developer).aws-access")
+            #expect(SecretFile.mode(of: bundle) == 0o600 && SecretFile.mode(of: project.bundles) == 0o700)
+            let text = try String(contentsOfFile: bundle, encoding: .utf8)
+            let secret = try #require(text.split(separator: "\n").first { $0.hasPrefix("aws_secret_access_key = ") }?
+                .dropFirst("aws_secret_access_key = ".count))
+            #expect(secret.count == 40 || secret.count > 20)
+            #expect(!result.output.contains(secret) && !result.errorOutput.contains(secret), "the secret is never printed")
+            #expect(text.contains("aws ssm start-session --profile \(project.name)-\(developer) --region eu-west-3 --target \(instance)"))
+            // The machine's own root: devbox installed from the bucket, its config, the clone on new_features.
+            let root = project.fleet.root(of: instance)
+            let config = try String(contentsOfFile: root + "/etc/devbox/config.toml", encoding: .utf8)
+            #expect(config.contains("integration_branch = \"new_features\"") && config.contains("path = \"/srv/nuvola\""))
+            #expect(FileManager.default.isExecutableFile(atPath: root + "/opt/devbox/current/bin/devbox"))
+            let head = try String(contentsOfFile: root + "/srv/nuvola/.git/HEAD", encoding: .utf8)
+            #expect(head == "ref: refs/heads/new_features\n")
+            #expect(FileManager.default.fileExists(atPath: root + "/srv/nuvola/feature.txt"))
+        }
+        print("onboarding wall time to ready (simulator): alice \(seconds["alice"]!) s, bob \(seconds["bob"]!) s")
+
+        let before = try await project.inventory()
+        #expect(before.stacks == ["\(project.name)-dev-alice", "\(project.name)-dev-bob"])
+        #expect(before.users == ["alice", "bob"] && before.owners == ["alice", "bob"])
+
+        let duplicate = try await project.run(["onboard", "alice", "--bundle-dir", project.bundles, "--yes"])
+        #expect(duplicate.status == 1)
+        #expect(duplicate.errorOutput.contains("alice is already onboarded"), "\(duplicate.errorOutput)")
+        let invalid = try await project.run(["onboard", "Alice-B", "--yes"])
+        #expect(invalid.status == 2 && invalid.errorOutput.contains("does not start with a lowercase letter"), "\(invalid.errorOutput)")
+
+        let offboard = try await project.run(["offboard", "alice", "--yes"])
+        #expect(offboard.status == 0, "\(offboard.errorOutput)")
+        #expect(offboard.output.contains("Removed for alice:") && offboard.output.contains("stack \(project.name)-dev-alice"))
+        let again = try await project.run(["offboard", "alice", "--yes"])
+        #expect(again.status == 1 && again.errorOutput.contains("No developer named alice"), "\(again.errorOutput)")
+        let after = try await project.inventory()
+        #expect(after.stacks == ["\(project.name)-dev-bob"] && after.users == ["bob"] && after.owners == ["bob"])
+    }
+
+    @Test func aFailureAfterTheStackRemovesEverythingMade() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        try await project.fleet.inject(kind: "aws-error", service: "iam", operation: "CreateAccessKey", count: 5,
+                                       code: "LimitExceeded", status: 409, message: "Cannot exceed quota for AccessKeysPerUser: 2")
+        let result = try await project.run(["onboard", "carol", "--bundle-dir", project.bundles, "--yes"])
+        #expect(result.status == 1)
+        #expect(result.errorOutput.contains("LimitExceeded"), "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("Removed: stack \(project.name)-dev-carol"), "\(result.errorOutput)")
+        let left = try await project.inventory()
+        #expect(left.stacks.isEmpty && left.users.isEmpty && left.owners.isEmpty, "\(left)")
+        #expect(!FileManager.default.fileExists(atPath: "\(project.bundles)/\(project.name)-carol.aws-access"))
+    }
+}
