@@ -243,6 +243,14 @@ def add_failed_change_set(region, stack_name, change_set_name, template, paramet
 
 
 # --- IAM: who is asking, and the policies that speak for them (authorization.py) -----------------
+def _iam_tags(tags):
+    """{key: value} of an IAM entity's tags: moto keeps {key: {"Key", "Value"}} from the API, but
+    the [{"Key", "Value"}] list a CloudFormation template gives (AWS::IAM::Role Tags) as it came."""
+    if isinstance(tags, list):
+        return {tag["Key"]: tag["Value"] for tag in tags if isinstance(tag, dict) and "Key" in tag}
+    return {key: value["Value"] if isinstance(value, dict) else value for key, value in (tags or {}).items()}
+
+
 def identity(access_key):
     """The principal behind moto's access-key object (IAMRequest._access_key): its type ("User" or
     "AssumedRole"), name, ARN, unique id, the role ARN of an assumed role, and its tags."""
@@ -251,12 +259,12 @@ def identity(access_key):
     user_name = getattr(access_key, "_owner_user_name", None)
     if user_name is not None:
         user = backend.get_user(user_name)
-        tags = {key: value["Value"] if isinstance(value, dict) else value for key, value in (user.tags or {}).items()}
+        tags = _iam_tags(user.tags)
         return {"type": "User", "name": user_name, "arn": access_key.arn, "id": user.id,
                 "principal_arn": access_key.arn, "tags": tags}
     role_name = access_key._owner_role_name
     role = backend.get_role(role_name)
-    tags = {key: value["Value"] if isinstance(value, dict) else value for key, value in (role.tags or {}).items()}
+    tags = _iam_tags(role.tags)
     return {"type": "AssumedRole", "name": role_name, "arn": access_key.arn,
             "id": f"{role.id}:{access_key._session_name}", "principal_arn": role.arn, "tags": tags}
 
