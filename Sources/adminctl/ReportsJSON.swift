@@ -9,3 +9,4 @@ extension Adminctl.Infra.Diff: ReportsJSON {}
 extension Adminctl.Infra.Status: ReportsJSON {}
 extension Adminctl.Onboard: ReportsJSON {}
 extension Adminctl.Offboard: ReportsJSON {}
+extension Adminctl.Audit: ReportsJSON {}

@@ -135,4 +135,99 @@ import TestSupport
         #expect(left.stacks.isEmpty && left.users.isEmpty && left.owners.isEmpty, "\(left)")
         #expect(!FileManager.default.fileExists(atPath: "\(project.bundles)/\(project.name)-carol.aws-access"))
     }
+
+    func onboard(_ project: Project, _ names: [String]) async throws -> [String: [String: Any]] {
+        var reports: [String: [String: Any]] = [:]
+        for developer in names {
+            let result = try await project.run(["onboard", developer, "--bundle-dir", project.bundles, "--yes", "--timeout", "120", "--json"])
+            #expect(result.status == 0, "\(result.errorOutput)")
+            reports[developer] = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any])
+        }
+        return reports
+    }
+
+    func audit(_ project: Project) async throws -> (status: Int32, report: [String: Any]) {
+        let result = try await project.run(["audit", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any], "\(result.errorOutput)")
+        return (result.status, report)
+    }
+
+    @Test func threeDevelopersAreIsolatedAndAuditCatchesEachBreak() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        let reports = try await onboard(project, ["alice", "bob", "carol"])
+        let instance = { (name: String) in reports[name]?["instanceId"] as? String ?? "" }
+        // The admin's own machine, which no developer may reach.
+        let admin = try #require(((try await project.aws(["ec2", "run-instances", "--image-id", "ami-12c6146b", "--count", "1",
+                                                          "--tag-specifications", "ResourceType=instance,Tags=[{Key=Role,Value=admin}]"])
+            as? [String: Any])?["Instances"] as? [[String: Any]])?.first?["InstanceId"] as? String)
+
+        // Every resource as deployed: tags, the group admitting nothing, the policy on the user.
+        for developer in ["alice", "bob", "carol"] {
+            let described = try #require(((try await project.aws(["ec2", "describe-instances", "--instance-ids", instance(developer)])
+                as? [String: Any])?["Reservations"] as? [[String: Any]])?.first?["Instances"] as? [[String: Any]])[0]
+            let tags = Dictionary(uniqueKeysWithValues: ((described["Tags"] as? [[String: String]]) ?? []).map { ($0["Key"]!, $0["Value"]!) })
+            #expect(tags["Owner"] == developer && tags["Role"] == "devbox" && tags["Project"] == project.name)
+            let groups = (described["SecurityGroups"] as? [[String: String]] ?? []).compactMap { $0["GroupId"] }
+            #expect(groups.count == 1)
+            let group = try #require(((try await project.aws(["ec2", "describe-security-groups", "--group-ids", groups[0]])
+                as? [String: Any])?["SecurityGroups"] as? [[String: Any]])?.first)
+            #expect((group["IpPermissions"] as? [Any])?.isEmpty == true && group["GroupName"] as? String != "default")
+            let attached = ((try await project.aws(["iam", "list-attached-user-policies", "--user-name", developer])
+                as? [String: Any])?["AttachedPolicies"] as? [[String: String]]) ?? []
+            #expect(attached.count == 1)
+            let keys = ((try await project.aws(["iam", "list-access-keys", "--user-name", developer]) as? [String: Any])?["AccessKeyMetadata"]
+                as? [[String: Any]]) ?? []
+            #expect(keys.count == 1 && keys.first?["AccessKeyId"] as? String == reports[developer]?["accessKeyId"] as? String)
+        }
+
+        let clean = try await audit(project)
+        #expect(clean.status == 0 && clean.report["clean"] as? Bool == true, "\(clean.report["findings"] ?? "")")
+        // The isolation matrix: every developer x every instance (theirs, the others', the admin's, the shared stack's).
+        let matrix = try #require(clean.report["matrix"] as? [[String: Any]])
+        let instances = Set(matrix.compactMap { $0["instance"] as? String })
+        #expect(instances.contains(admin) && instances.count >= 4)
+        #expect(matrix.count == 3 * instances.count)
+        for cell in matrix {
+            let developer = cell["developer"] as? String ?? ""
+            let mine = cell["instance"] as? String == instance(developer)
+            #expect(cell["startSession"] as? Bool == mine, "\(cell)")
+        }
+
+        // Break 1: bob's group admits alice's.
+        let aliceGroup = try #require(((try await project.aws(["cloudformation", "describe-stacks", "--stack-name", "\(project.name)-dev-alice"])
+            as? [String: Any])?["Stacks"] as? [[String: Any]])?.first?["Outputs"] as? [[String: String]])
+            .first { $0["OutputKey"] == "SecurityGroupId" }?["OutputValue"]
+        let bobGroup = try #require(((try await project.aws(["cloudformation", "describe-stacks", "--stack-name", "\(project.name)-dev-bob"])
+            as? [String: Any])?["Stacks"] as? [[String: Any]])?.first?["Outputs"] as? [[String: String]])
+            .first { $0["OutputKey"] == "SecurityGroupId" }?["OutputValue"]
+        _ = try await project.aws(["ec2", "authorize-security-group-ingress", "--group-id", bobGroup ?? "", "--protocol", "tcp",
+                                   "--port", "22", "--source-group", aliceGroup ?? ""])
+        var found = try await audit(project)
+        #expect(found.status == 1)
+        var findings = (found.report["findings"] as? [[String: Any]]) ?? []
+        #expect(findings.map { $0["kind"] as? String } == ["ingress"], "\(findings)")
+        #expect((findings.first?["detail"] as? String)?.contains("from alice's group") == true)
+        #expect((findings.first?["fix"] as? String)?.hasPrefix("aws ec2 revoke-security-group-ingress --group-id \(bobGroup ?? "")") == true)
+        let text = try await project.run(["audit"])
+        #expect(text.status == 1 && text.output.contains("fix: aws ec2 revoke-security-group-ingress"), "\(text.output)")
+
+        // Break 2: alice's policy widened to every instance, without condition.
+        _ = try await project.aws(["iam", "put-user-policy", "--user-name", "alice", "--policy-name", "wide", "--policy-document",
+                                   #"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "*"}]}"#])
+        found = try await audit(project)
+        findings = (found.report["findings"] as? [[String: Any]]) ?? []
+        let elsewhere = findings.filter { $0["kind"] as? String == "session-elsewhere" }
+        #expect(Set(elsewhere.compactMap { $0["resource"] as? String }) == instances.subtracting([instance("alice")]), "\(findings)")
+        #expect(elsewhere.allSatisfy { $0["developer"] as? String == "alice" && $0["fix"] as? String == "aws iam delete-user-policy --user-name alice --policy-name wide" })
+
+        // Break 3: carol's machine loses its Owner tag.
+        _ = try await project.aws(["ec2", "delete-tags", "--resources", instance("carol"), "--tags", "Key=Owner"])
+        found = try await audit(project)
+        findings = (found.report["findings"] as? [[String: Any]]) ?? []
+        let missing = findings.filter { $0["kind"] as? String == "missing-owner" }
+        #expect(missing.count == 1 && missing.first?["resource"] as? String == instance("carol"))
+        #expect(missing.first?["fix"] as? String == "aws ec2 create-tags --resources \(instance("carol")) --tags Key=Owner,Value=carol")
+        print("audit of 3 developers x \(instances.count) instances: \(found.report["seconds"] ?? "") s")
+    }
 }

@@ -147,6 +147,22 @@ public struct IAM: QueryService {
             .all { $0.compactMap { $0.string("PolicyArn") } }
     }
 
+    /// The JSON document of a managed policy's default version, or nil when there is no such policy.
+    public func policyDocument(arn: String) async throws -> String? {
+        try await Self.optional {
+            let version = try await call("GetPolicy", Self.parameters(("PolicyArn", arn)))["Policy", "DefaultVersionId"]?.text ?? "v1"
+            let encoded = try await call("GetPolicyVersion", Self.parameters(("PolicyArn", arn), ("VersionId", version)))
+                .child("PolicyVersion")?.string("Document") ?? ""
+            return encoded.removingPercentEncoding ?? encoded
+        }
+    }
+
+    /// A new default version of a managed policy (the oldest non-default one must go first at five).
+    public func createPolicyVersion(arn: String, document: String) async throws {
+        _ = try await call("CreatePolicyVersion", Self.parameters(("PolicyArn", arn), ("PolicyDocument", document),
+                                                                  ("SetAsDefault", "true")))
+    }
+
     public func deletePolicy(arn: String) async throws {
         _ = try await call("DeletePolicy", Self.parameters(("PolicyArn", arn)))
     }
