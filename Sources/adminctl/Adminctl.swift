@@ -19,6 +19,6 @@ struct Adminctl: AsyncParsableCommand {
             Exit status: 0 on success, 1 when the operation failed, 2 for a usage error.
             """,
         version: ToolVersion.text(tool: "adminctl"),
-        subcommands: [Init.self, Config.self, Infra.self, Doctor.self, Onboard.self, Offboard.self, Audit.self]
+        subcommands: [Init.self, Config.self, Infra.self, Doctor.self, Onboard.self, Offboard.self, Devs.self, Rotate.self, Audit.self]
     )
 }

@@ -10,3 +10,5 @@ extension Adminctl.Infra.Status: ReportsJSON {}
 extension Adminctl.Onboard: ReportsJSON {}
 extension Adminctl.Offboard: ReportsJSON {}
 extension Adminctl.Audit: ReportsJSON {}
+extension Adminctl.Devs: ReportsJSON {}
+extension Adminctl.Rotate: ReportsJSON {}

@@ -63,6 +63,18 @@ import TestSupport
                     users.compactMap { $0["UserName"] as? String }.filter { $0 != "fleet-admin" }.sorted(), owners.sorted())
         }
 
+        /// The ARN STS answers for these credentials, or nil when AWS refuses them.
+        func callerIdentity(_ credentials: (key: String, secret: String)) async throws -> String? {
+            let cli = TestEngine.repositoryRoot + "/.venv/bin/aws"
+            let environment = ["PATH": "/usr/bin:/bin", "HOME": directory.file("home"), "AWS_ENDPOINT_URL": fleet.endpoint,
+                               "AWS_REGION": "eu-west-3", "AWS_DEFAULT_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": credentials.key,
+                               "AWS_SECRET_ACCESS_KEY": credentials.secret]
+            let result = try await ChildProcess.run(cli, ["sts", "get-caller-identity", "--query", "Arn", "--output", "text"],
+                                                    environment: environment, timeout: .seconds(60))
+            if !result.succeeded { print("sts get-caller-identity refused: \(result.errorOutput.suffix(300))") }
+            return result.succeeded ? result.output.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+        }
+
         func stop() {
             directory.remove()
             let fleet = fleet
@@ -113,6 +125,35 @@ import TestSupport
         let invalid = try await project.run(["onboard", "Alice-B", "--yes"])
         #expect(invalid.status == 2 && invalid.errorOutput.contains("does not start with a lowercase letter"), "\(invalid.errorOutput)")
 
+        // devs: both, their agents online, one key each, the devbox version the machine reports.
+        let devs = try await project.run(["devs", "--json"])
+        #expect(devs.status == 0, "\(devs.errorOutput)")
+        let listed = try #require((try JSONSerialization.jsonObject(with: Data(devs.standardOutput)) as? [String: Any])?["developers"]
+            as? [[String: Any]])
+        #expect(listed.map { $0["name"] as? String } == ["alice", "bob"])
+        #expect(listed.allSatisfy { $0["agent"] as? String == "online" && ($0["keyAgesDays"] as? [Int]) == [0] })
+        #expect(listed.allSatisfy { ($0["devboxVersion"] as? String)?.contains("0.") == true }, "\(listed)")
+        let table = try await project.run(["devs"])
+        #expect(table.output.hasPrefix("developer") && table.output.contains("\nalice "), "\(table.output)")
+
+        // rotate: the old key stops working, the new one (in the new bundle) works, signatures checked.
+        let bundle = "\(project.bundles)/\(project.name)-bob.aws-access"
+        let oldCredentials = try Self.credentials(in: bundle)
+        let bob = "arn:aws:iam::123456789012:user/\(project.name)/developers/bob"
+        let identity = try await project.callerIdentity(oldCredentials)
+        #expect(identity == bob)
+        let rotate = try await project.run(["rotate", "bob", "--bundle-dir", project.bundles, "--yes"])
+        #expect(rotate.status == 0, "\(rotate.errorOutput)")
+        let newCredentials = try Self.credentials(in: bundle)
+        #expect(newCredentials.key != oldCredentials.key)
+        #expect(rotate.output.contains("bob: rotated \(oldCredentials.key) -> \(newCredentials.key)"), "\(rotate.output)")
+        #expect(!rotate.output.contains(newCredentials.secret) && !rotate.errorOutput.contains(newCredentials.secret))
+        #expect(try await project.callerIdentity(newCredentials) == bob)
+        #expect(try await project.callerIdentity(oldCredentials) == nil)
+        #expect(SecretFile.mode(of: bundle) == 0o600)
+        let dry = try await project.run(["rotate", "--all", "--dry-run"])
+        #expect(dry.status == 0 && dry.output.contains("alice: key ") && dry.output.contains("days old (at most 90): kept"), "\(dry.output)")
+
         let offboard = try await project.run(["offboard", "alice", "--yes"])
         #expect(offboard.status == 0, "\(offboard.errorOutput)")
         #expect(offboard.output.contains("Removed for alice:") && offboard.output.contains("stack \(project.name)-dev-alice"))
@@ -134,6 +175,12 @@ import TestSupport
         let left = try await project.inventory()
         #expect(left.stacks.isEmpty && left.users.isEmpty && left.owners.isEmpty, "\(left)")
         #expect(!FileManager.default.fileExists(atPath: "\(project.bundles)/\(project.name)-carol.aws-access"))
+    }
+
+    static func credentials(in bundle: String) throws -> (key: String, secret: String) {
+        let lines = try String(contentsOfFile: bundle, encoding: .utf8).split(separator: "\n")
+        let value = { (name: String) in lines.first { $0.hasPrefix("\(name) = ") }.map { String($0.dropFirst(name.count + 3)) } ?? "" }
+        return (value("aws_access_key_id"), value("aws_secret_access_key"))
     }
 
     func onboard(_ project: Project, _ names: [String]) async throws -> [String: [String: Any]] {

@@ -214,6 +214,13 @@ public struct IAM: QueryService {
                                                               ("Status", active ? "Active" : "Inactive")))
     }
 
+    /// When the key last signed a request, and for which service; nil when it never did.
+    public func accessKeyLastUsed(_ accessKeyID: String) async throws -> (date: Date, service: String?)? {
+        let node = try await call("GetAccessKeyLastUsed", Self.parameters(("AccessKeyId", accessKeyID))).child("AccessKeyLastUsed")
+        guard let date = node?.date("LastUsedDate") else { return nil }
+        return (date, node?.string("ServiceName"))
+    }
+
     public func deleteAccessKey(user: String, accessKeyID: String) async throws {
         _ = try await call("DeleteAccessKey", Self.parameters(("UserName", user), ("AccessKeyId", accessKeyID)))
     }
