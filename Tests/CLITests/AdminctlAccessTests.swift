@@ -63,6 +63,20 @@ import TestSupport
                     users.compactMap { $0["UserName"] as? String }.filter { $0 != "fleet-admin" }.sorted(), owners.sorted())
         }
 
+        /// The simulator's count of requests signed by fleet-admin's key (what adminctl uses), by operation;
+        /// `reset` starts the count again.
+        func adminCalls(reset: Bool = false) async throws -> [String: Int] {
+            let url = fleet.endpoint + "/_fleet/calls"
+            let result = try await ChildProcess.run("/usr/bin/curl", ["-sf"] + (reset ? ["-X", "DELETE"] : []) + [url],
+                                                    timeout: .seconds(30))
+            let calls = (try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?["calls"] as? [[String: Any]] ?? []
+            var counts: [String: Int] = [:]
+            for call in calls where call["accessKeyId"] as? String == fleet.environment["AWS_ACCESS_KEY_ID"] {
+                counts["\(call["service"] ?? "")/\(call["operation"] ?? "")", default: 0] += call["count"] as? Int ?? 0
+            }
+            return counts
+        }
+
         /// The ARN STS answers for these credentials, or nil when AWS refuses them.
         func callerIdentity(_ credentials: (key: String, secret: String)) async throws -> String? {
             let cli = TestEngine.repositoryRoot + "/.venv/bin/aws"
@@ -86,11 +100,14 @@ import TestSupport
         let project = try await Project.start()
         defer { project.stop() }
         var seconds: [String: Double] = [:]
+        var calls: [String: Int] = [:]
         for developer in ["alice", "bob"] {
+            _ = try await project.adminCalls(reset: true)
             let started = ContinuousClock.now
             let result = try await project.run(["onboard", developer, "--bundle-dir", project.bundles, "--yes", "--timeout", "120", "--json"])
             let elapsed = (ContinuousClock.now - started).components
             seconds[developer] = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+            calls = try await project.adminCalls()
             #expect(result.status == 0, "\(result.errorOutput)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any])
             #expect(report["ready"] as? Bool == true)
@@ -114,6 +131,10 @@ import TestSupport
             #expect(FileManager.default.fileExists(atPath: root + "/srv/nuvola/feature.txt"))
         }
         print("onboarding wall time to ready (simulator): alice \(seconds["alice"]!) s, bob \(seconds["bob"]!) s")
+        // bob's onboarding (devbox already published by alice's): every call adminctl made, by operation.
+        print("API calls of one onboarding: \(calls.values.reduce(0, +)) — " + calls.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            .joined(separator: ", "))
+        #expect(calls["iam/CreateAccessKey"] == 1 && calls["cloudformation/ExecuteChangeSet"] == 1)
 
         let before = try await project.inventory()
         #expect(before.stacks == ["\(project.name)-dev-alice", "\(project.name)-dev-bob"])
@@ -276,5 +297,23 @@ import TestSupport
         #expect(missing.count == 1 && missing.first?["resource"] as? String == instance("carol"))
         #expect(missing.first?["fix"] as? String == "aws ec2 create-tags --resources \(instance("carol")) --tags Key=Owner,Value=carol")
         print("audit of 3 developers x \(instances.count) instances: \(found.report["seconds"] ?? "") s")
+    }
+
+    /// The audit's time for 50 developers (the figure in the report). Opt-in, it onboards 50:
+    /// ACCESS_AUDIT_FIFTY=1.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["ACCESS_AUDIT_FIFTY"] == "1"))
+    func auditOfFiftyDevelopers() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        let names = (1...50).map { "dev\($0)" }
+        for name in names {
+            let result = try await project.run(["onboard", name, "--bundle-dir", project.bundles, "--yes", "--timeout", "300"])
+            #expect(result.status == 0, "\(result.errorOutput)")
+        }
+        let started = ContinuousClock.now
+        let (status, report) = try await audit(project)
+        let elapsed = ContinuousClock.now - started
+        #expect(status == 0 && (report["matrix"] as? [Any])?.count ?? 0 >= 50 * 50, "\(report["findings"] ?? "")")
+        print("audit of 50 developers x \(report["instances"] ?? "") instances: \(elapsed) wall, \(report["seconds"] ?? "") s inside")
     }
 }

@@ -1,7 +1,10 @@
 """The simulator's own control API under /_fleet/ (what `fleet inject`, `fleet status`, `fleet
 agent`, `fleet clock` call): JSON in, JSON out, on loopback, unauthenticated."""
+import collections
 import json
 import os
+import re
+import threading
 import time
 
 from . import moto_adapter, state
@@ -14,6 +17,16 @@ class Control:
         self.injector = injector
         self.clock = clock
         self.started = time.time()
+        self.calls = collections.Counter()   # (access key id, service, operation) -> requests
+        self.calls_lock = threading.Lock()
+
+    def record(self, environ, service, operation):
+        """Counts one AWS request by the access key that signed it (`GET /_fleet/calls`: how many
+        calls a command makes; DELETE starts again). Unsigned ones count under "-"."""
+        signed = environ.get("HTTP_AUTHORIZATION", "") + " " + environ.get("QUERY_STRING", "")
+        match = re.search(r"Credential=([A-Z0-9]+)(?:/|%2F)", signed)
+        with self.calls_lock:
+            self.calls[(match.group(1) if match else "-", service or "?", operation or "?")] += 1
 
     def __call__(self, environ, start_response, route):
         method = environ["REQUEST_METHOD"]
@@ -45,6 +58,14 @@ class Control:
                                          payload.get("hang"))
         if route == "agents":
             return run_command.describe_agents()
+        if route == "calls" and method == "DELETE":
+            with self.calls_lock:
+                self.calls.clear()
+            return {"cleared": True}
+        if route == "calls":
+            with self.calls_lock:
+                return {"calls": [{"accessKeyId": key, "service": service, "operation": operation, "count": count}
+                                  for (key, service, operation), count in sorted(self.calls.items())]}
         if route == "clock" and method == "POST":
             self.clock["offset"] = float(payload.get("offset", 0))
             return {"offset": self.clock["offset"]}

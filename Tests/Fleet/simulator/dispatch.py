@@ -61,6 +61,7 @@ class Dispatcher:
         call = calls.identify(environ, signed_body if not content_type.startswith("application/cbor") else body)
         method = environ.get("REQUEST_METHOD", "POST")
         service = call.service or call.signing_name or "s3"
+        self.control.record(environ, service, call.operation)
 
         def refuse(error):
             return self.send(start_response, wire.error(error, service, call.protocol, method))

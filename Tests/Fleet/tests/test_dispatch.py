@@ -235,3 +235,18 @@ Outputs:
     users = [u["UserName"] for u in iam.list_users()["Users"]]
     assert "leaving" not in users
     assert not [p for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"].startswith("leaving-")]
+
+
+def test_calls_are_counted_by_the_key_that_signed_them(simulator):
+    """`GET /_fleet/calls`: how many requests each access key made, per operation (the figure of
+    API calls per command); DELETE starts the count again."""
+    import json
+    import urllib.request
+    base = simulator.endpoint + "/_fleet/calls"
+    urllib.request.urlopen(urllib.request.Request(base, method="DELETE")).read()
+    ssm = simulator.client("ssm")
+    for _ in range(3):
+        ssm.describe_instance_information()
+    calls = json.loads(urllib.request.urlopen(base).read())["calls"]
+    mine = [c for c in calls if c["accessKeyId"] == simulator.env["AWS_ACCESS_KEY_ID"] and c["operation"] == "DescribeInstanceInformation"]
+    assert [c["count"] for c in mine] == [3] and mine[0]["service"] == "ssm"
