@@ -108,6 +108,9 @@ public enum PolicyEvaluation {
         guard op != "Null" else {
             return (request.context[condition.key] == nil) == (values.first?.lowercased() == "true")
         }
+        let known = ["StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+                     "StringNotLike", "ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike", "Bool"]
+        guard known.contains(op) else { return unknownHolds }
         let negated = ["StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike"].contains(op)
         guard let actual = request.context[condition.key] else { return ifExists || negated }
         switch op {
