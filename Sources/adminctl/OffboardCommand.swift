@@ -11,12 +11,14 @@ extension Adminctl {
             discussion: """
                 Deactivates then deletes the developer's access keys, deletes their stack (the \
                 machine, its security group and role, the IAM user and its policy), and removes an \
-                IAM user of that name left outside a stack. Whatever is already gone is skipped, so \
+                IAM user of that name left outside a stack. With --keep-volume the machine's \
+                volumes are snapshotted first (tagged Owner=<name>). Whatever is already gone is skipped, so \
                 running it twice, or after a half-failed onboarding, is safe; it lists what it \
                 removed. Nobody else's resources are touched.
 
                 Examples:
                   adminctl offboard alice --yes
+                  adminctl offboard bob --keep-volume --yes
 
                 Exit status: 0 when nothing of the developer is left, 1 when something could not be \
                 removed or nobody of that name exists, 2 for a usage error.
@@ -25,6 +27,9 @@ extension Adminctl {
 
         @Argument(help: "The developer's name.")
         var name: String
+
+        @Flag(help: "Snapshot the machine's volume (the workspace) before it is deleted.")
+        var keepVolume = false
 
         @Flag(help: "Remove without asking (needed when there is no terminal).")
         var yes = false
@@ -40,7 +45,7 @@ extension Adminctl {
             if !yes, try await Prompt.confirm("Remove \(name)'s keys, machine and IAM user?", output: console.err) != true {
                 throw ExitCode(1)
             }
-            let report = try await Offboarding(access: access, developer: name).run { console.note($0) }
+            let report = try await Offboarding(access: access, developer: name, keepVolume: keepVolume).run { console.note($0) }
             try console.present(report, text: report.render)
         }
     }

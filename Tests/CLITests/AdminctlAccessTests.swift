@@ -175,8 +175,12 @@ import TestSupport
         let dry = try await project.run(["rotate", "--all", "--dry-run"])
         #expect(dry.status == 0 && dry.output.contains("alice: key ") && dry.output.contains("days old (at most 90): kept"), "\(dry.output)")
 
-        let offboard = try await project.run(["offboard", "alice", "--yes"])
+        let offboard = try await project.run(["offboard", "alice", "--keep-volume", "--yes"])
         #expect(offboard.status == 0, "\(offboard.errorOutput)")
+        #expect(offboard.output.contains("as snapshot snap-"), "\(offboard.output)")
+        let snapshots = ((try await project.aws(["ec2", "describe-snapshots", "--owner-ids", "self", "--filters", "Name=tag:Owner,Values=alice"])
+            as? [String: Any])?["Snapshots"] as? [[String: Any]]) ?? []
+        #expect(!snapshots.isEmpty)
         #expect(offboard.output.contains("Removed for alice:") && offboard.output.contains("stack \(project.name)-dev-alice"))
         let again = try await project.run(["offboard", "alice", "--yes"])
         #expect(again.status == 1 && again.errorOutput.contains("No developer named alice"), "\(again.errorOutput)")

@@ -9,10 +9,13 @@ import Nuvola
 public struct DeveloperRemoval: Sendable {
     public var access: DeveloperAccess
     public var developer: String
+    /// Snapshot the machine's volumes before its stack goes (`offboard --keep-volume`).
+    public var keepVolume = false
 
-    public init(access: DeveloperAccess, developer: String) {
+    public init(access: DeveloperAccess, developer: String, keepVolume: Bool = false) {
         self.access = access
         self.developer = developer
+        self.keepVolume = keepVolume
     }
 
     /// What was removed, one line each, in order.
@@ -34,6 +37,14 @@ public struct DeveloperRemoval: Sendable {
                 _ = try await settle(stack.name)
             }
             let outputs = found.outputs
+            if keepVolume, let instance = outputs["InstanceId"] {
+                for volume in try await access.ec2.volumeIDs(filters: [EC2.Filter("attachment.instance-id", [instance])]) {
+                    let snapshot = try await access.ec2.createSnapshot(
+                        volumeID: volume, description: "Workspace of \(developer)'s devbox \(instance) (adminctl offboard --keep-volume)",
+                        tags: [NuvolaTag.owner: developer, NuvolaTag.project: access.project, NuvolaTag.managedBy: "adminctl"])
+                    removed.append("kept volume \(volume) of \(instance) as snapshot \(snapshot)")
+                }
+            }
             try await access.cloudFormation.deleteStack(stack.name)
             let settled = try await settle(stack.name)
             if let settled, settled.status == "DELETE_FAILED" {

@@ -4,10 +4,12 @@ import Terminal
 public struct Offboarding: Sendable {
     public var access: DeveloperAccess
     public var developer: String
+    public var keepVolume: Bool
 
-    public init(access: DeveloperAccess, developer: String) {
+    public init(access: DeveloperAccess, developer: String, keepVolume: Bool = false) {
         self.access = access
         self.developer = developer
+        self.keepVolume = keepVolume
     }
 
     public struct Report: Sendable, Encodable {
@@ -22,7 +24,7 @@ public struct Offboarding: Sendable {
 
     /// Nothing found at all is an error: a typo must not look like a success.
     public func run(progress: @Sendable (String) -> Void) async throws -> Report {
-        let removed = try await DeveloperRemoval(access: access, developer: developer).run(progress: progress)
+        let removed = try await DeveloperRemoval(access: access, developer: developer, keepVolume: keepVolume).run(progress: progress)
         if removed.isEmpty {
             let stack = DeveloperStack(project: access.project, developer: developer).name
             throw AccessError(.unknownDeveloper, "No developer named \(developer): no stack \(stack), no IAM user, nothing to "
