@@ -73,3 +73,20 @@ public struct ParameterNames: Sendable, Equatable {
     /// Everything an environment's instances may read: `/<project>/<env>/`.
     public func environmentPath(_ environment: AppEnvironment) -> String { "/\(project)/\(environment.rawValue)/" }
 }
+
+/// A developer's own CloudFormation stack (adminctl/templates/developer.yaml): its machine,
+/// security group, instance role and IAM user. `adminctl infra down` refuses while any exists.
+public enum DeveloperStackNaming {
+    /// The `Role` tag on the stack itself (its machine carries `Role=devbox`).
+    public static let stackRole = "devbox-stack"
+
+    /// `<project>-dev-<developer>`.
+    public static func stackName(project: String, developer: String) -> String { "\(project)-dev-\(developer)" }
+
+    /// The developer a stack name belongs to, or nil when it is not a developer stack of `project`.
+    public static func developer(ofStack name: String, project: String) -> String? {
+        let prefix = "\(project)-dev-"
+        guard name.hasPrefix(prefix), name.count > prefix.count else { return nil }
+        return String(name.dropFirst(prefix.count))
+    }
+}

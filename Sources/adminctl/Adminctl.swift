@@ -19,7 +19,7 @@ struct Adminctl: AsyncParsableCommand {
             Exit status: 0 on success, 1 when the operation failed, 2 for a usage error.
             """,
         version: ToolVersion.text(tool: "adminctl"),
-        subcommands: [Init.self, Config.self, Infra.self, Release.self, Releases.self, Status.self, Scale.self,
-                      Run.self, Cp.self, Install.self, Doctor.self]
+        subcommands: [Init.self, Config.self, Infra.self, Onboard.self, Offboard.self, Devs.self, Rotate.self, Audit.self,
+                      Release.self, Releases.self, Status.self, Scale.self, Run.self, Cp.self, Install.self, Doctor.self]
     )
 }

@@ -15,3 +15,8 @@ extension Adminctl.Cp: ReportsJSON {}
 extension Adminctl.Install: ReportsJSON {}
 extension Adminctl.Release.Build: ReportsJSON {}
 extension Adminctl.Releases: ReportsJSON {}
+extension Adminctl.Onboard: ReportsJSON {}
+extension Adminctl.Offboard: ReportsJSON {}
+extension Adminctl.Audit: ReportsJSON {}
+extension Adminctl.Devs: ReportsJSON {}
+extension Adminctl.Rotate: ReportsJSON {}

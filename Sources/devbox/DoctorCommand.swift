@@ -11,7 +11,8 @@ extension Devbox {
             abstract: "Check this machine has what devbox needs, and say how to fix what is missing.",
             discussion: """
                 Checks the git identity, the container engine and its compose, the config file \
-                (/etc/devbox/config.toml, ~/.config/devbox/config.toml) and free disk space.
+                (/etc/devbox/config.toml, ~/.config/devbox/config.toml), the workspace clone and free \
+                disk space.
 
                 Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed.
                 """

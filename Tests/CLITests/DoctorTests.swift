@@ -59,7 +59,7 @@ struct Sandbox {
         let result = try await CLI.run("devbox", ["doctor", "--json"], environment: environment)
         #expect(result.status == 1)
         let report = try DoctorReport.parse(result.output)
-        #expect(report.checks.map(\.name) == ["git identity", "container engine", "compose", "config", "ports", "disk space", "clock"])
+        #expect(report.checks.map(\.name) == ["git identity", "container engine", "compose", "config", "workspace", "ports", "disk space", "clock"])
         #expect(report["ports"]?.status == "ok")
         #expect(report["clock"]?.status == "ok")
         #expect(report["clock"]?.detail == "this machine's clock is in step with \(environment["AWS_ENDPOINT_URL"]!)")

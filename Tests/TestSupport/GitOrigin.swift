@@ -86,3 +86,13 @@ public func freePort() -> Int {
     }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+extension GitOrigin {
+    /// `git daemon` on loopback, no authentication, serving this origin as
+    /// `git://127.0.0.1:PORT/origin.git`: reachable from inside a simulated instance.
+    public func serveOverGitProtocol() async throws -> (server: PythonServer, url: String) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/git_daemon.py").path
+        let server = try await PythonServer.start(script, [directory.path])
+        return (server, "git://127.0.0.1:\(server.port)/origin.git")
+    }
+}

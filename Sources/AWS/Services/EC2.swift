@@ -143,6 +143,23 @@ public struct EC2: QueryService {
         _ = try await call("CreateTags", parameters)
     }
 
+    /// The ids of the EBS volumes matching `filters` (`attachment.instance-id`, ...).
+    public func volumeIDs(filters: [Filter]) async throws -> [String] {
+        var parameters = QueryParameters()
+        Self.add(filters, to: &parameters)
+        return try await call("DescribeVolumes", parameters).list("volumeSet").compactMap { $0.string("volumeId") }
+    }
+
+    /// Starts a snapshot of a volume, tagged; returns its id.
+    public func createSnapshot(volumeID: String, description: String, tags: [String: String]) async throws -> String {
+        var parameters = QueryParameters()
+        parameters.set("VolumeId", volumeID)
+        parameters.set("Description", description)
+        parameters.set("TagSpecification.1.ResourceType", "snapshot")
+        parameters.tags("TagSpecification.1.Tag", tags, member: nil)
+        return try await call("CreateSnapshot", parameters).string("snapshotId") ?? ""
+    }
+
     public func deleteTags(resources: [String], keys: [String]) async throws {
         var parameters = QueryParameters()
         parameters.list("ResourceId", resources, member: nil)

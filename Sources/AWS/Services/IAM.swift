@@ -147,6 +147,22 @@ public struct IAM: QueryService {
             .all { $0.compactMap { $0.string("PolicyArn") } }
     }
 
+    /// The JSON document of a managed policy's default version, or nil when there is no such policy.
+    public func policyDocument(arn: String) async throws -> String? {
+        try await Self.optional {
+            let version = try await call("GetPolicy", Self.parameters(("PolicyArn", arn)))["Policy", "DefaultVersionId"]?.text ?? "v1"
+            let encoded = try await call("GetPolicyVersion", Self.parameters(("PolicyArn", arn), ("VersionId", version)))
+                .child("PolicyVersion")?.string("Document") ?? ""
+            return encoded.removingPercentEncoding ?? encoded
+        }
+    }
+
+    /// A new default version of a managed policy (the oldest non-default one must go first at five).
+    public func createPolicyVersion(arn: String, document: String) async throws {
+        _ = try await call("CreatePolicyVersion", Self.parameters(("PolicyArn", arn), ("PolicyDocument", document),
+                                                                  ("SetAsDefault", "true")))
+    }
+
     public func deletePolicy(arn: String) async throws {
         _ = try await call("DeletePolicy", Self.parameters(("PolicyArn", arn)))
     }
@@ -196,6 +212,13 @@ public struct IAM: QueryService {
     public func updateAccessKey(user: String, accessKeyID: String, active: Bool) async throws {
         _ = try await call("UpdateAccessKey", Self.parameters(("UserName", user), ("AccessKeyId", accessKeyID),
                                                               ("Status", active ? "Active" : "Inactive")))
+    }
+
+    /// When the key last signed a request, and for which service; nil when it never did.
+    public func accessKeyLastUsed(_ accessKeyID: String) async throws -> (date: Date, service: String?)? {
+        let node = try await call("GetAccessKeyLastUsed", Self.parameters(("AccessKeyId", accessKeyID))).child("AccessKeyLastUsed")
+        guard let date = node?.date("LastUsedDate") else { return nil }
+        return (date, node?.string("ServiceName"))
     }
 
     public func deleteAccessKey(user: String, accessKeyID: String) async throws {

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Nuvola
 import Terminal
 
 /// `adminctl infra down`: the shared stack deleted, its databases kept as final snapshots and its
@@ -47,14 +48,17 @@ extension SharedInfrastructure {
                 + "(`adminctl infra status`), then run `adminctl infra down` again.")
         }
         let resources = try await cloudFormation.listStackResources(found.id).all { $0 }.filter { $0.status != "DELETE_COMPLETE" }
+        let standing = try await dependents(of: found)
         let plan = DownPlan(stack: stack.name, stackID: found.id, status: found.status, resources: resources.count,
                             databases: resources.filter { $0.type == "AWS::RDS::DBInstance" }.map(\.physicalID).sorted(),
                             buckets: Self.buckets(of: found, resources: resources),
-                            deleteData: deleteData, dependents: try await dependents(of: found))
+                            deleteData: deleteData, dependents: standing.map(\.name))
         if !plan.dependents.isEmpty {
+            let owners = standing.compactMap(\.developer)
+            let how = owners.isEmpty ? "Remove them first" : "Offboard the developers first ("
+                + owners.map { "`adminctl offboard \($0) --yes`" }.joined(separator: ", ") + "; `adminctl devs` lists them)"
             throw InfraError(.dependents, "Stack \(stack.name) cannot be deleted while other stacks stand on it: "
-                + plan.dependents.joined(separator: ", ") + ". Remove them first (`adminctl offboard NAME` for each developer, "
-                + "`adminctl devs` lists them); nothing was changed.")
+                + plan.dependents.joined(separator: ", ") + ". \(how); nothing was changed.")
         }
         return plan
     }
@@ -69,19 +73,23 @@ extension SharedInfrastructure {
 
     /// The stacks importing one of the stack's exports (CloudFormation refuses to delete it while
     /// any does), and this project's other adminctl stacks (one per developer).
-    func dependents(of found: CloudFormation.Stack) async throws -> [String] {
+    func dependents(of found: CloudFormation.Stack) async throws -> [(name: String, developer: String?)] {
         var names = Set<String>()
         let exports = try await cloudFormation.listExports().all { $0 }.filter { $0.exportingStackID == found.id }
         for export in exports {
             names.formUnion(try await cloudFormation.listImports(exportName: export.name))
         }
-        let others = try await cloudFormation.describeStacks().all { $0 }.filter {
-            $0.name != found.name && $0.status != "DELETE_COMPLETE"
-                && $0.tags["Project"] == stack.project && $0.tags["ManagedBy"] == "adminctl"
+        let live = try await cloudFormation.describeStacks().all { $0 }.filter { $0.status != "DELETE_COMPLETE" }
+        let others = live.filter {
+            $0.name != found.name && $0.tags[NuvolaTag.project] == stack.project && $0.tags[NuvolaTag.managedBy] == "adminctl"
         }
         names.formUnion(others.map(\.name))
         names.remove(found.name)
-        return names.sorted()
+        let byName = Dictionary(live.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return names.sorted().map { name in
+            let tags = byName[name]?.tags ?? [:]
+            return (name, tags[NuvolaTag.role] == DeveloperStackNaming.stackRole ? tags[NuvolaTag.owner] : nil)
+        }
     }
 
     /// What `infra down` did.

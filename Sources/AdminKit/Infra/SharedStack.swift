@@ -15,7 +15,7 @@ public struct SharedStack: Sendable {
 
     /// The template's path: `$ADMINCTL_TEMPLATES/shared.yaml` when that variable is set, else the
     /// first `adminctl/templates/shared.yaml` found walking up from the executable's directory.
-    public static func templatePath(environment: [String: String],
+    public static func templatePath(environment: [String: String], file templateFile: String = SharedStack.templateFile,
                                     executable: String? = executablePath()) throws(InfraError) -> String {
         if let folder = environment["ADMINCTL_TEMPLATES"], !folder.isEmpty {
             let path = (folder as NSString).appendingPathComponent(templateFile)
@@ -33,14 +33,15 @@ public struct SharedStack: Sendable {
             let parent = (directory as NSString).deletingLastPathComponent
             current = parent == directory || parent.isEmpty ? nil : parent
         }
-        throw InfraError(.template, "The shared template \(templatesFolder)/\(templateFile) was not found: ADMINCTL_TEMPLATES "
+        throw InfraError(.template, "The template \(templatesFolder)/\(templateFile) was not found: ADMINCTL_TEMPLATES "
             + "is not set, and no folder from \(start ?? "the executable's directory") upwards holds it. "
             + "Export ADMINCTL_TEMPLATES=/path/to/\(templatesFolder) (the folder holding \(templateFile)).")
     }
 
     /// The template's text.
-    public static func template(environment: [String: String]) throws(InfraError) -> (path: String, body: String) {
-        let path = try templatePath(environment: environment)
+    public static func template(environment: [String: String],
+                                file: String = SharedStack.templateFile) throws(InfraError) -> (path: String, body: String) {
+        let path = try templatePath(environment: environment, file: file)
         do {
             return (path, try String(contentsOfFile: path, encoding: .utf8))
         } catch {

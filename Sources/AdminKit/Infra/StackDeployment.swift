@@ -2,17 +2,33 @@ import AWS
 import Foundation
 import Terminal
 
+/// A stack adminctl deploys: its name, the tags every resource carries, and the command that
+/// applies it again once a failure is fixed (shown in errors).
+public protocol DeployableStack: Sendable {
+    var name: String { get }
+    var tags: [String: String] { get }
+    /// The command that creates or changes it again after a fix.
+    var retryCommand: String { get }
+    /// The command that deletes it (a stack whose first creation rolled back must go first).
+    var deleteCommand: String { get }
+}
+
+extension SharedStack: DeployableStack {
+    public var retryCommand: String { "adminctl infra up" }
+    public var deleteCommand: String { "adminctl infra down --confirm \(name)" }
+}
+
 /// One change to a stack through a change set: plan (create it and read what it will do), then
 /// either discard it or execute it and follow the stack's events until it settles.
 public struct StackDeployment: Sendable {
     public let cloudFormation: CloudFormation
-    public var stack: SharedStack
+    public var stack: any DeployableStack
     public var template: String
     public var parameters: [String: String]
     /// How often events and the change set are polled (the simulator settles in seconds).
     public var pollInterval: Duration = .seconds(2)
 
-    public init(cloudFormation: CloudFormation, stack: SharedStack, template: String, parameters: [String: String]) {
+    public init(cloudFormation: CloudFormation, stack: any DeployableStack, template: String, parameters: [String: String]) {
         self.cloudFormation = cloudFormation
         self.stack = stack
         self.template = template
@@ -23,7 +39,8 @@ public struct StackDeployment: Sendable {
     /// at once (the plan then has no changes); one CloudFormation refused is deleted and thrown.
     public func plan() async throws -> StackPlan {
         let existing = try await cloudFormation.stack(stack.name)
-        if let existing, let problem = Self.problem(name: existing.name, status: existing.status, reason: existing.statusReason) {
+        if let existing, let problem = Self.problem(name: existing.name, status: existing.status, reason: existing.statusReason,
+                                                    retry: stack.retryCommand, delete: stack.deleteCommand) {
             throw problem
         }
         // A stack only a CREATE change set made (REVIEW_IN_PROGRESS) has no resources yet.
@@ -73,7 +90,7 @@ public struct StackDeployment: Sendable {
         try await cloudFormation.executeChangeSet(stack: plan.stack, name: plan.changeSet)
         let (settled, failures) = try await follow(plan.stack, seen: &seen, event: report)
         if settled.isHealthy { return settled }
-        throw Self.failure(of: settled, failures: failures)
+        throw Self.failure(of: settled, failures: failures, retry: stack.retryCommand, delete: stack.deleteCommand)
     }
 
     /// Reports the stack's new events until it settles; returns it with the failed events seen.
@@ -120,7 +137,9 @@ public struct StackDeployment: Sendable {
     }
 
     /// The first resource that failed (not the ones cancelled because of it) and CloudFormation's reason.
-    static func failure(of stack: CloudFormation.Stack, failures: [CloudFormation.Event]) -> InfraError {
+    /// `retry` and `delete` are the commands that change and delete the stack (the shared stack's by default).
+    static func failure(of stack: CloudFormation.Stack, failures: [CloudFormation.Event],
+                        retry: String = "adminctl infra up", delete: String? = nil) -> InfraError {
         let cancelled = ["Resource creation cancelled", "Resource update cancelled"]
         let first = failures.first { event in event.logicalID != stack.name && !cancelled.contains { event.reason?.contains($0) == true } }
             ?? failures.first
@@ -134,9 +153,9 @@ public struct StackDeployment: Sendable {
         text += ". The stack is now \(stack.status)"
         if stack.status == "ROLLBACK_COMPLETE" {
             text += ": its first creation was rolled back, and CloudFormation cannot update such a stack. Fix the cause, delete it "
-                + "(`adminctl infra down --confirm \(stack.name)`), then run `adminctl infra up` again."
+                + "(`\(delete ?? "adminctl infra down --confirm \(stack.name)")`), then run `\(retry)` again."
         } else if stack.status == "UPDATE_ROLLBACK_COMPLETE" {
-            text += ": the previous version is running again, unchanged. Fix the cause and run `adminctl infra up` again."
+            text += ": the previous version is running again, unchanged. Fix the cause and run `\(retry)` again."
         } else {
             text += "."
         }
@@ -144,12 +163,13 @@ public struct StackDeployment: Sendable {
     }
 
     /// States CloudFormation will not take a change set in, each with the fix.
-    static func problem(name: String, status: String, reason: String?) -> InfraError? {
+    static func problem(name: String, status: String, reason: String?, retry: String = "adminctl infra up",
+                        delete: String? = nil) -> InfraError? {
         switch status {
         case "ROLLBACK_COMPLETE", "ROLLBACK_FAILED":
             return InfraError(.stackState, "Stack \(name) is \(status): its first creation failed and was rolled back, "
                 + "and CloudFormation cannot update such a stack. It holds no running infrastructure; delete it, then run "
-                + "`adminctl infra up` again: adminctl infra down --confirm \(name)")
+                + "`\(retry)` again: \(delete ?? "adminctl infra down --confirm \(name)")")
         case "UPDATE_ROLLBACK_FAILED":
             return InfraError(.stackState, "Stack \(name) is UPDATE_ROLLBACK_FAILED: a rollback could not finish"
                 + (reason.map { " (\($0))" } ?? "") + ". Fix what blocked it, then finish the rollback: "
@@ -157,7 +177,7 @@ public struct StackDeployment: Sendable {
         case "DELETE_FAILED":
             return InfraError(.stackState, "Stack \(name) is DELETE_FAILED" + (reason.map { " (\($0))" } ?? "")
                 + ". Remove what blocks the deletion (`aws cloudformation describe-stack-events --stack-name \(name)` names it) "
-                + "and delete it again: adminctl infra down --confirm \(name)")
+                + "and delete it again: \(delete ?? "adminctl infra down --confirm \(name)")")
         case "REVIEW_IN_PROGRESS":
             return nil
         case let status where status.hasSuffix("_IN_PROGRESS"):

@@ -34,6 +34,7 @@ public struct DevboxDoctor: Sendable {
             checks.append(Check("config", .failed, "\(error)", fix: "fix the file named above"))
             config = DevboxConfig.defaults(home: environment["HOME"] ?? NSHomeDirectory())
         }
+        checks.append(workspace(config: config))
         checks.append(await ports(config: config, engine: engine))
         checks += await diskSpace(config: config, engine: engine)
         checks.append(await clock(config: config))
@@ -83,6 +84,24 @@ public struct DevboxDoctor: Sendable {
                                 fix: engine.kind == .docker ? "sudo apt-get install docker-compose" : "sudo apt-get install podman-compose"))
         }
         return checks
+    }
+
+    /// The clone at workspace.path, on the integration branch or a branch from it: what a newly
+    /// provisioned machine must have (`adminctl onboard` waits for this check).
+    func workspace(config: DevboxConfig) -> Check {
+        let workspace = Workspace(config: config, environment: environment)
+        do {
+            let check = try workspace.branchCheck()
+            if check.isFlagged {
+                return Check("workspace", .warning, "\(workspace.path): \(check.summary)", fix: "devbox status")
+            }
+            return Check("workspace", .ok, "\(workspace.path): \(check.summary)")
+        } catch let error as WorkspaceError where error.kind == .notInitialised {
+            return Check("workspace", .warning, "no clone at \(workspace.path) yet", fix: "devbox init")
+        } catch {
+            return Check("workspace", .failed, "\(workspace.path) cannot be read as a git repository: \(error)",
+                         fix: "move it away and run `devbox init`")
+        }
     }
 
     func configFile(warnings: [String]) -> Check {

@@ -1,7 +1,9 @@
 """The simulator's own control API under /_fleet/ (what `fleet inject`, `fleet status`, `fleet
 agent`, `fleet clock` call): JSON in, JSON out, on loopback, unauthenticated."""
+import collections
 import json
 import os
+import re
 import threading
 import time
 
@@ -10,25 +12,33 @@ from .errors import AWSError
 
 
 class CallCounter:
-    """How many requests of each service and operation the simulator answered (what a benchmark
-    reads to count API calls per run); reset by DELETE /_fleet/calls."""
+    """How many AWS requests the simulator answered, by the access key that signed them, service
+    and operation (what benchmarks and tests read to count a command's API calls; unsigned ones
+    under "-"); `GET /_fleet/calls`, reset by DELETE."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.counts = {}
+        self.counts = collections.Counter()   # (access key id, service, operation) -> requests
 
-    def add(self, service, operation):
+    def add(self, environ, service, operation):
+        signed = environ.get("HTTP_AUTHORIZATION", "") + " " + environ.get("QUERY_STRING", "")
+        match = re.search(r"Credential=([A-Z0-9]+)(?:/|%2F)", signed)
         with self.lock:
-            key = f"{service}.{operation}"
-            self.counts[key] = self.counts.get(key, 0) + 1
+            self.counts[(match.group(1) if match else "-", service or "?", operation or "?")] += 1
 
     def clear(self):
         with self.lock:
-            self.counts = {}
+            self.counts.clear()
 
     def describe(self):
+        """{"calls": {"service.Operation": n}, "total": n, "byKey": [{accessKeyId, service, operation, count}]}."""
         with self.lock:
-            return {"calls": dict(self.counts), "total": sum(self.counts.values())}
+            totals = collections.Counter()
+            for (_, service, operation), count in self.counts.items():
+                totals[f"{service}.{operation}"] += count
+            return {"calls": dict(totals), "total": sum(totals.values()),
+                    "byKey": [{"accessKeyId": key, "service": service, "operation": operation, "count": count}
+                              for (key, service, operation), count in sorted(self.counts.items())]}
 
 
 class Control:

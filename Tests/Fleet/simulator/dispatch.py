@@ -65,7 +65,7 @@ class Dispatcher:
         call = calls.identify(environ, signed_body if not content_type.startswith("application/cbor") else body)
         method = environ.get("REQUEST_METHOD", "POST")
         service = call.service or call.signing_name or "s3"
-        self.control.counter.add(service, call.operation or method)
+        self.control.counter.add(environ, service, call.operation or method)
 
         def refuse(error):
             return self.send(start_response, wire.error(error, service, call.protocol, method))

@@ -46,13 +46,23 @@ def instance_private_ip(instance):
     return getattr(instance, "private_ip", "") or ""
 
 
-def launched_by_group(instance):
-    """Whether an Auto Scaling group launched the instance (it then boots with its user data).
-    moto records the group on the instance only after RunInstances returns, but the group's
-    aws:autoscaling:groupName tag is on it from its creation: either tells (asked when the
-    simulator first sees the instance, so an instance attached to a group later is not taken for
-    one it launched)."""
-    return getattr(instance, "autoscaling_group", None) is not None or "aws:autoscaling:groupName" in instance_tags(instance)
+def instance_profile_credentials(region, instance):
+    """What the instance metadata service gives an instance with an instance profile: temporary
+    credentials of the profile's role (access key id, secret, session token, expiry as epoch
+    seconds), or None for an instance without a profile or a profile without a role. Callers
+    hold state.LOCK."""
+    from moto.ec2.models import ec2_backends
+    from moto.sts.models import sts_backends
+    association = ec2_backends[ACCOUNT_ID][region].iam_instance_profile_associations.get(instance.id)
+    profile = getattr(association, "iam_instance_profile", None)
+    roles = list(getattr(profile, "roles", None) or [])
+    if not roles:
+        return None
+    assumed = sts_backends[ACCOUNT_ID]["aws"].assume_role(
+        region_name=region, role_session_name=instance.id, role_arn=roles[0].arn, policy=None, duration=3600,
+        external_id=None)
+    return (assumed.access_key_id, assumed.secret_access_key, assumed.session_token,
+            assumed.expiration.timestamp())
 
 
 def terminate_instances(region, ids):
@@ -265,6 +275,14 @@ def add_failed_change_set(region, stack_name, change_set_name, template, paramet
 
 
 # --- IAM: who is asking, and the policies that speak for them (authorization.py) -----------------
+def _iam_tags(tags):
+    """{key: value} of an IAM entity's tags: moto keeps {key: {"Key", "Value"}} from the API, but
+    the [{"Key", "Value"}] list a CloudFormation template gives (AWS::IAM::Role Tags) as it came."""
+    if isinstance(tags, list):
+        return {tag["Key"]: tag["Value"] for tag in tags if isinstance(tag, dict) and "Key" in tag}
+    return {key: value["Value"] if isinstance(value, dict) else value for key, value in (tags or {}).items()}
+
+
 def identity(access_key):
     """The principal behind moto's access-key object (IAMRequest._access_key): its type ("User" or
     "AssumedRole"), name, ARN, unique id, the role ARN of an assumed role, and its tags."""
@@ -273,12 +291,12 @@ def identity(access_key):
     user_name = getattr(access_key, "_owner_user_name", None)
     if user_name is not None:
         user = backend.get_user(user_name)
-        tags = {key: value["Value"] if isinstance(value, dict) else value for key, value in (user.tags or {}).items()}
+        tags = _iam_tags(user.tags)
         return {"type": "User", "name": user_name, "arn": access_key.arn, "id": user.id,
                 "principal_arn": access_key.arn, "tags": tags}
     role_name = access_key._owner_role_name
     role = backend.get_role(role_name)
-    tags = {key: value["Value"] if isinstance(value, dict) else value for key, value in (role.tags or {}).items()}
+    tags = _iam_tags(role.tags)
     return {"type": "AssumedRole", "name": role_name, "arn": access_key.arn,
             "id": f"{role.id}:{access_key._session_name}", "principal_arn": role.arn, "tags": tags}
 
@@ -317,9 +335,9 @@ def _stack_template(stack):
 
 
 def refresh_stack_outputs(region, stack_name):
-    """Recomputes a stack's outputs from its template, as CloudFormation does after a change set
-    runs: moto 5.2's ExecuteChangeSet keeps the outputs of the template the stack had before
-    (none, for a stack a CREATE change set made)."""
+    """Recomputes a stack's outputs and exports from its template, as CloudFormation does after a
+    change set runs: moto 5.2's ExecuteChangeSet keeps the outputs of the template the stack had
+    before (none, for a stack a CREATE change set made) and never registers its exports."""
     from moto.cloudformation.models import cloudformation_backends
     backend = cloudformation_backends[ACCOUNT_ID][region]
     stack = next((stack for stack in backend.stacks.values()
@@ -327,7 +345,14 @@ def refresh_stack_outputs(region, stack_name):
     if stack is None:
         return
     stack._parse_template()
+    before = [export.name for export in stack.exports]
     stack.output_map = stack._create_output_map()
+    # Its exports follow (moto registers exports only in CreateStack): other stacks' Fn::ImportValue
+    # reads them from backend.exports, the very dict their own stacks were given.
+    for name in before:
+        backend.exports.pop(name, None)
+    for export in stack.exports:
+        backend.exports[export.name] = export
 
 
 def stack_buckets_with_public_access_block(region, stack_name):
@@ -441,6 +466,79 @@ def fast_resource_tags():
                 for key, value in list(tags.items())]
 
     TaggedEC2Resource.get_tags = get_tags
+
+
+def resolve_select_index():
+    """CloudFormation's Fn::Select takes its index from a function too (`!Select [!Ref Index,
+    ...]`, a Number parameter); moto 5.2 called int() on the unresolved `{"Ref": ...}` and failed
+    the stack with a TypeError. Resolves the index first, as CloudFormation does. moto's
+    clean_json recurses through its module global, so nested functions get the same treatment."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        select = resource_json.get("Fn::Select") if isinstance(resource_json, dict) else None
+        if isinstance(select, list) and len(select) == 2 and isinstance(select[0], dict):
+            resource_json = dict(resource_json, **{"Fn::Select": [original(select[0], resources_map), select[1]]})
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+def apply_instance_security_group_ids():
+    """AWS::EC2::Instance in a VPC names its groups by id in SecurityGroupIds; moto 5.2 reads only
+    SecurityGroups (and as ids), so the instance landed in the VPC's default group. Gives moto
+    both lists, as CloudFormation applies both."""
+    from moto.ec2.models.instances import Instance
+
+    original = Instance.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        if properties.get("SecurityGroupIds"):
+            properties = dict(properties, SecurityGroups=list(properties.get("SecurityGroups", []))
+                              + list(properties["SecurityGroupIds"]))
+            cloudformation_json = dict(cloudformation_json, Properties=properties)
+        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Instance.create_from_cloudformation_json = classmethod(create)
+
+
+def share_exports_with_every_stack():
+    """Fn::ImportValue reads the region's exports. moto 5.2 hands a stack the backend's exports
+    dict only in CreateStack, and `cross_stack_resources or {}` swaps an empty one for a private
+    copy; a stack made by a CREATE change set got `{}`, so it could import nothing ("No export
+    named ... found"). Every stack's resource map now reads the backend's own dict."""
+    from moto.cloudformation.models import Stack, cloudformation_backends
+
+    original = Stack._create_resource_map
+
+    def create_resource_map(self):
+        self.cross_stack_resources = cloudformation_backends[self.account_id][self.region_name].exports
+        return original(self)
+
+    Stack._create_resource_map = create_resource_map
+
+
+def delete_managed_policies_with_their_stack():
+    """Deleting a stack deletes its AWS::IAM::ManagedPolicy resources, detaching them from the
+    users, roles and groups they are attached to first, as CloudFormation does. moto 5.2 had no
+    delete for them: the policy stayed attached, so the user (or role) it names could never be
+    deleted either (DeleteConflict "must detach all policies first") and DeleteStack failed."""
+    from moto.iam.models import ManagedPolicy, iam_backends
+
+    def delete(self, account_id, region_name):
+        backend = iam_backends[account_id][self.partition]
+        for detach, entities in ((backend.detach_user_policy, backend.users),
+                                 (backend.detach_role_policy, backend.roles),
+                                 (backend.detach_group_policy, backend.groups)):
+            for name, entity in list(entities.items()):
+                if self.arn in (getattr(entity, "managed_policies", None) or {}):
+                    detach(self.arn, getattr(entity, "name", name))
+        backend.managed_policies.pop(self.arn, None)
+
+    ManagedPolicy.delete = delete
 
 
 def accept_ssm_parameter_tag_maps():

@@ -62,8 +62,9 @@ class Agent:
         self.hang = False  # commands start but never finish (until cancelled or timed out)
         self.registered = now()
         self.running = False        # the instance is in moto's "running" state
-        self.launched_by_group = False  # an Auto Scaling group launched it (not attached it later)
-        self.booted = False         # its user data was started (a group's instance boots once)
+        self.region = None
+        self.booted = False         # its user data was started (once, at the first running sight)
+        self.credentials = None     # its instance profile's role credentials, as IMDS would hand them out
         self.queue = collections.deque()
         self.workers = 0
 
@@ -141,6 +142,7 @@ class Command:
         self.unsent = list(self.invocations.values())
         self.cancel_requested = False
         self.region = None
+        self.booted = False         # its user data was started (once, at the first running sight)
         self.visible_after = self.requested + 0.4   # AWS's delay before invocations can be read
 
     def errors(self):
@@ -202,15 +204,12 @@ class RunCommand:
                     isolation.prepare_root(root)
                     agent = self.agents[instance_id] = Agent(instance_id, root)
                     agent.hostname = hostname_of(instance_id, moto_adapter.instance_private_ip(instance))
-                    # Known at first sight (an instance attached to a group later never boots again).
-                    agent.launched_by_group = moto_adapter.launched_by_group(instance)
-                # A group's instance boots like any: its user data runs, once, when it is first seen
-                # running (not only if it runs when first seen).
-                if agent.launched_by_group and running and not agent.booted:
+                if running and not agent.booted and moto_adapter.instance_user_data(instance):
                     agent.booted = True
-                    booting.append(instance)
+                    booting.append(instance)  # cloud-init runs the user data at first boot, group or not
                 agent.instance = instance
                 agent.running = running
+                agent.region = region
         for instance in booting:
             threading.Thread(target=self.boot, args=(instance, region), daemon=True, name="boot").start()
         return instances
@@ -266,8 +265,23 @@ class RunCommand:
             # What DNS gives a real instance: AWS's endpoints (here, the simulator's). Credentials
             # are not given: an instance has those only through its instance profile.
             environment["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{os.environ['MOTO_PORT']}"
+        environment.update(self.profile_credentials(agent))
         environment.update(extra)
         return environment
+
+    def profile_credentials(self, agent):
+        """The role credentials of the instance's profile as environment variables (what the AWS
+        CLI and SDKs find first; on AWS they come from the metadata service), renewed when less
+        than half their hour is left; none for an instance without a profile."""
+        with self.lock:
+            if agent.credentials is None or agent.credentials[3] - time.time() < 1800:
+                instance = getattr(agent, "instance", None)
+                agent.credentials = moto_adapter.instance_profile_credentials(agent.region, instance) \
+                    if instance is not None and agent.region else None
+            if agent.credentials is None:
+                return {}
+            key, secret, token, _ = agent.credentials
+            return {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": token}
 
     def start(self, agent, script, workdir, extra_environment, stdout, stderr, what):
         """Starts bash with `script` inside the instance, in its own session (its process group

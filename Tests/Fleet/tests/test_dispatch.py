@@ -170,3 +170,83 @@ Resources:
     assert cloudformation.describe_stacks(StackName="getatt")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert ssm.get_parameter(Name="/getatt/host")["Parameter"]["Value"].startswith("getatt-db.")
     assert str(ssm.get_parameter(Name="/getatt/port")["Parameter"]["Value"]) == "3306"   # moto gives the number
+
+
+def create_through_change_set(cloudformation, name, template, parameters=()):
+    answer = cloudformation.create_change_set(StackName=name, ChangeSetName="first", TemplateBody=template,
+                                              ChangeSetType="CREATE", Capabilities=["CAPABILITY_NAMED_IAM"],
+                                              Parameters=list(parameters))
+    deadline = time.time() + 30
+    while cloudformation.describe_change_set(ChangeSetName=answer["Id"])["Status"] != "CREATE_COMPLETE":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    cloudformation.execute_change_set(ChangeSetName=answer["Id"])
+    return cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+
+
+def test_stacks_made_by_change_sets_export_and_import(simulator):
+    """A CREATE change set's stack registers its exports, and another one imports them (moto:
+    "No export named ... found"); `!Select [!Ref Index, ...]` resolves its index."""
+    cloudformation = simulator.client("cloudformation")
+    exporter = ('Resources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties: {Name: /exports/p, Type: String, '
+                'Value: "a,b"}\nOutputs:\n  Pair:\n    Value: "first,second"\n    Export: {Name: !Sub "${AWS::StackName}-Pair"}\n')
+    create_through_change_set(cloudformation, "exporter", exporter)
+    exports = {e["Name"]: e["Value"] for e in cloudformation.list_exports()["Exports"]}
+    assert exports["exporter-Pair"] == "first,second"
+    importer = ('Parameters:\n  Index: {Type: Number, Default: 1}\nResources:\n  P:\n    Type: AWS::SSM::Parameter\n'
+                '    Properties:\n      Name: /exports/imported\n      Type: String\n'
+                '      Value: !Select [!Ref Index, !Split [",", !ImportValue exporter-Pair]]\n')
+    stack = create_through_change_set(cloudformation, "importer", importer)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert simulator.client("ssm").get_parameter(Name="/exports/imported")["Parameter"]["Value"] == "second"
+
+
+def test_deleting_a_stack_detaches_its_managed_policies_from_its_user_and_role(simulator):
+    """CloudFormation detaches a stack's AWS::IAM::ManagedPolicy before deleting it, so the user
+    and role it is attached to can go too (moto: DeleteConflict, DeleteStack failed). A role's tag
+    list from the template does not break the identity of its sessions."""
+    cloudformation, iam = simulator.client("cloudformation"), simulator.client("iam")
+    template = '''Resources:
+  User: {Type: AWS::IAM::User, Properties: {UserName: leaving}}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      Tags: [{Key: Owner, Value: leaving}]
+      AssumeRolePolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Allow, Principal: {AWS: "123456789012"}, Action: sts:AssumeRole}]}
+  Policy:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Users: [!Ref User]
+      Roles: [!Ref Role]
+      PolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "ssm:GetParameter", Resource: "*"}]}
+Outputs:
+  Role: {Value: !GetAtt Role.Arn}
+'''
+    stack = create_through_change_set(cloudformation, "leaving", template)
+    role = stack["Outputs"][0]["OutputValue"]
+    credentials = simulator.client("sts").assume_role(RoleArn=role, RoleSessionName="session")["Credentials"]
+    import boto3
+    as_role = boto3.client("sts", endpoint_url=simulator.endpoint, region_name="eu-west-3",
+                           aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                           aws_session_token=credentials["SessionToken"])
+    assert as_role.get_caller_identity()["Arn"].endswith("/session")
+    assert iam.list_attached_user_policies(UserName="leaving")["AttachedPolicies"]
+    cloudformation.delete_stack(StackName="leaving")
+    users = [u["UserName"] for u in iam.list_users()["Users"]]
+    assert "leaving" not in users
+    assert not [p for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"].startswith("leaving-")]
+
+
+def test_calls_are_counted_by_the_key_that_signed_them(simulator):
+    """`GET /_fleet/calls`: how many requests each access key made, per operation (the figure of
+    API calls per command); DELETE starts the count again."""
+    import json
+    import urllib.request
+    base = simulator.endpoint + "/_fleet/calls"
+    urllib.request.urlopen(urllib.request.Request(base, method="DELETE")).read()
+    ssm = simulator.client("ssm")
+    for _ in range(3):
+        ssm.describe_instance_information()
+    calls = json.loads(urllib.request.urlopen(base).read())["byKey"]
+    mine = [c for c in calls if c["accessKeyId"] == simulator.env["AWS_ACCESS_KEY_ID"] and c["operation"] == "DescribeInstanceInformation"]
+    assert [c["count"] for c in mine] == [3] and mine[0]["service"] == "ssm"

@@ -3,6 +3,7 @@ its own, nothing of the host or of other instances writable or visible -- while 
 finds the instance's files under <state>/instances/<id>/root, and loopback still reaches the
 simulator."""
 import base64
+import json
 import os
 import time
 import uuid
@@ -100,3 +101,62 @@ def test_the_namespace_shares_the_network_and_hides_other_roots(tmp_path):
     assert str(tmp_path / "tools") in bound                       # a bin directory brings its prefix
     assert str(state) not in bound and "/usr" in bound
     assert argv[-4:] == ["--", "bash", "-c", "true"] and argv[argv.index("--chdir") + 1] == "/srv"
+
+
+def wait_for_file(path, timeout=15):
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+    time.sleep(0.2)  # let the writer finish its line
+    with open(path) as handle:
+        return handle.read()
+
+
+def test_an_instance_run_alone_runs_its_user_data(simulator):
+    """Not only a group's instances: cloud-init runs any instance's user data at first boot."""
+    ec2 = simulator.client("ec2")
+    script = b"#!/bin/bash\nmkdir -p /srv && echo booted $FLEET_INSTANCE_ID > /srv/boot\n"
+    [instance] = [item["InstanceId"] for item in ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, UserData=script.decode())["Instances"]]  # boto3 encodes it
+    simulator.client("ssm").describe_instance_information()
+    assert wait_for_file(os.path.join(agent_root(simulator, instance), "srv", "boot")) == f"booted {instance}\n"
+
+
+def profile_with_policy(simulator, name, statements):
+    iam = simulator.client("iam")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": '
+                    '"Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
+    iam.put_role_policy(RoleName=name, PolicyName="reads", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": statements}))
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    return name
+
+
+def test_an_instance_profile_gives_the_instance_its_role_credentials(simulator):
+    """As the metadata service does: the AWS CLI inside the instance signs as the profile's role,
+    and the role's policy decides (here: one object allowed, its neighbour denied)."""
+    s3 = simulator.client("s3")
+    s3.create_bucket(Bucket="profile-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    s3.put_object(Bucket="profile-bucket", Key="tools/devbox", Body=b"tool\n")
+    s3.put_object(Bucket="profile-bucket", Key="artifacts/secret", Body=b"secret\n")
+    profile = profile_with_policy(simulator, "devbox-reader", [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::profile-bucket/tools/*"}])
+    ec2 = simulator.client("ec2")
+    script = ("#!/bin/bash\nmkdir -p /srv\naws s3 cp --region eu-west-3 s3://profile-bucket/tools/devbox /srv/tool"
+              " > /srv/log 2>&1; aws s3 cp --region eu-west-3 s3://profile-bucket/artifacts/secret /srv/secret"
+              " >> /srv/log 2>&1; echo $? > /srv/denied\n")
+    [instance] = [item["InstanceId"] for item in ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, IamInstanceProfile={"Name": profile},
+        UserData=script)["Instances"]]
+    simulator.client("ssm").describe_instance_information()
+    root = agent_root(simulator, instance)
+    assert wait_for_file(os.path.join(root, "srv", "denied"), timeout=60) != "0\n"
+    assert open(os.path.join(root, "srv", "tool")).read() == "tool\n", open(os.path.join(root, "srv", "log")).read()
+    assert not os.path.exists(os.path.join(root, "srv", "secret"))
+    assert "(403)" in open(os.path.join(root, "srv", "log")).read()  # HeadObject: a 403 without a body
+    # Without a profile there are no credentials at all.
+    [bare] = launch(simulator, 1, {"Role": "bare"})
+    item, result = run(simulator, bare, "echo ${AWS_ACCESS_KEY_ID:-none}")
+    assert result["StandardOutputContent"] == "none\n"

@@ -212,7 +212,10 @@ class FakeInstance:
         return [{"key": key, "value": value} for key, value in self.tags.items()]
 
 
-def test_a_group_instance_boots_once_even_when_seen_before_moto_records_its_group(tmp_path, monkeypatch):
+def test_every_instance_with_user_data_boots_once_when_first_seen_running(tmp_path, monkeypatch):
+    """As cloud-init does at first boot: a group's instance (even seen before moto records its
+    group), one started by hand, one still pending until it runs; never twice, and not one
+    without user data."""
     import threading
     import time
     from simulator import moto_adapter, runcommand
@@ -221,6 +224,8 @@ def test_a_group_instance_boots_once_even_when_seen_before_moto_records_its_grou
     monkeypatch.setattr(moto_adapter, "instance_id", lambda instance: instance.id)
     monkeypatch.setattr(moto_adapter, "instance_state", lambda instance: instance.state)
     monkeypatch.setattr(moto_adapter, "instance_private_ip", lambda instance: "10.20.10.5")
+    monkeypatch.setattr(moto_adapter, "instance_user_data",
+                        lambda instance: "" if instance.id == "i-plain" else "#!/bin/sh\necho hello\n")
     monkeypatch.setattr(runcommand.isolation, "prepare_root", lambda root: None)
     run_command = runcommand.RunCommand(str(tmp_path))
     booted, lock = [], threading.Lock()
@@ -238,13 +243,12 @@ def test_a_group_instance_boots_once_even_when_seen_before_moto_records_its_grou
 
     launched = FakeInstance("i-launched", group="prod")      # RunInstances returned; moto has not set .autoscaling_group yet
     direct = FakeInstance("i-direct")                         # RunInstances by hand
+    plain = FakeInstance("i-plain")                           # no user data: nothing to run
     pending = FakeInstance("i-pending", group="prod", state="pending")
-    seen.extend([launched, direct, pending])
-    assert sync_and_settle() == ["i-launched"]
+    seen.extend([launched, direct, plain, pending])
+    assert sync_and_settle() == ["i-direct", "i-launched"]
     launched.autoscaling_group = object()                    # moto records the group: no second boot
-    direct.tags["aws:autoscaling:groupName"] = "prod"        # AttachInstances: attached, not launched
-    direct.autoscaling_group = object()
-    assert sync_and_settle() == ["i-launched"]
+    assert sync_and_settle() == ["i-direct", "i-launched"]
     pending.state = "running"
-    assert sync_and_settle() == ["i-launched", "i-pending"]
-    assert sync_and_settle() == ["i-launched", "i-pending"]
+    assert sync_and_settle() == ["i-direct", "i-launched", "i-pending"]
+    assert sync_and_settle() == ["i-direct", "i-launched", "i-pending"]

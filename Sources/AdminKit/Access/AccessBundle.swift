@@ -1,0 +1,72 @@
+import AWS
+import Foundation
+import Host
+
+/// The one file an admin hands a developer: their access key, region, machine, an
+/// `~/.aws/config` profile and the exact command that opens a shell on the machine. Mode 0600 in
+/// a 0700 directory; its text is never printed (but by `--show`) nor logged.
+public struct AccessBundle: Sendable {
+    public var project: String
+    public var developer: String
+    public var region: String
+    public var instanceID: String
+    public var key: IAM.AccessKey
+
+    public var profile: String { "\(project)-\(developer)" }
+    public var sessionCommand: String {
+        "aws ssm start-session --profile \(profile) --region \(region) --target \(instanceID)"
+    }
+
+    public static func path(directory: String, project: String, developer: String) -> String {
+        "\(directory)/\(project)-\(developer).aws-access"
+    }
+
+    public var text: String {
+        """
+        # Nuvola developer access for \(developer) (project \(project)), written by adminctl.
+        # Keep this file private: it holds your AWS access key. Add the profile below to
+        # ~/.aws/config (the AWS CLI and the Session Manager plugin read keys there), then open a
+        # shell on your machine with the last line.
+        # instance: \(instanceID)
+        # region: \(region)
+        # access key id: \(key.accessKeyID)
+
+        [profile \(profile)]
+        aws_access_key_id = \(key.accessKeyID)
+        aws_secret_access_key = \(key.secretAccessKey)
+        region = \(region)
+
+        # \(sessionCommand)
+
+        """
+    }
+
+    /// Writes the bundle; the directory is made 0700, and one open to others is refused.
+    @discardableResult
+    public func write(directory: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw AccessError(.bundle, "--bundle-dir \(directory) is a file; name a directory.")
+            }
+            if let mode = SecretFile.mode(of: directory), mode & 0o077 != 0 {
+                throw AccessError(.bundle, "\(directory) is open to other users (mode \(String(mode, radix: 8))), and access bundles "
+                    + "hold keys: run `chmod 700 \(directory)` or choose another --bundle-dir.")
+            }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw AccessError(.bundle, "\(directory) cannot be created: \(error.localizedDescription)")
+            }
+        }
+        let path = Self.path(directory: directory, project: project, developer: developer)
+        do {
+            try SecretFile.write(text, to: path)
+        } catch {
+            throw AccessError(.bundle, "The access bundle \(path) cannot be written: \(error)")
+        }
+        return path
+    }
+}

@@ -1,0 +1,148 @@
+import AWS
+import Foundation
+import Nuvola
+import Terminal
+
+/// `adminctl onboard NAME`: publishes devbox when this version is not in the bucket yet, creates
+/// the developer's stack through a change set (shown, then followed event by event), makes their
+/// access key outside CloudFormation, writes their access bundle and waits until the machine is
+/// ready. Any failure before the bundle is written removes everything made (DeveloperRemoval).
+public struct Onboarding: Sendable {
+    public var access: DeveloperAccess
+    public var developer: String
+    public var email: String?
+    public var instanceType: String?
+    public var bundleDirectory: String
+    public var devboxVersion: String
+    public var devboxBinary: String?
+    public var readinessTimeout: Duration = .seconds(600)
+
+    public init(access: DeveloperAccess, developer: String, email: String?, instanceType: String?, bundleDirectory: String,
+                devboxVersion: String, devboxBinary: String?) {
+        self.access = access
+        self.developer = developer
+        self.email = email
+        self.instanceType = instanceType
+        self.bundleDirectory = bundleDirectory
+        self.devboxVersion = devboxVersion
+        self.devboxBinary = devboxBinary
+    }
+
+    /// What `onboard` did (never the secret).
+    public struct Report: Sendable, Encodable {
+        public var developer: String
+        public var stack: String
+        public var instanceId: String
+        public var accessKeyId: String
+        public var bundle: String
+        public var sessionCommand: String
+        public var devboxVersion: String
+        public var devboxPublished: Bool
+        public var ready: Bool
+        public var secondsToStack: Double
+        public var secondsToReady: Double?
+        public var checks: [MachineReadiness.Doctor.Check]
+
+        public func render(_ policy: ColorPolicy) -> String {
+            var lines = ["\(developer) is onboarded: machine \(instanceId) (stack \(stack)), devbox \(devboxVersion)"
+                + (ready ? ", ready" + (secondsToReady.map { " after \(Format.duration($0))" } ?? "") + "." : ".")]
+            lines.append("Access bundle (hand it to \(developer); it holds key \(accessKeyId)): \(bundle)")
+            lines.append("They open a shell with: \(sessionCommand)")
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    public func run(console: Console, confirm: @Sendable (StackPlan) async throws -> Bool) async throws -> Report {
+        if let problem = DeveloperName.problem(developer) {
+            throw AccessError(.invalidName, "\(problem). Choose a name such as `alice` or `bob2`.")
+        }
+        guard let repository = access.repositoryURL, !repository.isEmpty else {
+            throw AccessError(.notReady, "adminctl.toml sets no repository.url, which developer machines clone: "
+                + "`adminctl config set repository.url https://github.com/acme/nuvola.git` (or edit adminctl.toml).")
+        }
+        let stack = DeveloperStack(project: access.project, developer: developer)
+        if let existing = try await access.cloudFormation.stack(stack.name), existing.status != "DELETE_COMPLETE" {
+            throw AccessError(.duplicate, "\(developer) is already onboarded (stack \(stack.name) is \(existing.status)). "
+                + "`adminctl devs` lists developers; `adminctl offboard \(developer)` removes this one first.")
+        }
+        if try await access.iam.getUser(developer) != nil {
+            throw AccessError(.duplicate, "An IAM user named \(developer) already exists outside adminctl's stacks; a developer "
+                + "cannot take that name. Choose another, or remove that user if it is a leftover (`adminctl offboard \(developer)`).")
+        }
+        let outputs = try await access.sharedOutputs()
+        guard let artifacts = outputs["ArtifactsBucketName"] else {
+            throw AccessError(.notReady, "The shared stack has no ArtifactsBucketName output: run `adminctl infra up`.")
+        }
+
+        let release = try DevboxRelease.locate(version: devboxVersion, binary: devboxBinary, environment: access.environment)
+        var published = false
+        if try await !release.isPublished(bucket: artifacts, s3: access.s3) {
+            console.note("Publishing devbox \(devboxVersion) to s3://\(artifacts)/\(release.prefix)…")
+            _ = try await release.publish(bucket: artifacts, s3: access.s3)
+            published = true
+        }
+
+        let template = try SharedStack.template(environment: access.environment, file: DeveloperStack.templateFile)
+        var deployment = StackDeployment(cloudFormation: access.cloudFormation, stack: stack, template: template.body,
+                                         parameters: stack.parameters(shared: access.sharedStackName, version: devboxVersion,
+                                                                      repository: repository, branch: access.integrationBranch,
+                                                                      email: email, instanceType: instanceType))
+        deployment.pollInterval = access.pollInterval
+        let started = ContinuousClock.now
+        let removal = DeveloperRemoval(access: access, developer: developer)
+        let plan = try await deployment.plan()
+        if !console.isJSON { console.note(plan.render(console.errColors)) }
+        guard try await confirm(plan) else {
+            await deployment.discard(plan)
+            throw AccessError(.notReady, "Not confirmed: nothing was created for \(developer).")
+        }
+        console.note("Creating \(stack.name)…")
+        let settled: CloudFormation.Stack
+        let key: IAM.AccessKey
+        let bundlePath: String
+        do {
+            settled = try await deployment.execute(plan) { event in console.note(StackEventLine(event).text) }
+            guard let instance = settled.outputs["InstanceId"] else {
+                throw AccessError(.stackFailed, "Stack \(stack.name) has no InstanceId output.")
+            }
+            key = try await access.iam.createAccessKey(user: developer)
+            let bundle = AccessBundle(project: access.project, developer: developer, region: access.region,
+                                      instanceID: instance, key: key)
+            bundlePath = try bundle.write(directory: bundleDirectory)
+        } catch {
+            console.note("Onboarding \(developer) failed; removing what was made…")
+            do {
+                let removed = try await Task.detached { [removal] in try await removal.run(progress: { _ in }) }.value
+                if !removed.isEmpty { console.note("Removed: \(removed.joined(separator: ", ")).") }
+            } catch let cleanup {
+                console.note("Not everything could be removed (\(cleanup)); `adminctl offboard \(developer)` finishes it.")
+            }
+            if let infra = error as? InfraError {
+                throw AccessError(.stackFailed, infra.message.replacingOccurrences(of: "The change to", with: "Creating")
+                    + " Everything made for \(developer) was removed (stack and IAM user); fix the cause and run "
+                    + "`adminctl onboard \(developer)` again.")
+            }
+            throw error
+        }
+        let instance = settled.outputs["InstanceId"] ?? ""
+        let secondsToStack = Self.seconds(since: started)
+        console.note("\(stack.name): \(settled.status) in \(Format.duration(secondsToStack)); access bundle written to \(bundlePath).")
+        var report = Report(developer: developer, stack: stack.name, instanceId: instance, accessKeyId: key.accessKeyID,
+                            bundle: bundlePath, sessionCommand: AccessBundle(project: access.project, developer: developer,
+                                                                             region: access.region, instanceID: instance,
+                                                                             key: key).sessionCommand,
+                            devboxVersion: devboxVersion, devboxPublished: published, ready: false,
+                            secondsToStack: secondsToStack, checks: [])
+        let readiness = MachineReadiness(ssm: access.ssm, instanceID: instance, poll: access.pollInterval, timeout: readinessTimeout)
+        let ready = try await readiness.wait { console.note($0) }
+        report.ready = true
+        report.secondsToReady = Self.seconds(since: started)
+        report.checks = ready.checks
+        return report
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = (ContinuousClock.now - start).components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    }
+}
