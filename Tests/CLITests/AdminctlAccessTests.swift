@@ -90,6 +90,7 @@ import TestSupport
         }
 
         func stop() {
+            git.stop()
             directory.remove()
             let fleet = fleet
             Task { try? await fleet.stop() }

@@ -5,6 +5,8 @@ simulated cloud (whose filesystem holds no host path) clones from, as git://127.
 usage: git_daemon.py BASE_PATH   Prints {"port": N}; stops the daemon when stdin closes.
 """
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,8 +16,12 @@ BASE = sys.argv[1]
 with socket.socket() as probe:
     probe.bind(("127.0.0.1", 0))
     PORT = probe.getsockname()[1]
+# Its own process group (`git daemon` runs git-daemon as a child, which outlives a plain terminate),
+# and no inherited stdout/stderr: a daemon left holding the test runner's output would keep
+# `swift test` waiting for its end forever.
 daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", f"--port={PORT}",
-                           f"--base-path={BASE}", BASE], stdin=subprocess.DEVNULL)
+                           f"--base-path={BASE}", BASE], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, start_new_session=True)
 for _ in range(100):
     try:
         socket.create_connection(("127.0.0.1", PORT), timeout=0.2).close()
@@ -27,4 +33,7 @@ try:
     while sys.stdin.buffer.read(4096):
         pass
 finally:
-    daemon.terminate()
+    try:
+        os.killpg(daemon.pid, signal.SIGTERM)
+    except OSError:
+        pass
