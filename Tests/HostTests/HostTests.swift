@@ -27,9 +27,10 @@ import TestSupport
     @Test func timeoutKillsTheChild() async throws {
         let started = ContinuousClock.now
         let error = await #expect(throws: ChildProcessError.self) {
-            try await ChildProcess.run("sleep", ["30"], timeout: .milliseconds(300))
+            try await ChildProcess.run("sleep", ["300"], timeout: .milliseconds(300))
         }
-        #expect(ContinuousClock.now - started < .seconds(15))  // 0.3 s, plus room for a loaded machine
+        // 0.3 s, plus room for a loaded machine (spawns queue behind each other there): far below the child's 300 s.
+        #expect(ContinuousClock.now - started < .seconds(60))
         #expect(error?.description.contains("time limit") == true)
     }
 

@@ -128,7 +128,8 @@ final class ManualClock: Sendable {
             clock.advance(0.000003)
             bar.update(completed: Int64(step))
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // A window that grew with the updates would take hours for a million; a loaded CI box takes seconds.
+        #expect(ContinuousClock.now - started < .seconds(30))
         let last = String(output.text.split(separator: "\n").last ?? "")
         #expect(last.hasPrefix("objects: 83% (8333") && last.hasSuffix(" objects of 1000000 objects), 333333 objects/s, ETA 500 ms"))
     }
