@@ -28,12 +28,15 @@ for _ in range(100):
         break
     except OSError:
         time.sleep(0.05)
+# Ended by a signal (the test runner's group at its end) as by stdin closing: the daemon goes too.
+for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(number, lambda *_: sys.exit(0))
 print(json.dumps({"port": PORT}), flush=True)
 try:
     while sys.stdin.buffer.read(4096):
         pass
 finally:
     try:
-        os.killpg(daemon.pid, signal.SIGTERM)
+        os.killpg(daemon.pid, signal.SIGKILL)   # git-daemon outlived SIGTERM here
     except OSError:
         pass
