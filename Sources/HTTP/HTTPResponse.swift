@@ -20,13 +20,6 @@ public struct HTTPMetrics: Sendable, Equatable {
     }
 }
 
-extension Duration {
-    /// The duration as floating-point seconds.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
-
 /// A response: status, headers, and the body when it went to memory.
 public struct HTTPResponse: Sendable {
     public var status: Int

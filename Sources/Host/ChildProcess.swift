@@ -59,7 +59,7 @@ public enum ChildProcess {
         // the pool's threads (two on a 2-core machine), a sleeping task would wake too late.
         if let timeout {
             let queue = DispatchQueue.global()
-            queue.asyncAfter(deadline: .now() + Self.seconds(timeout)) {
+            queue.asyncAfter(deadline: .now() + timeout.seconds) {
                 guard !finished.isSet else { return }
                 expired.set()
                 child.signal(SIGTERM)
@@ -75,11 +75,6 @@ public enum ChildProcess {
             throw ChildProcessError(command: executable, reason: "stopped after its time limit of \(timeout)")
         }
         return result
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 
     /// Starts a Foundation `process` (for the few callers that need its object). They take

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Host
 import Nuvola
 import Terminal
 
@@ -153,9 +154,8 @@ public struct AccessAudit: Sendable {
                                         + "and nothing says whose it is.",
                                     fix: "aws ec2 create-tags --resources \(instance.id) --tags Key=Owner,Value=\(developer ?? "<developer>")"))
         }
-        let elapsed = (ContinuousClock.now - started).components
         return Report(developers: developers.map(\.name), instances: instances.count, matrix: matrix, findings: findings,
-                      seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+                      seconds: (ContinuousClock.now - started).seconds)
     }
 
     func read(_ name: String, stack: CloudFormation.Stack) async throws -> Developer {

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Host
 import Terminal
 
 /// Runs one shell script on one instance through Run Command and waits for its result. This is
@@ -109,7 +110,6 @@ public struct MachineReadiness: Sendable {
     }
 
     func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = (ContinuousClock.now - start).components
-        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        (ContinuousClock.now - start).seconds
     }
 }

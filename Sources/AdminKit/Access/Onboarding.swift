@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Host
 import Nuvola
 import Terminal
 
@@ -142,7 +143,6 @@ public struct Onboarding: Sendable {
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = (ContinuousClock.now - start).components
-        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        (ContinuousClock.now - start).seconds
     }
 }

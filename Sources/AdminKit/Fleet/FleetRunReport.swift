@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Terminal
 
 /// Everything one fleet run did: the command, the machines, each host's result (in the order
@@ -20,8 +21,7 @@ public struct FleetRunReport: Sendable, Encodable {
     }
 
     mutating func finish(_ started: ContinuousClock.Instant) {
-        let elapsed = (ContinuousClock.now - started).components
-        seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        seconds = (ContinuousClock.now - started).seconds
     }
 
     public var failed: [HostResult] { hosts.filter { $0.outcome.isFailure } }

@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Host
 import Nuvola
 import Terminal
 
@@ -188,8 +189,7 @@ extension SharedInfrastructure {
         } else {
             report.keptBuckets = plan.buckets
         }
-        let elapsed = (ContinuousClock.now - started).components
-        report.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        report.seconds = (ContinuousClock.now - started).seconds
         return report
     }
 

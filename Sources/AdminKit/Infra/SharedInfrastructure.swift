@@ -1,5 +1,6 @@
 import AWS
 import Foundation
+import Host
 import HTTP
 import Synchronization
 import Terminal
@@ -88,8 +89,7 @@ public struct SharedInfrastructure: Sendable {
             progress.finish("failed", succeeded: false)
             throw error
         }
-        let elapsed = (ContinuousClock.now - started).components
-        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started).seconds
         console.note("\(stack.name): \(settled.status) in \(Format.duration(seconds)).")
         return UpReport(plan: plan, status: settled.status, outputs: settled.outputs)
     }
