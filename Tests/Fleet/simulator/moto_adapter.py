@@ -301,6 +301,38 @@ def identity(access_key):
             "id": f"{role.id}:{access_key._session_name}", "principal_arn": role.arn, "tags": tags}
 
 
+def caller(access_key_id):
+    """Who signs with `access_key_id`: {"arn", "session_prefix"} (the user name, or an assumed
+    role's session name, which AWS starts a Session Manager session id with), or None for a key
+    moto does not know."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    for user in backend.users.values():
+        if any(key.access_key_id == access_key_id for key in user.access_keys):
+            return {"arn": user.arn, "session_prefix": user.name}
+    assumed = sts_backends[ACCOUNT_ID]["aws"].get_assumed_role_from_access_key(access_key_id)
+    if assumed is not None:
+        return {"arn": assumed.arn, "session_prefix": assumed.session_name}
+    return None
+
+
+def set_access_key_created(user_name, access_key_id, created):
+    """Dates an IAM access key's CreateDate back to `created` (epoch seconds): how a test gets a
+    key that is months old, which only time makes on AWS. KeyError if the user has no such key."""
+    import datetime
+    from moto.iam.models import iam_backends
+    user = iam_backends[ACCOUNT_ID]["aws"].users.get(user_name)
+    if user is None:
+        raise KeyError(f"no IAM user {user_name}")
+    key = next((key for key in user.access_keys if key.access_key_id == access_key_id), None)
+    if key is None:
+        raise KeyError(f"{user_name} has no access key {access_key_id}")
+    # moto keeps naive UTC datetimes (utcnow()).
+    key.create_date = datetime.datetime.fromtimestamp(created, datetime.timezone.utc).replace(tzinfo=None)
+    return {"userName": user_name, "accessKeyId": access_key_id, "created": created}
+
+
 def identity_policies(access_key):
     """Every identity-based policy document (parsed JSON) of the principal: a user's inline and
     attached policies and those of its groups, or an assumed role's."""
