@@ -112,16 +112,25 @@ public struct Onboarding: Sendable {
             bundlePath = try bundle.write(directory: bundleDirectory)
         } catch {
             console.note("Onboarding \(developer) failed; removing what was made…")
+            var leftover: (any Error)?
             do {
                 let removed = try await Task.detached { [removal] in try await removal.run(progress: { _ in }) }.value
                 if !removed.isEmpty { console.note("Removed: \(removed.joined(separator: ", ")).") }
             } catch let cleanup {
-                console.note("Not everything could be removed (\(cleanup)); `adminctl offboard \(developer)` finishes it.")
+                leftover = cleanup
+                console.note("Not everything could be removed (\(cleanup)); `\(stack.deleteCommand)` finishes it.")
             }
             if let infra = error as? InfraError {
-                throw AccessError(.stackFailed, infra.message.replacingOccurrences(of: "The change to", with: "Creating")
-                    + " Everything made for \(developer) was removed (stack and IAM user); fix the cause and run "
-                    + "`adminctl onboard \(developer)` again.")
+                // StackDeployment names the resource that failed and CloudFormation's reason; what it
+                // says of the stack's state is past: the stack is gone.
+                let cause = (infra.message.components(separatedBy: ". The stack is now").first ?? infra.message)
+                    .replacingOccurrences(of: "The change to", with: "Creating")
+                let next = leftover == nil
+                    ? "; everything made for \(developer) was removed (stack and IAM user), so nothing blocks a retry: fix the "
+                        + "cause and run `\(stack.retryCommand)` again."
+                    : "; not everything made for \(developer) could be removed (\(leftover!)): run `\(stack.deleteCommand)`, "
+                        + "then `\(stack.retryCommand)`."
+                throw AccessError(.stackFailed, cause + ". CloudFormation rolled the stack back" + next)
             }
             throw error
         }
