@@ -275,7 +275,7 @@ import TestSupport
         #expect(failed.status == 1)
         let said = failed.errorOutput.replacingOccurrences(of: "\n", with: " ")
         #expect(said.contains("Creating \(project.name)-dev-carol failed: Instance (AWS::EC2::Instance) CREATE_FAILED: We currently do not "
-            + "have sufficient t3.medium capacity"), "\(failed.errorOutput)")
+            + "have sufficient t3.medium capacity in the Availability Zone you requested (eu-west-3a). CloudFormation rolled"), "\(failed.errorOutput)")
         #expect(said.contains("CloudFormation rolled the stack back; everything made for carol was removed (stack and IAM user), so nothing "
             + "blocks a retry: fix the cause and run `adminctl onboard carol` again."), "\(failed.errorOutput)")
         #expect(!said.contains("The stack is now"))

@@ -123,8 +123,9 @@ public struct Onboarding: Sendable {
             if let infra = error as? InfraError {
                 // StackDeployment names the resource that failed and CloudFormation's reason; what it
                 // says of the stack's state is past: the stack is gone.
-                let cause = (infra.message.components(separatedBy: ". The stack is now").first ?? infra.message)
+                var cause = (infra.message.components(separatedBy: ". The stack is now").first ?? infra.message)
                     .replacingOccurrences(of: "The change to", with: "Creating")
+                while cause.hasSuffix(".") { cause.removeLast() }   // CloudFormation's reason may end a sentence
                 let next = leftover == nil
                     ? "; everything made for \(developer) was removed (stack and IAM user), so nothing blocks a retry: fix the "
                         + "cause and run `\(stack.retryCommand)` again."
