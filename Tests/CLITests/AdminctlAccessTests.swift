@@ -284,14 +284,49 @@ import TestSupport
         #expect(nothing.stacks.isEmpty && nothing.users.isEmpty && nothing.owners.isEmpty, "\(nothing)")
         #expect(!FileManager.default.fileExists(atPath: "\(project.bundles)/\(project.name)-carol.aws-access"))
         // Nothing half-done blocks the retry, which succeeds.
-        let retried = try await project.run(["onboard", "carol", "--bundle-dir", project.bundles, "--yes", "--timeout", "120", "--json"])
+        let retried = try await project.run(["onboard", "carol", "--bundle-dir", project.bundles, "--yes", "--timeout", "120",
+                                             "--store-bundle", "--json"])
         #expect(retried.status == 0, "\(retried.errorOutput)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(retried.standardOutput)) as? [String: Any])
         #expect(report["ready"] as? Bool == true)
         let made = try await project.inventory()
         #expect(made.stacks == ["\(project.name)-dev-carol"] && made.users == ["carol"] && made.owners == ["carol"])
+
+        // --store-bundle: a SecureString copy of the bundle for one retrieval, which carol herself cannot read.
+        let parameter = "/\(project.name)/access-bundles/carol"
+        #expect(report["storedParameter"] as? String == parameter)
+        let bundleText = try String(contentsOfFile: "\(project.bundles)/\(project.name)-carol.aws-access", encoding: .utf8)
+        let carol = try Self.credentials(in: "\(project.bundles)/\(project.name)-carol.aws-access")
+        #expect(!retried.output.contains(carol.secret) && !retried.errorOutput.contains(carol.secret))
+        let stored = (try await project.aws(["ssm", "get-parameter", "--name", parameter, "--with-decryption"]) as? [String: Any])?["Parameter"]
+            as? [String: Any]
+        #expect(stored?["Type"] as? String == "SecureString" && stored?["Value"] as? String == bundleText)
+        let cli = TestEngine.repositoryRoot + "/.venv/bin/aws"
+        let asCarol = try await ChildProcess.run(cli, ["ssm", "get-parameter", "--name", parameter, "--with-decryption"], environment: [
+            "PATH": "/usr/bin:/bin", "HOME": project.directory.file("home"), "AWS_ENDPOINT_URL": project.fleet.endpoint,
+            "AWS_DEFAULT_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": carol.key, "AWS_SECRET_ACCESS_KEY": carol.secret], timeout: .seconds(60))
+        #expect(!asCarol.succeeded && asCarol.errorOutput.contains("AccessDenied"), "\(asCarol.errorOutput)")
+        // The admin's one retrieval, as the report prints it: the file, then the copy gone.
+        let retrieve = try #require(report["retrieveCommand"] as? String)
+        var environment = project.fleet.environment
+        environment["PATH"] = TestEngine.repositoryRoot + "/.venv/bin:/usr/bin:/bin"
+        environment["HOME"] = project.directory.file("home")
+        let handover = try TemporaryDirectory()
+        defer { handover.remove() }
+        let retrieved = try await ChildProcess.run("/bin/bash", ["-c", retrieve], environment: environment, directory: handover.path,
+                                                   timeout: .seconds(60))
+        #expect(retrieved.succeeded, "\(retrieved.errorOutput)")
+        let file = handover.file("\(project.name)-carol.aws-access")
+        #expect((try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .newlines)
+            == bundleText.trimmingCharacters(in: .newlines))
+        #expect(SecretFile.mode(of: file) == 0o600)
+        let gone = try await ChildProcess.run(cli, ["ssm", "get-parameter", "--name", parameter], environment: environment, timeout: .seconds(60))
+        #expect(!gone.succeeded && gone.errorOutput.contains("ParameterNotFound"), "\(gone.errorOutput)")
+        // A copy never retrieved goes with the developer.
+        _ = try await project.aws(["ssm", "put-parameter", "--name", parameter, "--type", "SecureString", "--value", "left over"])
         let offboarded = try await project.run(["offboard", "carol", "--yes"])
         #expect(offboarded.status == 0, "\(offboarded.errorOutput)")
+        #expect(offboarded.output.contains("stored access bundle \(parameter)"), "\(offboarded.output)")
 
         // A failure after the stack (the key quota) removes the stack and the user too.
         try await project.fleet.inject(kind: "aws-error", service: "iam", operation: "CreateAccessKey", count: 5,

@@ -57,6 +57,12 @@ public struct DeveloperRemoval: Sendable {
             }
             removed.append("stack \(stack.name)" + (outputs["InstanceId"].map { " (machine \($0), its security group, role and user)" } ?? ""))
         }
+        // A copy of the bundle kept for one retrieval and never retrieved (`onboard --store-bundle`).
+        let parameter = AccessBundle.parameterName(project: access.project, developer: developer)
+        if try await access.ssm.getParameter(parameter, decrypt: false) != nil {
+            try await access.ssm.deleteParameter(parameter)
+            removed.append("stored access bundle \(parameter)")
+        }
         // A user the stack did not take with it (made by hand, or a stack that never got that far).
         if try await iam.getUser(developer) != nil {
             for arn in try await iam.attachedUserPolicies(user: developer) {

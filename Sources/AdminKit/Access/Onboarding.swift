@@ -17,6 +17,8 @@ public struct Onboarding: Sendable {
     public var devboxVersion: String
     public var devboxBinary: String?
     public var readinessTimeout: Duration = .seconds(600)
+    /// Also keep the bundle as an SSM SecureString for one retrieval (`--store-bundle`).
+    public var storeBundle = false
 
     public init(access: DeveloperAccess, developer: String, email: String?, instanceType: String?, bundleDirectory: String,
                 devboxVersion: String, devboxBinary: String?) {
@@ -37,6 +39,9 @@ public struct Onboarding: Sendable {
         public var accessKeyId: String
         public var bundle: String
         public var sessionCommand: String
+        /// The SecureString holding a copy of the bundle, and how to retrieve it once (`--store-bundle`).
+        public var storedParameter: String?
+        public var retrieveCommand: String?
         public var devboxVersion: String
         public var devboxPublished: Bool
         public var ready: Bool
@@ -48,6 +53,9 @@ public struct Onboarding: Sendable {
             var lines = ["\(developer) is onboarded: machine \(instanceId) (stack \(stack)), devbox \(devboxVersion)"
                 + (ready ? ", ready" + (secondsToReady.map { " after \(Format.duration($0))" } ?? "") + "." : ".")]
             lines.append("Access bundle (hand it to \(developer); it holds key \(accessKeyId)): \(bundle)")
+            if let storedParameter, let retrieveCommand {
+                lines.append("A copy is stored as SecureString \(storedParameter), for one retrieval: \(retrieveCommand)")
+            }
             lines.append("They open a shell with: \(sessionCommand)")
             return lines.joined(separator: "\n")
         }
@@ -101,6 +109,7 @@ public struct Onboarding: Sendable {
         let settled: CloudFormation.Stack
         let key: IAM.AccessKey
         let bundlePath: String
+        var stored: String?
         do {
             settled = try await deployment.execute(plan) { event in console.note(StackEventLine(event).text) }
             guard let instance = settled.outputs["InstanceId"] else {
@@ -110,6 +119,7 @@ public struct Onboarding: Sendable {
             let bundle = AccessBundle(project: access.project, developer: developer, region: access.region,
                                       instanceID: instance, key: key)
             bundlePath = try bundle.write(directory: bundleDirectory)
+            if storeBundle { stored = try await bundle.store(ssm: access.ssm) }
         } catch {
             console.note("Onboarding \(developer) failed; removing what was made…")
             var leftover: (any Error)?
@@ -142,6 +152,9 @@ public struct Onboarding: Sendable {
                             bundle: bundlePath, sessionCommand: AccessBundle(project: access.project, developer: developer,
                                                                              region: access.region, instanceID: instance,
                                                                              key: key).sessionCommand,
+                            storedParameter: stored,
+                            retrieveCommand: stored.map { _ in AccessBundle.retrieveCommand(project: access.project, developer: developer,
+                                                                                              region: access.region) },
                             devboxVersion: devboxVersion, devboxPublished: published, ready: false,
                             secondsToStack: secondsToStack, checks: [])
         let readiness = MachineReadiness(ssm: access.ssm, instanceID: instance, poll: access.pollInterval, timeout: readinessTimeout)
