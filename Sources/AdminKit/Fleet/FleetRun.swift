@@ -371,16 +371,6 @@ struct Follower: Sendable {
                 try await Task.sleep(for: interval)
                 var fresh = 0
                 var open = 0
-                if ContinuousClock.now - lastGoneCheck >= goneCheck {
-                    lastGoneCheck = .now
-                    for result in await gone(expected.subtracting(reported.keys), commands) {
-                        reported[result.host.instanceID] = result
-                        order.append(result.host.instanceID)
-                        lost.insert(result.host.instanceID)
-                        onResult(result)
-                        fresh += 1
-                    }
-                }
                 for command in commands {
                     // One ListCommands call says whether anything finished since the last listing;
                     // the invocations (ceil(N/50) pages) are read only when something did.
@@ -420,6 +410,18 @@ struct Follower: Sendable {
                         order.append(invocation.InstanceId)
                         onResult(result)
                         fresh += 1
+                    }
+                }
+                // After the listing, so a machine whose command finished before it went away keeps its result.
+                if ContinuousClock.now - lastGoneCheck >= goneCheck {
+                    lastGoneCheck = .now
+                    for result in await gone(expected.subtracting(reported.keys), commands) {
+                        reported[result.host.instanceID] = result
+                        order.append(result.host.instanceID)
+                        lost.insert(result.host.instanceID)
+                        onResult(result)
+                        fresh += 1
+                        open = max(0, open - 1)
                     }
                 }
                 let missing = expected.subtracting(reported.keys)
@@ -475,7 +477,7 @@ struct Follower: Sendable {
                 let command = commands.first { $0.hosts.contains { $0.instanceID == instance.id } }?.id
                 results.append(HostResult(host: host, commandID: command, outcome: .lost, status: "InProgress",
                                           statusDetails: instance.state,
-                                          reason: "the machine was \(how) (\(instance.state)) while the command ran; "
+                                          reason: "the machine was \(how) while the command ran (EC2 state \(instance.state)); "
                                             + "its output and exit code are lost with it"))
             }
         }
