@@ -226,18 +226,20 @@ public struct DeployScript: Sendable {
         return script
     }
 
-    /// Keeps the `keepReleases` newest releases (ids sort by build time), counting the current
-    /// and previous ones, which are always kept; the boot script's `none` goes first.
+    /// Keeps `keepReleases` releases: the current and previous ones always, then the newest
+    /// others (ids sort by build time); the boot script's `none` goes first.
     var prune: String {
         """
         keep=\(keepReleases)
         cur=$(readlink "$app/current" 2>/dev/null || true); cur=${cur#releases/}
         prev=$(readlink "$app/previous" 2>/dev/null || true); prev=${prev#releases/}
         kept=0
+        for name in "$cur" "$prev"; do [[ -n $name && -d $app/releases/$name ]] && kept=$((kept + 1)); done
+        [[ $cur == "$prev" ]] && kept=1
         removed=()
         while IFS= read -r name; do
           [[ -n $name && -d $app/releases/$name ]] || continue
-          if [[ $name == "$cur" || $name == "$prev" ]]; then kept=$((kept + 1)); continue; fi
+          if [[ $name == "$cur" || $name == "$prev" ]]; then continue; fi
           if [[ $name != none && $name != *.partial ]] && (( kept < keep )); then kept=$((kept + 1)); continue; fi
           rm -rf "${app:?}/releases/$name"
           removed+=("$name")

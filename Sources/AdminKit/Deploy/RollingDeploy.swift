@@ -487,18 +487,19 @@ public struct RollingDeploy: Sendable {
     }
 }
 
-/// Which releases S3 and Parameter Store no longer keep: all but the newest `keep` (ids sort by
-/// build time), never a protected one (the pointer's, the previous one).
+/// Which releases S3 and Parameter Store no longer keep: `keep` are kept, the protected ones
+/// (the pointer's, the previous one) always, then the newest others (ids sort by build time).
+/// The same rule as the instances' (`DeployScript`).
 public enum ReleaseRetention {
     public static func removable(_ ids: [String], keep: Int, protecting: Set<String>) -> [String] {
-        var kept = 0
+        var kept = Set(ids).intersection(protecting).count
         var removed: [String] = []
-        for id in ids.sorted(by: >) {
-            if protecting.contains(id) || kept < keep {
+        for id in ids.sorted(by: >) where !protecting.contains(id) {
+            if kept < keep {
                 kept += 1
-                continue
+            } else {
+                removed.append(id)
             }
-            removed.append(id)
         }
         return removed.sorted()
     }
