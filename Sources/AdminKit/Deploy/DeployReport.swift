@@ -86,7 +86,7 @@ public struct DeployReport: Sendable, Encodable {
         switch outcome {
         case .planned:
             lines.append("\(verb) of \(environment.rawValue) planned (dry run, nothing changed): \(from) → \(release)"
-                + (built == false ? " (to be built from \(commit.map { String($0.prefix(7)) } ?? "the ref"))" : "") + ".")
+                + (built == true ? " (to be built from \(commit.map { String($0.prefix(7)) } ?? "the ref"))" : "") + ".")
         case .deployed:
             lines.append("\(environment.rawValue) runs \(release) on every instance (was \(from)); "
                 + "\(instances.count) instance(s) in \(waves.count) wave(s), \(String(format: "%.1f", seconds)) s.")

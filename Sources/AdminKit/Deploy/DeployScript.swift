@@ -197,8 +197,8 @@ public struct DeployScript: Sendable {
                   [[ $code != 000 ]] && break
                 done
                 if [[ $code != 200 ]]; then
+                  { head -c 1000 "$work/body" 2>/dev/null; echo; } | sed '/^$/d' >&2 || true
                   echo "health check: GET \(healthPath) of releases/$release answered $code, not 200; not switched" >&2
-                  head -c 1000 "$work/body" >&2 2>/dev/null || true
                   exit \(Failure.health.rawValue)
                 fi
                 say "health=200"

@@ -477,10 +477,12 @@ public struct RollingDeploy: Sendable {
         return nil
     }
 
-    /// Why a step failed on a host, in a line: its stderr's last line, else Run Command's words.
+    /// Why a step failed on a host, in a line: its stderr's last two lines (what failed, then
+    /// the script's own words), else Run Command's.
     static func reason(_ result: HostResult, step: String) -> String {
-        if let line = result.stderr.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            return String(line.prefix(300))
+        let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.suffix(2)
+        if !lines.isEmpty {
+            return lines.map { String($0.prefix(300)) }.joined(separator: " — ")
         }
         if let reason = result.reason { return reason }
         return "\(step) ended \(result.status)\(result.exitCode.map { " (exit \($0))" } ?? "")"
