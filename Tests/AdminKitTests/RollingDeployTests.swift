@@ -92,11 +92,11 @@ import TestSupport
             let tar = try await ChildProcess.run("tar", ["-czf", bucket + "/b/" + key, "-C", tree, "."])
             #expect(tar.succeeded, "\(tar.errorOutput)")
             let sha = try FileDigest.sha256Hex(path: bucket + "/b/" + key)
-            try "\(corrupt ? String(repeating: "0", count: 64) : sha)  \(id).tar.gz\n".write(toFile: bucket + "/b/" + key + ".sha256",
+            try "\(sha)  \(id).tar.gz\n".write(toFile: bucket + "/b/" + key + ".sha256",
                                                                                                atomically: true, encoding: .utf8)
             let record = """
                 {"id": "\(id)", "environment": "prod", "commit": "1a2b3c4d", "ref": "main", "tree": "t", "subject": "s",
-                 "builtAt": 0, "builtBy": "test", "key": "\(key)", "size": 1, "sha256": "\(sha)"}
+                 "builtAt": 0, "builtBy": "test", "key": "\(key)", "size": 1, "sha256": "\(corrupt ? String(repeating: "0", count: 64) : sha)"}
                 """
             return try JSONDecoder().decode(AdminKit.Release.self, from: Data(record.utf8))
         }
@@ -141,10 +141,19 @@ import TestSupport
         let bad = try await machine.publish("20261201T000002Z-bbbbbbb", corrupt: true)
         let refused = try await machine.run(machine.script.stage(bad))
         #expect(refused.status == DeployScript.Failure.checksum.rawValue, "\(refused.errorOutput)")
-        #expect(refused.errorOutput.contains("its .sha256 says '0000"))
+        #expect(refused.errorOutput.contains("; the release record says 0000"), "\(refused.errorOutput)")
         let unstaged = try await machine.run(machine.script.switchTo(bad.id, healthCheck: false))
         #expect(unstaged.status == DeployScript.Failure.notStaged.rawValue)
         #expect(machine.current() == "releases/\(r1.id)")
+
+        // With a URL (the presigned GET a deploy sends) curl fetches it, and the checksum holds the same.
+        let fetched = try await machine.publish("20261201T000004Z-ddddddd")
+        let byURL = try await machine.run(machine.script.stage(fetched, url: "file://\(machine.bucket)/b/\(fetched.key)"))
+        #expect(byURL.status == 0 && byURL.output.contains("adminctl: staged=downloaded\n"), "\(byURL.errorOutput)")
+        let wrongURL = try await machine.run(machine.script.stage(bad, url: "file://\(machine.bucket)/b/\(bad.key)"))
+        #expect(wrongURL.status == DeployScript.Failure.checksum.rawValue)
+        let missing = try await machine.run(machine.script.stage(bad, url: "file://\(machine.bucket)/b/nothing"))
+        #expect(missing.status == DeployScript.Failure.download.rawValue)
 
         // A release whose health check fails is not switched to.
         let broken = try await machine.publish("20261201T000003Z-ccccccc", health: 500)

@@ -56,7 +56,7 @@ public struct AdminConfig: Sendable {
         Setting(key: "deploy.health_path", defaultValue: "/health",
                 help: "what a new release must answer 200 on, served locally on the instance, before it is switched to",
                 rule: { $0.hasPrefix("/") ? nil : "must start with / (such as /health), not \"\($0)\"" }),
-        Setting(key: "deploy.shared_paths", defaultValue: "var/log/, public/uploads/, .env.local",
+        Setting(key: "deploy.shared_paths", defaultValue: "var/log/,public/uploads/,.env.local",
                 help: "linked into every release from /srv/app/shared: a trailing / marks a directory (made when missing), "
                     + "else a file (linked when it exists)", shape: .list),
         Setting(key: "deploy.step_timeout_seconds", defaultValue: "300",

@@ -267,7 +267,8 @@ public struct RollingDeploy: Sendable {
             // 1. Stage on every instance at once: serving is untouched.
             let stageStart = ContinuousClock.now
             console.note("Staging \(release.id) on \(hosts.count) instance(s)…")
-            let staged = try await run(script.stage(release), display: "deploy: stage \(release.id)", on: hosts.map(\.host))
+            let url = try await catalog.s3.presignedURL(bucket: catalog.bucket, key: release.key, expires: .seconds(3600))
+            let staged = try await run(script.stage(release, url: url), display: "deploy: stage \(release.id)", on: hosts.map(\.host))
             report.phases["stage"] = (ContinuousClock.now - stageStart).seconds
             for result in staged.hosts {
                 let marks = Self.marks(result.stdout)
@@ -418,7 +419,8 @@ public struct RollingDeploy: Sendable {
             hosts = try await fleet.waitOnline(hosts, seconds: onlineWait) { console.note($0) }
         }
         let zones = Dictionary(joined.map { ($0.id, $0.availabilityZone) }, uniquingKeysWith: { a, _ in a })
-        let result = try await run(script.stageAndSwitch(release, healthCheck: true), display: "deploy: bring along to \(release.id)",
+        let url = try await catalog.s3.presignedURL(bucket: catalog.bucket, key: release.key, expires: .seconds(3600))
+        let result = try await run(script.stageAndSwitch(release, url: url, healthCheck: true), display: "deploy: bring along to \(release.id)",
                                    on: hosts)
         return result.hosts.map { host in
             let marks = Self.marks(host.stdout)
