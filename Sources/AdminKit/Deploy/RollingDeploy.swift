@@ -424,6 +424,11 @@ public struct RollingDeploy: Sendable {
                                    on: hosts)
         return result.hosts.map { host in
             let marks = Self.marks(host.stdout)
+            if host.outcome == .offline {
+                // Still booting without an agent: its user data reads the pointer, which names the release now.
+                return DeployReport.Instance(id: host.host.instanceID, zone: zones[host.host.instanceID] ?? "", wave: 0, from: nil, now: nil,
+                                             staged: nil, outcome: "left-to-boot", reason: "not reachable yet; its boot installs \(release.id)")
+            }
             let ok = marks["switched"] == release.id
             return DeployReport.Instance(id: host.host.instanceID, zone: zones[host.host.instanceID] ?? "", wave: 0,
                                          from: marks["current"].flatMap { $0.isEmpty ? nil : $0 }, now: ok ? release.id : marks["current"],
