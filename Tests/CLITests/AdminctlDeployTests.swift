@@ -251,6 +251,15 @@ import TestSupport
 
         let gone = try await project.run(["rollback", "prod", "--to", "20200101T000000Z-0000000", "--yes"])
         #expect(gone.status == 1 && gone.errorOutput.contains("prod has no release 20200101T000000Z-0000000"), "\(gone.errorOutput)")
+        // A release whose artifact is gone from S3 is refused by name.
+        let listed = try project.json(try await project.run(["releases", "prod", "--json"]))
+        let bucket = try #require(listed["bucket"] as? String)
+        let v2Key = try #require((listed["releases"] as? [[String: Any]])?.first { $0["id"] as? String == v2 }?["key"] as? String)
+        try await S3(project.fleet.client()).deleteObject(bucket: bucket, key: v2Key)
+        let noArtifact = try await project.run(["rollback", "prod", "--to", v2, "--yes"])
+        #expect(noArtifact.status == 1 && noArtifact.errorOutput.contains("is gone from the bucket, so it cannot be installed"),
+                "\(noArtifact.errorOutput)")
+        #expect(instances.allSatisfy { project.current($0) == v1 })
         let usage = try await project.run(["deploy", "prod", "--batch", "0", "--yes"])
         #expect(usage.status == 2)
         let noYes = try await project.run(["deploy", "prod"])
@@ -273,12 +282,13 @@ import TestSupport
         let refused = try await project.run(["deploy", "prod", "--yes"])
         #expect(refused.status == 3, "\(refused.errorOutput)")
         #expect(refused.errorOutput.contains("error: prod is locked by "), "\(refused.errorOutput)")
-        // Ctrl-C in a wave: exit 130, nothing half-switched, the lock free.
-        try await waitForWave(project, instances: instances, v1: v1)
+        // Ctrl-C in the second wave, the first one switched: exit 130, the first wave put back, the lock free.
+        try await waitForSwitch(project, instances: instances, v1: v1)
         slow.signal(SIGINT)
         #expect(try await slow.wait() == 130)
         let errors = String(decoding: await slowErrors, as: UTF8.self)
         #expect(errors.contains("Interrupted: every instance switched was put back (prod serves \(v1))"), "\(errors)")
+        #expect(errors.contains("Wave 2/3: switching ") && errors.contains(" back to \(v1)…"), "\(errors)")
         #expect(instances.allSatisfy { project.current($0) == v1 }, "\(instances.map { project.current($0) ?? "-" })")
         #expect(try await project.status()["release"] as? String == v1)
         try await waitLocked(project, false, timeout: .seconds(5))
@@ -368,21 +378,16 @@ import TestSupport
         Issue.record("the prod lock did not become \(locked ? "locked" : "free") within \(timeout)")
     }
 
-    /// Waits until a wave's switch is under way: the release staged on every instance, none switched yet.
-    func waitForWave(_ project: Project, instances: [String], v1: String) async throws {
+    /// Waits until the first wave has switched (some instance serves another release than v1).
+    func waitForSwitch(_ project: Project, instances: [String], v1: String) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            let staged = instances.allSatisfy { instance in
-                let releases = (try? FileManager.default.contentsOfDirectory(atPath: project.fleet.root(of: instance) + "/srv/app/releases")) ?? []
-                return releases.contains { $0 != v1 && $0 != "none" && !$0.hasSuffix(".partial")
-                    && FileManager.default.fileExists(atPath: project.fleet.root(of: instance) + "/srv/app/releases/\($0)/.adminctl-sha256") }
-            }
-            if staged {
-                try await Task.sleep(for: .seconds(1.5))   // inside the first wave's 4 s health check
+            if instances.contains(where: { project.current($0).map { $0 != v1 } ?? false }) {
+                try await Task.sleep(for: .seconds(1))   // inside the second wave's 4 s health check
                 return
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        Issue.record("the release was never staged on every instance")
+        Issue.record("no instance was ever switched")
     }
 }
