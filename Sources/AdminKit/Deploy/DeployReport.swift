@@ -85,8 +85,7 @@ public struct DeployReport: Sendable, Encodable {
         let from = previous ?? "none"
         switch outcome {
         case .planned:
-            lines.append("\(verb) of \(environment.rawValue) planned (dry run, nothing changed): \(from) → \(release)"
-                + (built == true ? " (to be built from \(commit.map { String($0.prefix(7)) } ?? "the ref"))" : "") + ".")
+            lines.append("\(verb) of \(environment.rawValue) planned (dry run, nothing changed): \(from) → \(release).")
         case .deployed:
             lines.append("\(environment.rawValue) runs \(release) on every instance (was \(from)); "
                 + "\(instances.count) instance(s) in \(waves.count) wave(s), \(String(format: "%.1f", seconds)) s.")
@@ -97,7 +96,8 @@ public struct DeployReport: Sendable, Encodable {
         case .interrupted:
             lines.append(Style.red.apply("\(verb) of \(release) interrupted.", policy))
         }
-        lines.append("  release     \(release)\(commit.map { " (\(String($0.prefix(12))))" } ?? "")\(built == true ? ", built now" : "")")
+        let built = self.built == true ? (dryRun ? ", to be built" : ", built now") : ""
+        lines.append("  release     \(release)\(commit.map { " (\(String($0.prefix(12))))" } ?? "")\(built)")
         lines.append("  batch       \(batch), min healthy \(minHealthyPercent)%")
         if action == .deploy {
             lines.append("  migrations  \(migrations.map { $0 == "ran" ? "ran on \(migrationInstance ?? "one instance")" : $0 } ?? "not reached")")
