@@ -77,7 +77,9 @@ public struct DeployScript: Sendable {
         let id = Self.checked(release.id)
         let key = release.key, sha = release.sha256
         let regionFlag = region.map { "--region \(Shell.quote($0)) " } ?? ""
-        let fetch = url.map { "curl -fsS --retry 3 -o \"$work/release.tar.gz\" \(Shell.quote($0))" }
+        // The URL (its signature, and a session token when the admin's credentials are temporary)
+        // goes to curl as its config on stdin, not in its argv where `ps` shows it.
+        let fetch = url.map { "curl -fsS --retry 3 -o \"$work/release.tar.gz\" --config - <<< \(Shell.quote("url = \"\($0)\""))" }
             ?? "aws s3 cp \(regionFlag)--only-show-errors \(Shell.quote("s3://\(bucket)/\(key)")) \"$work/release.tar.gz\""
         var script = """
             release=\(id)
