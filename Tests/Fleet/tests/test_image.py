@@ -62,3 +62,6 @@ def test_the_image_tools_answer_like_their_originals(simulator):
     out = result["StandardOutputContent"]
     assert "status 5" in out and "active 3" in out and "active\n" in out and "nginx 1" in out, out
     assert "Unit php-fpm.service could not be found." in result["StandardErrorContent"]
+    # A developer machine's install: every package brings its own unit.
+    _, result = run(simulator, instance, "set -e; dnf install -y -q git docker; systemctl enable --now docker; echo done")
+    assert result["StandardOutputContent"] == "done\n", result["StandardErrorContent"]
