@@ -2,12 +2,6 @@ import Foundation
 import Nuvola
 import Terminal
 
-/// How a deploy reaches the instances. `rolling` switches them in place, in waves; an
-/// instance refresh (`InstanceRefreshDeploy`) replaces them instead.
-public enum DeployMode: String, Sendable, Encodable {
-    case rolling
-}
-
 /// What `adminctl deploy` or `adminctl rollback` did (or, with --dry-run, would do): the old and
 /// new release, the waves with their instances and timings, each instance's outcome.
 public struct DeployReport: Sendable, Encodable {
