@@ -45,6 +45,22 @@ public struct AdminConfig: Sendable {
                 help: "run in the exported tree before it is archived (this default only when composer.json exists; empty: none)"),
         Setting(key: "deploy.lock_lease_seconds", defaultValue: "120",
                 help: "how long a deploy's lock outlives a deploy that stopped renewing it (killed, cut off)", shape: .integer(3...3600)),
+        Setting(key: "deploy.batch", defaultValue: "50%",
+                help: "instances switched per wave of a rolling deploy or rollback: a count or a percentage (--batch)",
+                rule: { FleetLimits.problem($0, name: "deploy.batch", allowsZero: false) }),
+        Setting(key: "deploy.min_healthy_percent", defaultValue: "50",
+                help: "share of the instances a wave never touches: waves are at most the rest (at least one instance)",
+                shape: .integer(0...100)),
+        Setting(key: "deploy.keep_releases", defaultValue: "5",
+                help: "releases kept on each instance (the current and the previous one always)", shape: .integer(2...100)),
+        Setting(key: "deploy.health_path", defaultValue: "/health",
+                help: "what a new release must answer 200 on, served locally on the instance, before it is switched to",
+                rule: { $0.hasPrefix("/") ? nil : "must start with / (such as /health), not \"\($0)\"" }),
+        Setting(key: "deploy.shared_paths", defaultValue: "var/log/,public/uploads/,.env.local",
+                help: "linked into every release from /srv/app/shared: a trailing / marks a directory (made when missing), "
+                    + "else a file (linked when it exists)", shape: .list),
+        Setting(key: "deploy.step_timeout_seconds", defaultValue: "300",
+                help: "how long one step (staging, migrations, a wave) may run on an instance", shape: .integer(10...3600)),
         Setting(key: "dumps.retention_days", defaultValue: "30", help: "days a production dump is kept", shape: .integer(1...3650)),
     ])
 
