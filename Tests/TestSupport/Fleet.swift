@@ -31,11 +31,13 @@ public final class Fleet: Sendable {
         }
     }
 
-    /// A simulator of its own (fault injection is per simulator).
-    public static func start(auth: Bool = true) async throws -> Fleet {
+    /// A simulator of its own (fault injection is per simulator). `timeScale` sets its
+    /// FLEET_TIME_SCALE (AWS's health checks, metric periods and cooldowns compressed by it).
+    public static func start(auth: Bool = true, timeScale: Double? = nil) async throws -> Fleet {
         let state = try TemporaryDirectory("fleet").path
         let arguments = ["up", "--state", state, "--exit-with", String(getpid())] + (auth ? ["--auth"] : [])
-        let output = try await run(arguments)
+        let scaled = timeScale.map { ProcessInfo.processInfo.environment.merging(["FLEET_TIME_SCALE": String($0)]) { $1 } }
+        let output = try await run(arguments, environment: scaled)
         var environment: [String: String] = [:]
         for line in output.split(separator: "\n") where line.hasPrefix("export ") {
             let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
@@ -85,8 +87,8 @@ public final class Fleet: Sendable {
 
     public func stop() async throws { _ = try await Self.run(["down", "--state", state]) }
 
-    static func run(_ arguments: [String]) async throws -> String {
-        let result = try await ChildProcess.run(command, arguments, timeout: .seconds(120))
+    static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> String {
+        let result = try await ChildProcess.run(command, arguments, environment: environment, timeout: .seconds(120))
         guard result.succeeded else {
             throw FleetError(message: "fleet \(arguments.first ?? "") failed: \(result.errorOutput.suffix(2000))")
         }

@@ -45,6 +45,10 @@ public struct AdminConfig: Sendable {
                 help: "run in the exported tree before it is archived (this default only when composer.json exists; empty: none)"),
         Setting(key: "deploy.lock_lease_seconds", defaultValue: "120",
                 help: "how long a deploy's lock outlives a deploy that stopped renewing it (killed, cut off)", shape: .integer(3...3600)),
+        Setting(key: "deploy.refresh_min_healthy_percent", defaultValue: "90",
+                help: "deploy --refresh: share of the group kept in service while instances are replaced", shape: .integer(0...100)),
+        Setting(key: "deploy.refresh_warmup_seconds", defaultValue: "60",
+                help: "deploy --refresh: seconds a new healthy instance warms up before it counts", shape: .integer(0...3600)),
         Setting(key: "dumps.retention_days", defaultValue: "30", help: "days a production dump is kept", shape: .integer(1...3650)),
     ])
 

@@ -1,0 +1,259 @@
+import AdminKit
+import AWS
+import Foundation
+import HTTP
+import Host
+import Nuvola
+import Synchronization
+import Testing
+import TestSupport
+
+/// `adminctl deploy --refresh`'s engine against the simulated cloud: the shared stack made by
+/// `adminctl infra up`, releases built by the release builder from a real repository, the prod
+/// group's instances replaced by the simulator's instance refresh, served through its haproxy.
+@Suite(.serialized) struct InstanceRefreshDeployTests {
+    /// A project with the shared stack up in a simulator of its own at FLEET_TIME_SCALE 0.02
+    /// (AWS's 15 s health checks take 0.3 s, the 300 s grace period 6 s).
+    struct Cloud {
+        let fleet: Fleet
+        let directory: TemporaryDirectory
+        let origin: GitOrigin
+        let name = "r" + String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        var project: String { directory.file("project") }
+
+        static func up(timeScale: Double = 0.02) async throws -> Cloud {
+            let cloud = Cloud(fleet: try await Fleet.start(timeScale: timeScale), directory: try TemporaryDirectory(),
+                              origin: try await GitOrigin())
+            for folder in ["project", "home"] {
+                try FileManager.default.createDirectory(atPath: cloud.directory.file(folder), withIntermediateDirectories: true)
+            }
+            let initialised = try await cloud.adminctl(["init", "--yes", "--name", cloud.name, "--region", "eu-west-3",
+                                                        "--repo", cloud.origin.bare])
+            #expect(initialised.status == 0, "\(initialised.errorOutput)")
+            let up = try await cloud.adminctl(["infra", "up", "--yes"])
+            #expect(up.status == 0, "\(up.errorOutput)")
+            return cloud
+        }
+
+        var environment: [String: String] {
+            var environment = ["HOME": directory.file("home"), "PATH": "/usr/bin:/bin", "ADMINCTL_POLL_SECONDS": "0.2",
+                               "NO_COLOR": "1", "AWS_EC2_METADATA_DISABLED": "true"]
+            for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+                environment[key] = fleet.environment[key]
+            }
+            return environment
+        }
+
+        func adminctl(_ arguments: [String]) async throws -> ProcessResult {
+            try await ChildProcess.run(BuildProducts.executable("adminctl").path, arguments, environment: environment,
+                                       directory: project, timeout: .seconds(300))
+        }
+
+        func deploy() async throws -> InstanceRefreshDeploy {
+            try await InstanceRefreshDeploy.open(.prod, directory: project, processEnvironment: environment,
+                                                 http: HTTPClient(environment: [:]))
+        }
+
+        func outputs() async throws -> [String: String] {
+            try #require(try await CloudFormation(fleet.client()).stack("\(name)-shared")?.outputs)
+        }
+
+        /// Commits an app answering `label` at / (and `ok` at /health unless `healthy` is false)
+        /// to main and builds it into a prod release.
+        func release(_ label: String, healthy: Bool = true) async throws -> Release {
+            try FileManager.default.createDirectory(atPath: origin.seed + "/public", withIntermediateDirectories: true)
+            // The simulator's router sends every path without a file, /health included, to index.php.
+            let page = healthy ? "<?php echo '\(label)';\n" : "<?php http_response_code(503); echo '\(label) is broken';\n"
+            try await origin.commit("public/index.php", page, "release \(label)")
+            let health = origin.seed + "/public/health"
+            if healthy {
+                if (try? String(contentsOfFile: health, encoding: .utf8)) != "ok\n" {
+                    try await origin.commit("public/health", "ok\n", "health of \(label)")
+                }
+            } else {
+                try await origin.git(["-C", origin.seed, "rm", "--quiet", "--ignore-unmatch", "public/health"])
+                try await origin.git(["-C", origin.seed, "-c", "user.name=Seed", "-c", "user.email=s@example.com",
+                                      "commit", "--quiet", "--allow-empty", "-m", "no health"])
+            }
+            try await origin.git(["-C", origin.seed, "push", "--quiet", "origin", "main"])
+            let releases = try await EnvironmentReleases.open(.prod, directory: project, processEnvironment: environment,
+                                                              http: HTTPClient(environment: [:]))
+            return try await releases.builder().build(ref: "main", builtBy: "tests").release
+        }
+
+        /// What each of the group's instances has as `current`, from its root.
+        func currentReleases() async throws -> [String: String] {
+            let name = try #require(try await outputs()["ProdAutoScalingGroupName"])
+            let group = try #require(try await AutoScaling(fleet.client()).group(name))
+            var result: [String: String] = [:]
+            for member in group.instances {
+                let link = fleet.root(of: member.id) + "/srv/app/current"
+                result[member.id] = (try? FileManager.default.destinationOfSymbolicLink(atPath: link))
+                    .map { ($0 as NSString).lastPathComponent } ?? "none"
+            }
+            return result
+        }
+
+        func stop() {
+            Task { [fleet] in try? await fleet.stop() }
+            directory.remove()
+            origin.directory.remove()
+        }
+    }
+
+    /// The stand-ins the simulator's instances lack for the shared template's install script
+    /// (Amazon Linux's dnf, nginx, systemctl, the apache user): the test's "machine image", put in
+    /// front of the template's own user data in a launch template version the group then uses.
+    static let machineImage = """
+        mkdir -p /usr/local/bin /etc/nginx/conf.d
+        printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/nginx
+        printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/systemctl
+        printf '#!/bin/sh\\nprintf "http {\\\\n    server {\\\\n        listen 80;\\\\n    }\\\\n}\\\\n" > /etc/nginx/nginx.conf\\n' > /usr/local/bin/dnf
+        chmod +x /usr/local/bin/nginx /usr/local/bin/systemctl /usr/local/bin/dnf
+        grep -q '^apache:' /etc/passwd || echo 'apache:x:48:48:Apache:/usr/share/httpd:/sbin/nologin' >> /etc/passwd
+        grep -q '^apache:' /etc/group || echo 'apache:x:48:' >> /etc/group
+        """
+
+    /// Puts the prod group on a version of its template with the stand-ins, at `size` instances.
+    static func standIns(_ cloud: Cloud, size: Int) async throws -> (group: String, template: String) {
+        let client = cloud.fleet.client()
+        let outputs = try await cloud.outputs()
+        let name = try #require(outputs["ProdAutoScalingGroupName"])
+        let group = try #require(try await AutoScaling(client).group(name))
+        let template = try #require(group.launchTemplateID)
+        let ec2 = EC2(client)
+        let named = try #require(group.launchTemplateVersion)
+        let source = try #require(try await ec2.describeLaunchTemplateVersions(templateID: template, versions: [named]).first)
+        var lines = try #require(source.userData).components(separatedBy: "\n")
+        #expect(lines.first == "#!/bin/bash" && source.imageID?.hasPrefix("ami-") == true)
+        lines.insert(machineImage, at: 1)
+        let version = try await ec2.createLaunchTemplateVersion(templateID: template, sourceVersion: String(source.number),
+                                                                userData: lines.joined(separator: "\n"), description: "stand-ins")
+        // min = desired: target tracking would otherwise take an idle group back to 2 during the test.
+        try await AutoScaling(client).updateGroup(name: name, minSize: size, maxSize: max(6, size), desiredCapacity: size,
+                                                  launchTemplateID: template, launchTemplateVersion: String(version))
+        return (name, template)
+    }
+
+    @Test func pinnedUserDataNamesItsReleaseOnceAndUnpinsToTheOriginal() {
+        let original = "#!/bin/bash\nENV=prod PROJECT=p\nset -euo pipefail\n"
+        let pinned = ReleasePin.pinned(original, release: "20261201T093512Z-1a2b3c4")
+        #expect(pinned.hasPrefix("#!/bin/bash\nRELEASE=20261201T093512Z-1a2b3c4  # pinned by adminctl deploy --refresh\nENV=prod"))
+        #expect(ReleasePin.release(in: pinned) == "20261201T093512Z-1a2b3c4")
+        let again = ReleasePin.pinned(pinned, release: "20261202T000000Z-2b3c4d5")
+        #expect(again.components(separatedBy: "RELEASE=").count == 2 && ReleasePin.release(in: again) == "20261202T000000Z-2b3c4d5")
+        #expect(ReleasePin.unpinned(again) == original && ReleasePin.release(in: original) == nil)
+        #expect(ReleasePin.pinned("echo hi", release: "r1") == "RELEASE=r1  # pinned by adminctl deploy --refresh\necho hi")
+    }
+
+    @Test func aRefreshReplacesSixInstancesWithoutAFailedRequestAndABrokenReleaseIsRolledBack() async throws {
+        let cloud = try await Cloud.up()
+        defer { cloud.stop() }
+        let client = cloud.fleet.client()
+        let scaling = AutoScaling(client)
+        let ec2 = EC2(client)
+        let (group, template) = try await Self.standIns(cloud, size: 6)
+        let deploy = try await cloud.deploy()
+        #expect(deploy.minHealthyPercentage == 90 && deploy.instanceWarmup == 60 && deploy.groupName == group)
+        let ssm = SSM(client)
+        let pointer = ParameterNames(project: cloud.name).release(.prod)
+
+        // A release that is not recorded changes nothing.
+        let versionsBefore = try #require(try await ec2.describeLaunchTemplates(ids: [template]).first).latestVersion
+        let unknown = await #expect(throws: DeployError.self) { try await deploy.run(release: "20260101T000000Z-0000000") }
+        #expect(unknown?.kind == .unknownRelease && unknown?.message.contains("`adminctl releases prod`") == true)
+        #expect(try #require(try await ec2.describeLaunchTemplates(ids: [template]).first).latestVersion == versionsBefore)
+
+        // r1 onto six instances: the baseline figure of Benchmarks/deploy.
+        let r1 = try await cloud.release("r1")
+        let lines = Lines()
+        let first = try await deploy.run(release: r1.id) { lines.add($0) }
+        print("instance refresh of 6 instances at FLEET_TIME_SCALE=0.02: \(String(format: "%.1f", first.seconds)) s")
+        #expect(first.release == r1.id && first.previousRelease == nil && first.instances.count == 6, "\(first)")
+        #expect(Set(try await cloud.currentReleases().values) == [r1.id])
+        #expect(try await ssm.getParameter(pointer)?.Value == r1.id)
+        #expect(lines.all.contains { $0.hasPrefix("Instance refresh InProgress: ") && $0.contains("instances to update") })
+        #expect(lines.all.contains("Instance refresh Successful: 100% complete, 0 instances to update"), "\(lines.all)")
+        // The refresh's version pins r1; the group now launches from one that follows the pointer.
+        let versions = try await ec2.describeLaunchTemplateVersions(templateID: template,
+                                                                   versions: [String(first.refreshVersion), String(first.groupVersion)])
+        #expect(versions.map { ReleasePin.release(in: $0.userData ?? "") } == [r1.id, nil])
+        #expect(try await scaling.group(group)?.launchTemplateVersion == String(first.groupVersion))
+        let refreshes = try await scaling.describeInstanceRefreshes(group: group, ids: [first.refreshID])
+        #expect(refreshes.first?.status == "Successful")
+
+        // r2 under load through the balancer: not one failed request, only r1 or r2 answering, then only r2.
+        let r2 = try await cloud.release("r2")
+        let url = try #require(try await cloud.outputs()["LoadBalancerUrl"])         // answered through the simulator's proxy
+        let proxy = try #require(cloud.fleet.environment["FLEET_HTTP_PROXY"])
+        let stop = cloud.directory.file("stop-load")
+        let load = Task {
+            try await ChildProcess.run(TestEngine.repositoryRoot + "/.venv/bin/python",
+                                       [TestEngine.repositoryRoot + "/Tests/Fleet/loadgen.py", "--url", url, "--proxy", proxy, "--until", stop,
+                                        "--seconds", "240", "--concurrency", "4", "--rate", "20"], timeout: .seconds(300))
+        }
+        let second = try await deploy.run(release: r2.id)
+        FileManager.default.createFile(atPath: stop, contents: Data())
+        let result = try await load.value
+        let traffic = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.errorOutput)")
+        print("instance refresh of 6 instances under load: \(String(format: "%.1f", second.seconds)) s; traffic \(result.output)")
+        let answers = try #require(traffic["answers"] as? [String: Int])
+        #expect(traffic["failed"] as? Int == 0, "\(traffic)")
+        #expect((traffic["requests"] as? Int ?? 0) > 100 && Set(answers.keys).isSubset(of: ["r1", "r2"]) && answers["r2"] != nil, "\(traffic)")
+        #expect(Set(try await cloud.currentReleases().values) == [r2.id] && second.previousRelease == r1.id)
+
+        // r3 never turns healthy: the refresh fails, AWS rolls it back, the pointer never moved.
+        let r3 = try await cloud.release("r3", healthy: false)
+        let broken = await #expect(throws: DeployError.self) { try await deploy.run(release: r3.id) }
+        #expect(broken?.kind == .refreshFailed, "\(String(describing: broken))")
+        #expect(broken?.message.contains("ended RollbackSuccessful") == true && broken?.message.contains("runs \(r2.id)") == true,
+                "\(String(describing: broken))")
+        #expect(try await ssm.getParameter(pointer)?.Value == r2.id)
+        #expect(Set(try await cloud.currentReleases().values) == [r2.id])
+        #expect(try await scaling.group(group)?.launchTemplateVersion == String(second.groupVersion))
+        #expect(try await DeployLock(ssm: ssm, names: ParameterNames(project: cloud.name), environment: .prod, lease: 120)
+            .current()?.isReleased == true)
+
+        // Another refresh under way: refused with what to do, nothing started.
+        let other = try await scaling.startInstanceRefresh(group: group, preferences: .init(minHealthyPercentage: 50, autoRollback: false),
+                                                           launchTemplateID: template, launchTemplateVersion: String(second.groupVersion))
+        let busy = await #expect(throws: DeployError.self) { try await deploy.run(release: r2.id) }
+        #expect(busy?.kind == .refreshInProgress && busy?.message.contains("InstanceRefreshInProgress") == true
+                && busy?.message.contains("aws autoscaling cancel-instance-refresh --auto-scaling-group-name \(group)") == true,
+                "\(String(describing: busy))")
+        try await scaling.cancelInstanceRefresh(group: group)
+        try await settle(scaling, group, other)
+
+        // Ctrl-C while it runs: the refresh is cancelled (and said), the pointer stays, the lock is free.
+        let said = Lines()
+        let running = Task { try await deploy.run(release: r1.id) { said.add($0) } }
+        for _ in 0..<600 where !said.all.contains(where: { $0.hasPrefix("Instance refresh InProgress") }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        running.cancel()
+        await #expect(throws: CancellationError.self) { try await running.value }
+        #expect(said.all.last?.hasPrefix("Interrupted: cancelled instance refresh ") == true, "\(said.all)")
+        let cancelled = try #require(try await scaling.describeInstanceRefreshes(group: group).first)
+        #expect(["Cancelling", "Cancelled"].contains(cancelled.status))
+        try await settle(scaling, group, cancelled.id)
+        #expect(try await ssm.getParameter(pointer)?.Value == r2.id)
+        #expect(try await DeployLock(ssm: ssm, names: ParameterNames(project: cloud.name), environment: .prod, lease: 120)
+            .current()?.isReleased == true)
+    }
+
+    func settle(_ scaling: AutoScaling, _ group: String, _ id: String) async throws {
+        for _ in 0..<1200 {
+            if let refresh = try await scaling.describeInstanceRefreshes(group: group, ids: [id]).first,
+               ["Successful", "Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed"].contains(refresh.status) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("refresh \(id) did not end")
+    }
+}
+
+/// Progress lines heard from another task.
+final class Lines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func add(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
