@@ -18,12 +18,14 @@ import TestSupport
         let fleet: Fleet
         let directory: TemporaryDirectory
         let origin: GitOrigin
+        /// ADMINCTL_* settings every adminctl run of this project gets.
+        var settings: [String: String] = [:]
         let name = "r" + String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
         var project: String { directory.file("project") }
 
-        static func up(timeScale: Double = 0.02) async throws -> Cloud {
+        static func up(timeScale: Double = 0.02, settings: [String: String] = [:]) async throws -> Cloud {
             let cloud = Cloud(fleet: try await Fleet.start(timeScale: timeScale), directory: try TemporaryDirectory(),
-                              origin: try await GitOrigin())
+                              origin: try await GitOrigin(), settings: settings)
             for folder in ["project", "home"] {
                 try FileManager.default.createDirectory(atPath: cloud.directory.file(folder), withIntermediateDirectories: true)
             }
@@ -41,7 +43,7 @@ import TestSupport
             for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
                 environment[key] = fleet.environment[key]
             }
-            return environment
+            return environment.merging(settings) { $1 }
         }
 
         func adminctl(_ arguments: [String]) async throws -> ProcessResult {
@@ -81,6 +83,23 @@ import TestSupport
             return try await releases.builder().build(ref: "main", builtBy: "tests").release
         }
 
+        /// Tests/Fleet/loadgen.py against the stack's LoadBalancerUrl (through the simulator's
+        /// proxy, loopback only) until `stop` exists; its JSON summary when it ends.
+        func load(until stop: String, concurrency: Int, rate: Double) async throws -> Task<Traffic, any Error> {
+            let url = try #require(try await outputs()["LoadBalancerUrl"])
+            let proxy = try #require(fleet.environment["FLEET_HTTP_PROXY"])
+            return Task {
+                let result = try await ChildProcess.run(
+                    TestEngine.repositoryRoot + "/.venv/bin/python",
+                    [TestEngine.repositoryRoot + "/Tests/Fleet/loadgen.py", "--url", url, "--proxy", proxy, "--until", stop,
+                     "--seconds", "240", "--concurrency", String(concurrency), "--rate", String(rate)], timeout: .seconds(300))
+                guard let summary = try? JSONDecoder().decode(Traffic.self, from: Data(result.output.utf8)) else {
+                    throw FleetError(message: "loadgen printed no summary: \(result.errorOutput)")
+                }
+                return summary
+            }
+        }
+
         /// What each of the group's instances has as `current`, from its root.
         func currentReleases() async throws -> [String: String] {
             let name = try #require(try await outputs()["ProdAutoScalingGroupName"])
@@ -115,7 +134,7 @@ import TestSupport
         """
 
     /// Puts the prod group on a version of its template with the stand-ins, at `size` instances.
-    static func standIns(_ cloud: Cloud, size: Int) async throws -> (group: String, template: String) {
+    static func standIns(_ cloud: Cloud, size: Int, minSize: Int? = nil) async throws -> (group: String, template: String) {
         let client = cloud.fleet.client()
         let outputs = try await cloud.outputs()
         let name = try #require(outputs["ProdAutoScalingGroupName"])
@@ -130,7 +149,7 @@ import TestSupport
         let version = try await ec2.createLaunchTemplateVersion(templateID: template, sourceVersion: String(source.number),
                                                                 userData: lines.joined(separator: "\n"), description: "stand-ins")
         // min = desired: target tracking would otherwise take an idle group back to 2 during the test.
-        try await AutoScaling(client).updateGroup(name: name, minSize: size, maxSize: max(6, size), desiredCapacity: size,
+        try await AutoScaling(client).updateGroup(name: name, minSize: minSize ?? size, maxSize: max(6, size), desiredCapacity: size,
                                                   launchTemplateID: template, launchTemplateVersion: String(version))
         return (name, template)
     }
@@ -184,22 +203,14 @@ import TestSupport
 
         // r2 under load through the balancer: not one failed request, only r1 or r2 answering, then only r2.
         let r2 = try await cloud.release("r2")
-        let url = try #require(try await cloud.outputs()["LoadBalancerUrl"])         // answered through the simulator's proxy
-        let proxy = try #require(cloud.fleet.environment["FLEET_HTTP_PROXY"])
         let stop = cloud.directory.file("stop-load")
-        let load = Task {
-            try await ChildProcess.run(TestEngine.repositoryRoot + "/.venv/bin/python",
-                                       [TestEngine.repositoryRoot + "/Tests/Fleet/loadgen.py", "--url", url, "--proxy", proxy, "--until", stop,
-                                        "--seconds", "240", "--concurrency", "4", "--rate", "20"], timeout: .seconds(300))
-        }
+        let load = try await cloud.load(until: stop, concurrency: 4, rate: 20)
         let second = try await deploy.run(release: r2.id)
         FileManager.default.createFile(atPath: stop, contents: Data())
-        let result = try await load.value
-        let traffic = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.errorOutput)")
-        print("instance refresh of 6 instances under load: \(String(format: "%.1f", second.seconds)) s; traffic \(result.output)")
-        let answers = try #require(traffic["answers"] as? [String: Int])
-        #expect(traffic["failed"] as? Int == 0, "\(traffic)")
-        #expect((traffic["requests"] as? Int ?? 0) > 100 && Set(answers.keys).isSubset(of: ["r1", "r2"]) && answers["r2"] != nil, "\(traffic)")
+        let traffic = try await load.value
+        print("instance refresh of 6 instances under load: \(String(format: "%.1f", second.seconds)) s; traffic \(traffic)")
+        #expect(traffic.failed == 0, "\(traffic)")
+        #expect(traffic.requests > 100 && Set(traffic.answers.keys).isSubset(of: ["r1", "r2"]) && traffic.answers["r2"] != nil, "\(traffic)")
         #expect(Set(try await cloud.currentReleases().values) == [r2.id] && second.previousRelease == r1.id)
 
         // r3 never turns healthy: the refresh fails, AWS rolls it back, the pointer never moved.
@@ -249,6 +260,17 @@ import TestSupport
         }
         Issue.record("refresh \(id) did not end")
     }
+}
+
+/// Tests/Fleet/loadgen.py's summary.
+struct Traffic: Decodable, Sendable, CustomStringConvertible {
+    var requests: Int
+    var failed: Int
+    var failures: [String]
+    var answers: [String: Int]
+    var seconds: Double
+    var perSecond: Double
+    var description: String { "\(requests) requests (\(perSecond)/s over \(seconds) s), \(failed) failed \(failures), answers \(answers)" }
 }
 
 /// Progress lines heard from another task.
