@@ -1,6 +1,7 @@
 import AdminKit
 import AWS
 import Foundation
+import Glibc
 import Host
 import Testing
 import TestSupport
@@ -56,10 +57,8 @@ import TestSupport
                 && before.scaling.first?.hasSuffix(" at 20") == true, "\(before.scaling)")
 
         // A light trickle the whole time (it sees the scale-in too), and the burst on top.
-        let trickleStop = cloud.directory.file("stop-trickle")
-        let burstStop = cloud.directory.file("stop-burst")
-        let trickle = try await cloud.load(until: trickleStop, concurrency: 1, rate: 2)
-        let burst = try await cloud.load(until: burstStop, concurrency: 8, rate: 25)
+        let trickle = try await cloud.load(threads: 1, rate: 2)
+        let burst = try await cloud.load(threads: 8, rate: 200)
         var peak = before
         var served: [String: String] = [:]          // instance -> its current release, once healthy
         let growDeadline = ContinuousClock.now + .seconds(60)
@@ -74,12 +73,11 @@ import TestSupport
         let current = try await cloud.currentReleases()
         for instance in peak.instances where instance.target == "healthy" { served[instance.id] = current[instance.id] }
         try await Task.sleep(for: .seconds(2))      // the burst reaches the new instances too
-        FileManager.default.createFile(atPath: burstStop, contents: Data())
-        let burstTraffic = try await burst.value
+        let burstTraffic = try await burst.stop()
         print("elasticity burst: \(burstTraffic); peak \(peak.healthyTargets) healthy of desired \(peak.desiredCapacity)")
         #expect(peak.healthyTargets >= 4 && peak.desiredCapacity <= 6, "\(peak)")
         #expect(Set(served.values) == [r1.id] && served.count == peak.healthyTargets, "\(served)")
-        #expect(burstTraffic.failed == 0 && burstTraffic.answers.keys.sorted() == ["r1"], "\(burstTraffic)")
+        #expect(burstTraffic.failed == 0 && burstTraffic.bodies.keys.sorted() == ["r1"], "\(burstTraffic)")
 
         // After the burst it shrinks back to its minimum, slower (15 datapoints below, then the cooldown).
         var after = peak
@@ -89,12 +87,11 @@ import TestSupport
             if after.desiredCapacity == 2 && after.instances.count == 2 { break }
             try await Task.sleep(for: .seconds(1))
         }
-        FileManager.default.createFile(atPath: trickleStop, contents: Data())
-        let trickleTraffic = try await trickle.value
+        let trickleTraffic = try await trickle.stop()
         print("elasticity trickle: \(trickleTraffic); back to \(after.instances.count) after "
             + "\(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s in all")
         #expect(after.desiredCapacity == 2 && after.instances.count == 2 && after.healthyTargets == 2, "\(after)")
-        #expect(trickleTraffic.failed == 0 && trickleTraffic.answers.keys.sorted() == ["r1"], "\(trickleTraffic)")
+        #expect(trickleTraffic.failed == 0 && trickleTraffic.bodies.keys.sorted() == ["r1"], "\(trickleTraffic)")
 
         // What Auto Scaling recorded, newest first: out under the burst, then in, each naming the policy's metric.
         let activities = try await AutoScaling(cloud.fleet.client()).describeScalingActivities(group: group, maxRecords: 20)

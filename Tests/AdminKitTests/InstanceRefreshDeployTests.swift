@@ -83,21 +83,23 @@ import TestSupport
             return try await releases.builder().build(ref: "main", builtBy: "tests").release
         }
 
-        /// Tests/Fleet/loadgen.py against the stack's LoadBalancerUrl (through the simulator's
-        /// proxy, loopback only) until `stop` exists; its JSON summary when it ends.
-        func load(until stop: String, concurrency: Int, rate: Double) async throws -> Task<Traffic, any Error> {
-            let url = try #require(try await outputs()["LoadBalancerUrl"])
-            let proxy = try #require(fleet.environment["FLEET_HTTP_PROXY"])
-            return Task {
-                let result = try await ChildProcess.run(
-                    TestEngine.repositoryRoot + "/.venv/bin/python",
-                    [TestEngine.repositoryRoot + "/Tests/Fleet/loadgen.py", "--url", url, "--proxy", proxy, "--until", stop,
-                     "--seconds", "240", "--concurrency", String(concurrency), "--rate", String(rate)], timeout: .seconds(300))
-                guard let summary = try? JSONDecoder().decode(Traffic.self, from: Data(result.output.utf8)) else {
-                    throw FleetError(message: "loadgen printed no summary: \(result.errorOutput)")
-                }
-                return summary
-            }
+        /// The local haproxy URL of the stack's balancer (prod's listener, the lowest port; the
+        /// simulator holds only this stack's balancer).
+        func balancerURL() async throws -> String {
+            let balancers = try #require(try await fleet.status()["loadBalancers"] as? [[String: Any]])
+            return try #require(balancers.first?["url"] as? String)
+        }
+
+        /// The load generator (Tests/TestSupport/Fixtures/load.py, loopback only) against the
+        /// prod listener until stopped.
+        func load(threads: Int, rate: Double) async throws -> Load {
+            let script = TestEngine.repositoryRoot + "/Tests/TestSupport/Fixtures/load.py"
+            let process = try SpawnedProcess.start(TestEngine.repositoryRoot + "/.venv/bin/python",
+                                                   [script, try await balancerURL(), "--threads", String(threads),
+                                                    "--rate", String(rate), "--seconds", "240"],
+                                                   output: .pipe, error: .null, processGroup: true)
+            let fd = process.output
+            return Load(process: process, output: Task { await SpawnedProcess.readAll(fd) })
         }
 
         /// What each of the group's instances has as `current`, from its root.
@@ -203,14 +205,12 @@ import TestSupport
 
         // r2 under load through the balancer: not one failed request, only r1 or r2 answering, then only r2.
         let r2 = try await cloud.release("r2")
-        let stop = cloud.directory.file("stop-load")
-        let load = try await cloud.load(until: stop, concurrency: 4, rate: 20)
+        let load = try await cloud.load(threads: 4, rate: 60)
         let second = try await deploy.run(release: r2.id)
-        FileManager.default.createFile(atPath: stop, contents: Data())
-        let traffic = try await load.value
+        let traffic = try await load.stop()
         print("instance refresh of 6 instances under load: \(String(format: "%.1f", second.seconds)) s; traffic \(traffic)")
         #expect(traffic.failed == 0, "\(traffic)")
-        #expect(traffic.requests > 100 && Set(traffic.answers.keys).isSubset(of: ["r1", "r2"]) && traffic.answers["r2"] != nil, "\(traffic)")
+        #expect(traffic.requests > 100 && Set(traffic.bodies.keys).isSubset(of: ["r1", "r2"]) && traffic.bodies["r2"] != nil, "\(traffic)")
         #expect(Set(try await cloud.currentReleases().values) == [r2.id] && second.previousRelease == r1.id)
 
         // r3 never turns healthy: the refresh fails, AWS rolls it back, the pointer never moved.
@@ -262,15 +262,30 @@ import TestSupport
     }
 }
 
-/// Tests/Fleet/loadgen.py's summary.
+/// A running load generator; `stop` ends it (SIGTERM) and reads its summary.
+struct Load: Sendable {
+    let process: SpawnedProcess
+    let output: Task<[UInt8], Never>
+
+    func stop() async throws -> Traffic {
+        process.signal(SIGTERM)
+        _ = try await process.wait()
+        let data = await output.value
+        guard let traffic = try? JSONDecoder().decode(Traffic.self, from: Data(data)) else {
+            throw FleetError(message: "load.py printed no summary: \(String(decoding: data, as: UTF8.self))")
+        }
+        return traffic
+    }
+}
+
+/// load.py's summary.
 struct Traffic: Decodable, Sendable, CustomStringConvertible {
     var requests: Int
     var failed: Int
-    var failures: [String]
-    var answers: [String: Int]
-    var seconds: Double
-    var perSecond: Double
-    var description: String { "\(requests) requests (\(perSecond)/s over \(seconds) s), \(failed) failed \(failures), answers \(answers)" }
+    var statuses: [String: Int]
+    var bodies: [String: Int]
+    var errors: [String]
+    var description: String { "\(requests) requests, \(failed) failed \(errors), statuses \(statuses), bodies \(bodies)" }
 }
 
 /// Progress lines heard from another task.

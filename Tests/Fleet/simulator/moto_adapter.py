@@ -154,12 +154,26 @@ class ScalingGroup:
         (they drain there); they keep running until `terminate`."""
         ids = {instance.id for instance in handles}
         self._group.instance_states = [state for state in self._group.instance_states if state.instance.id not in ids]
-        self._backend.update_attached_target_groups(self._group.name)
+        # moto's update_attached_target_groups only ever registers: deregister the leavers here.
+        for arn in self._group.target_group_arns:
+            group = self._backend.elbv2_backend.target_groups.get(arn)
+            registered = [{"Id": instance_id} for instance_id in sorted(ids) if group is not None and instance_id in group.targets]
+            if registered:
+                group.deregister(registered)
 
     def terminate(self, handles):
         ids = [instance.id for instance in handles]
         if ids:
             self._backend.ec2_backend.terminate_instances(ids)
+
+    def scale_in(self, desired):
+        """Lowers the desired capacity and detaches the members the default termination policy
+        picks (they drain in their target groups); returns them, still running, for `terminate`."""
+        excess = len(self._group.active_instances()) - desired
+        chosen = [member.instance for member in self._group.termination_order(excess)] if excess > 0 else []
+        self._group.desired_capacity = desired
+        self.detach(chosen)
+        return chosen
 
     def health_check_type(self):
         return self._group.health_check_type or "EC2"
@@ -1256,6 +1270,7 @@ def balance_group_launches():
 
     FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_autoscaling_group_instances
     FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity
+    FakeAutoScalingGroup.termination_order = termination_order
 
 
 # --- CloudFormation resource types moto reads differently from the resource reference ------------

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 
-from . import moto_adapter, state, timescale
+from . import moto_adapter, retire, state, timescale
 from .errors import AWSError
 
 log = logging.getLogger("fleet.refresh")
@@ -207,10 +207,8 @@ class InstanceRefresher:
                 return False
             with state.LOCK:
                 group.detach(batch)                                   # deregistered: they drain
-                delay = self.draining_delay(region, group)
-            time.sleep(delay)
+            retire.drain_then_terminate(self.web, group, batch)
             with state.LOCK:
-                group.terminate(batch)
                 done += len(batch)
                 if rolling_back:
                     refresh.percentage = max(0, int(start - start * done / total))
@@ -255,10 +253,6 @@ class InstanceRefresher:
                 return ("Instances failed to become healthy: their target group health checks did not pass "
                         f"within the health check grace period ({', '.join(str(item) for item in states)})")
             time.sleep(0.05)
-
-    def draining_delay(self, region, group):
-        delays = [(moto_adapter.target_group(region, arn) or {}).get("delay", 0) for arn in group.target_group_arns()]
-        return timescale.scaled(max(delays, default=0))
 
     def roll_back(self, refresh, group, region):
         with state.LOCK:

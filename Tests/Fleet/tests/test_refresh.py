@@ -144,10 +144,11 @@ def test_behind_a_load_balancer_old_instances_go_only_once_new_ones_are_healthy(
     eventually(lambda: len(healthy()) == 3, timeout=30)
     ec2.create_launch_template_version(LaunchTemplateId=template, SourceVersion="1",
                                        LaunchTemplateData={"UserData": user_data(SERVE.format(r="r2"))})
-    answers, failures, lowest = set(), [], [3]
+    answers, failures, lowest, seen = set(), [], [3], set()
 
     def probe():
         lowest[0] = min(lowest[0], len(healthy()))
+        seen.update(item["TargetHealth"]["State"] for item in elb.describe_target_health(TargetGroupArn=group_arn)["TargetHealthDescriptions"])
         try:
             answers.add(urllib.request.urlopen(url, timeout=5).read().decode())
         except Exception as error:  # noqa: BLE001 - every failure counts
@@ -158,6 +159,7 @@ def test_behind_a_load_balancer_old_instances_go_only_once_new_ones_are_healthy(
     done, _ = follow(scaling, name, started["InstanceRefreshId"], each=probe)
     assert done["Status"] == "Successful", done
     assert failures == [] and lowest[0] >= 2, (failures, lowest)
+    assert "draining" in seen, seen                                        # old instances drained before they went
     assert answers <= {"r1", "r2"} and "r2" in answers
     assert eventually(lambda: {urllib.request.urlopen(url, timeout=5).read().decode() for _ in range(6)} == {"r2"})
 
