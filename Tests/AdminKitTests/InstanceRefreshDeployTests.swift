@@ -5,6 +5,7 @@ import HTTP
 import Host
 import Nuvola
 import Synchronization
+import Terminal
 import Testing
 import TestSupport
 
@@ -187,6 +188,10 @@ import TestSupport
 
         // r1 onto six instances: the baseline figure of Benchmarks/deploy.
         let r1 = try await cloud.release("r1")
+        let plan = try await deploy.plan(release: r1.id)
+        #expect(plan.instances == 6 && plan.perBatch == 1 && plan.currentRelease == nil && plan.refreshUnderWay == nil, "\(plan)")
+        #expect(plan.render(ColorPolicy(enabled: false)).hasSuffix("Nothing was changed (--dry-run)."))
+        #expect(try #require(try await ec2.describeLaunchTemplates(ids: [template]).first).latestVersion == versionsBefore)
         let lines = Lines()
         let first = try await deploy.run(release: r1.id) { lines.add($0) }
         print("instance refresh of 6 instances at FLEET_TIME_SCALE=0.02: \(String(format: "%.1f", first.seconds)) s")
@@ -205,9 +210,14 @@ import TestSupport
 
         // r2 under load through the balancer: not one failed request, only r1 or r2 answering, then only r2.
         let r2 = try await cloud.release("r2")
+        // With a new machine image too (--image-id): the refresh's version carries it, and so do the instances.
+        let image = try #require(try await ec2.describeImages(owners: ["amazon"]).map(\.id).first { $0 != first.imageID })
         let load = try await cloud.load(threads: 4, rate: 60)
-        let second = try await deploy.run(release: r2.id)
+        let second = try await deploy.run(release: r2.id, imageID: image)
         let traffic = try await load.stop()
+        #expect(second.imageID == image && second.previousImageID == first.imageID)
+        let images = try await ec2.describeInstances(ids: second.instances).all { $0 }.map(\.imageID)
+        #expect(Set(images) == [image], "\(images)")
         print("instance refresh of 6 instances under load: \(String(format: "%.1f", second.seconds)) s; traffic \(traffic)")
         #expect(traffic.failed == 0, "\(traffic)")
         #expect(traffic.requests > 100 && Set(traffic.bodies.keys).isSubset(of: ["r1", "r2"]) && traffic.bodies["r2"] != nil, "\(traffic)")

@@ -83,11 +83,23 @@ public struct InstanceRefreshDeploy: Sendable {
         return release
     }
 
-    func refresh(to release: Release, imageID: String?, progress: @escaping @Sendable (String) -> Void) async throws -> InstanceRefreshReport {
-        let started = ContinuousClock.now
-        let scaling = AutoScaling(client)
-        let ec2 = EC2(client)
-        guard let group = try await scaling.group(groupName) else {
+    /// What `run` would do, changing nothing (`--dry-run`).
+    public func plan(release id: String, imageID: String? = nil) async throws -> InstanceRefreshPlan {
+        let release = try await verified(id)
+        let (group, templateID, source) = try await launching()
+        let active = try await AutoScaling(client).describeInstanceRefreshes(group: groupName).first { !Self.finished.contains($0.status) }
+        let capacity = max(1, group.desiredCapacity)
+        return InstanceRefreshPlan(
+            environment: environment, group: groupName, release: release.id, currentRelease: try await releases.catalog.current(),
+            launchTemplateID: templateID, fromVersion: source.number, imageID: imageID ?? source.imageID, currentImageID: source.imageID,
+            instances: group.instances.count, minHealthyPercentage: minHealthyPercentage, instanceWarmup: instanceWarmup,
+            perBatch: max(1, capacity - Int((Double(capacity * minHealthyPercentage) / 100).rounded(.up))),
+            refreshUnderWay: active?.id)
+    }
+
+    /// The group, its launch template and the version it launches from (resolved to its number).
+    func launching() async throws -> (AutoScaling.Group, String, EC2.LaunchTemplateVersion) {
+        guard let group = try await AutoScaling(client).group(groupName) else {
             throw InfraError(.stackState, "The \(environment.rawValue) Auto Scaling group \(groupName) is gone; "
                 + "`adminctl infra status --drift` shows what changed.")
         }
@@ -95,12 +107,20 @@ public struct InstanceRefreshDeploy: Sendable {
             throw DeployError(.configuration, "The Auto Scaling group \(groupName) launches without a launch template, so there is no "
                 + "version to refresh to; `adminctl infra up` puts the shared template's back.")
         }
-        if let active = try await scaling.describeInstanceRefreshes(group: groupName).first(where: { !Self.finished.contains($0.status) }) {
-            throw inProgress(active)
-        }
-        guard let source = try await ec2.describeLaunchTemplateVersions(templateID: templateID, versions: [named]).first else {
+        guard let source = try await EC2(client).describeLaunchTemplateVersions(templateID: templateID, versions: [named]).first else {
             throw DeployError(.configuration, "Launch template \(templateID) has no version \(named) for \(groupName) to launch from; "
                 + "`adminctl infra up` puts the group's template back.")
+        }
+        return (group, templateID, source)
+    }
+
+    func refresh(to release: Release, imageID: String?, progress: @escaping @Sendable (String) -> Void) async throws -> InstanceRefreshReport {
+        let started = ContinuousClock.now
+        let scaling = AutoScaling(client)
+        let ec2 = EC2(client)
+        let (_, templateID, source) = try await launching()
+        if let active = try await scaling.describeInstanceRefreshes(group: groupName).first(where: { !Self.finished.contains($0.status) }) {
+            throw inProgress(active)
         }
         let previous = try await releases.catalog.current()
         let pinned = try await ec2.createLaunchTemplateVersion(
@@ -245,6 +265,37 @@ public struct InstanceRefreshReport: Sendable, Encodable {
         return "\(environment.rawValue) runs \(release) (was \(previousRelease ?? "none")) on \(instances.count) new instance(s), "
             + "replaced by instance refresh \(refreshID) in \(String(format: "%.1f", seconds)) s.\(image)\n"
             + "Group \(group) launches from launch template \(launchTemplateID) version \(groupVersion) (was \(previousVersion))."
+    }
+}
+
+/// What `adminctl deploy --refresh --dry-run` shows.
+public struct InstanceRefreshPlan: Sendable, Encodable {
+    public var environment: AppEnvironment
+    public var group: String
+    public var release: String
+    public var currentRelease: String?
+    public var launchTemplateID: String
+    public var fromVersion: Int
+    public var imageID: String?
+    public var currentImageID: String?
+    public var instances: Int
+    public var minHealthyPercentage: Int
+    public var instanceWarmup: Int
+    /// Instances replaced at a time, as MinHealthyPercentage allows (at least one).
+    public var perBatch: Int
+    /// An instance refresh already under way (the deploy would be refused).
+    public var refreshUnderWay: String?
+
+    public func render(_ policy: ColorPolicy) -> String {
+        var lines = ["Would replace the \(instances) instance(s) of \(group) by an instance refresh: release \(release) "
+            + "(now \(currentRelease ?? "none")), \(perBatch) at a time (at least \(minHealthyPercentage)% in service, "
+            + "\(instanceWarmup) s warm-up), from a new version of launch template \(launchTemplateID) made from version \(fromVersion)"
+            + (imageID != currentImageID ? " with image \(imageID ?? "?") (now \(currentImageID ?? "?"))." : ".")]
+        if let refreshUnderWay {
+            lines.append(Style.red.apply("Instance refresh \(refreshUnderWay) is under way: the deploy would be refused until it ends.", policy))
+        }
+        lines.append("Nothing was changed (--dry-run).")
+        return lines.joined(separator: "\n")
     }
 }
 
