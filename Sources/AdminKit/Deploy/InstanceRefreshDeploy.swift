@@ -130,41 +130,47 @@ public struct InstanceRefreshDeploy: Sendable {
         progress("Launch template \(templateID) version \(pinned) (from version \(source.number)"
             + "\(imageID.map { ", image \($0)" } ?? "")) pins release \(release.id).")
 
-        let refreshID: String
-        do {
-            refreshID = try await scaling.startInstanceRefresh(
-                group: groupName,
-                preferences: .init(minHealthyPercentage: minHealthyPercentage, instanceWarmup: instanceWarmup, skipMatching: true,
-                                   autoRollback: true),
-                launchTemplateID: templateID, launchTemplateVersion: String(pinned))
-        } catch let error as AWSError where error.code == "InstanceRefreshInProgress" {
-            let active = try? await scaling.describeInstanceRefreshes(group: groupName).first { !Self.finished.contains($0.status) }
-            throw active.map(inProgress) ?? DeployError(.refreshInProgress, "\(error.message) " + nextForInProgress())
-        }
-        progress("Instance refresh \(refreshID) of \(groupName) started: at least \(minHealthyPercentage)% stay in service, "
-            + "\(instanceWarmup) s warm-up.")
-
+        var startedID: String?
         let last: AutoScaling.InstanceRefresh
         do {
+            let refreshID: String
+            do {
+                refreshID = try await scaling.startInstanceRefresh(
+                    group: groupName,
+                    preferences: .init(minHealthyPercentage: minHealthyPercentage, instanceWarmup: instanceWarmup, skipMatching: true,
+                                       autoRollback: true),
+                    launchTemplateID: templateID, launchTemplateVersion: String(pinned))
+            } catch let error as AWSError where error.code == "InstanceRefreshInProgress" {
+                let active = try? await scaling.describeInstanceRefreshes(group: groupName).first { !Self.finished.contains($0.status) }
+                throw active.map(inProgress) ?? DeployError(.refreshInProgress, "\(error.message) " + nextForInProgress())
+            }
+            startedID = refreshID
+            progress("Instance refresh \(refreshID) of \(groupName) started: at least \(minHealthyPercentage)% stay in service, "
+                + "\(instanceWarmup) s warm-up.")
             last = try await follow(refreshID, progress: progress)
         } catch is CancellationError {
-            // Ctrl-C: the refresh stops where it is; the pointer never moved.
+            // Ctrl-C (or the lock lost): the refresh stops where it is; the pointer never moved. Also when
+            // the interruption came while StartInstanceRefresh was under way: whatever it started is stopped.
+            let refreshID = startedID
+            let name = refreshID.map { "instance refresh \($0)" } ?? "the instance refresh being started"
             let said = await Task { () -> String in
                 do {
                     try await scaling.cancelInstanceRefresh(group: groupName)
                 } catch let error as AWSError where error.code == "ActiveInstanceRefreshNotFound" {
-                    return "Interrupted: instance refresh \(refreshID) had already ended."
+                    return refreshID == nil ? "Interrupted before any instance refresh started: nothing was replaced."
+                        : "Interrupted: \(name) had already ended."
                 } catch {
-                    return "Interrupted, but cancelling instance refresh \(refreshID) failed (\(error)): "
+                    return "Interrupted, but cancelling \(name) failed (\(error)): "
                         + "`aws autoscaling cancel-instance-refresh --auto-scaling-group-name \(groupName)` stops it."
                 }
-                return "Interrupted: cancelled instance refresh \(refreshID) (CancelInstanceRefresh). Instances it already "
+                return "Interrupted: cancelled \(name) (CancelInstanceRefresh). Instances it already "
                     + "replaced run \(release.id); the others, and any launched from now on, run \(previous ?? "the previous release") "
                     + "(the release pointer did not move). `adminctl status \(environment.rawValue)` shows the fleet."
             }.value
             progress(said)
             throw CancellationError()
         }
+        let refreshID = last.id
 
         guard last.status == "Successful" else {
             throw DeployError(.refreshFailed, failure(last, release: release, previous: previous, version: pinned, source: source.number))
