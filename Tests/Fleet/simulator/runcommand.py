@@ -259,6 +259,11 @@ class RunCommand:
         entries = path.split(":")
         # A root shell's PATH starts with the instance's own /usr/local, as the agent's does.
         path = ":".join([entry for entry in ("/usr/local/sbin", "/usr/local/bin") if entry not in entries] + entries)
+        # Then the machine image's own tools (dnf, systemctl, nginx: image/bin), before the host's.
+        entries = [entry for entry in path.split(":") if entry != isolation.IMAGE_BIN]
+        local = [index for index, entry in enumerate(entries) if entry in ("/usr/local/sbin", "/usr/local/bin")]
+        at = max(local) + 1 if local else 0
+        path = ":".join(entries[:at] + [isolation.IMAGE_BIN] + entries[at:])
         if isolation.TOOLS_BIN not in path.split(":"):
             path += ":" + isolation.TOOLS_BIN          # the AWS CLI, as AWS's images have it
         environment = {"HOME": "/root", "PATH": path, "LANG": "C.UTF-8",
