@@ -126,15 +126,7 @@ import TestSupport
     /// The stand-ins the simulator's instances lack for the shared template's install script
     /// (Amazon Linux's dnf, nginx, systemctl, the apache user): the test's "machine image", put in
     /// front of the template's own user data in a launch template version the group then uses.
-    static let machineImage = """
-        mkdir -p /usr/local/bin /etc/nginx/conf.d
-        printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/nginx
-        printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/systemctl
-        printf '#!/bin/sh\\nprintf "http {\\\\n    server {\\\\n        listen 80;\\\\n    }\\\\n}\\\\n" > /etc/nginx/nginx.conf\\n' > /usr/local/bin/dnf
-        chmod +x /usr/local/bin/nginx /usr/local/bin/systemctl /usr/local/bin/dnf
-        grep -q '^apache:' /etc/passwd || echo 'apache:x:48:48:Apache:/usr/share/httpd:/sbin/nologin' >> /etc/passwd
-        grep -q '^apache:' /etc/group || echo 'apache:x:48:' >> /etc/group
-        """
+    static let machineImage = "# the simulator's machine image provides dnf, nginx, systemctl (deploy2)"
 
     /// Puts the prod group on a version of its template with the stand-ins, at `size` instances.
     static func standIns(_ cloud: Cloud, size: Int, minSize: Int? = nil) async throws -> (group: String, template: String) {
