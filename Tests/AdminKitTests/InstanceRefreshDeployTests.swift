@@ -201,11 +201,19 @@ import TestSupport
         #expect(refreshes.first?.status == "Successful")
 
         // r2 under load through the balancer: not one failed request, only r1 or r2 answering, then only r2.
-        let r2 = try await cloud.release("r2")
+        // r2 named by its ref: built under the deploy's lock, then refreshed to.
+        try await cloud.origin.commit("public/index.php", "<?php echo 'r2';\n", "release r2")
+        try await cloud.origin.git(["-C", cloud.origin.seed, "push", "--quiet", "origin", "main"])
         // With a new machine image too (--image-id): the refresh's version carries it, and so do the instances.
         let image = try #require(try await ec2.describeImages(owners: ["amazon"]).map(\.id).first { $0 != first.imageID })
         let load = try await cloud.load(threads: 4, rate: 60)
-        let second = try await deploy.run(release: r2.id, imageID: image)
+        let heard = Lines()
+        let second = try await deploy.run(ref: "main", releaseID: nil, imageID: image) { heard.add($0) }
+        let r2 = try #require(try await EnvironmentReleases.open(.prod, directory: cloud.project, processEnvironment: cloud.environment,
+                                                                  http: HTTPClient(environment: [:])).catalog.releases().last)
+        let head = try await cloud.origin.git(["-C", cloud.origin.bare, "rev-parse", "main"])
+        #expect(second.release == r2.id && r2.commit == head)
+        #expect(heard.all.contains { $0.hasPrefix("Instance refresh Successful") }, "\(heard.all)")
         let traffic = try await load.stop()
         #expect(second.imageID == image && second.previousImageID == first.imageID)
         let images = try await ec2.describeInstances(ids: second.instances).all { $0 }.map(\.imageID)

@@ -67,6 +67,27 @@ public struct InstanceRefreshDeploy: Sendable {
         }
     }
 
+    /// `adminctl deploy --refresh [--ref REF | --release ID] [--force-unlock]`: the release named,
+    /// else the ref's (default: the environment's branch), built under the lock when it is not yet
+    /// (as a rolling deploy does), then `run(release:)`'s refresh within the same hold of the lock.
+    public func run(ref: String?, releaseID: String?, imageID: String? = nil, forceUnlock: Bool = false,
+                    progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> InstanceRefreshReport {
+        let holder = DeployLock.holderName(environment: releases.processEnvironment)
+        if forceUnlock, let previous = try await releases.lock.forceUnlock(by: holder) {
+            progress("Removed the \(environment.rawValue) deploy lock held by \(previous.holder) (\(previous.purpose)).")
+        }
+        if let releaseID { return try await run(release: releaseID, imageID: imageID, progress: progress) }
+        let builder = try releases.builder()
+        let hold = try await releases.lock.acquire(holder: holder, purpose: "deploy --refresh", release: ref ?? releases.defaultRef) {
+            progress($0)
+        }
+        return try await hold.holding {
+            let built = try await builder.build(ref: ref ?? self.releases.defaultRef, builtBy: holder) { progress($0) }
+            if !built.built { progress("Release \(built.release.id) is already built from \(built.release.commit.prefix(7)); reused.") }
+            return try await self.refresh(to: try await self.verified(built.release.id), imageID: imageID, progress: progress)
+        }
+    }
+
     /// The release's record, its tarball of the recorded size and its checksum, all present.
     func verified(_ id: String) async throws -> Release {
         let name = environment.rawValue
