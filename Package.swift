@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DumpImportTests", dependencies: ["DumpImport", "Archive", "Host", "MySQL", "TestSupport"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
-        .testTarget(name: "AdminKitTests", dependencies: ["AdminKit", "AWS", "Archive", "Git", "Host", "Nuvola", "Terminal", "TestSupport"]),
+        .testTarget(name: "AdminKitTests", dependencies: ["AdminKit", "AWS", "Archive", "Git", "Host", "HTTP", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["AWS", "Host", "HTTP", "TestSupport"]),
         // One test over every type that holds a secret, so it spans the modules that define them.
         .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "MySQL", "SigV4"]),

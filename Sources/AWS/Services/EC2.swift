@@ -352,6 +352,48 @@ public struct EC2: QueryService {
         return result["launchTemplateVersion", "versionNumber"].flatMap { Int($0.text) } ?? 0
     }
 
+    /// A new version that inherits every launch parameter of `sourceVersion` (a number, or
+    /// `$Latest`/`$Default`), with `imageID` and `userData` (plain text) overwriting its own when
+    /// given; returns the new version's number.
+    public func createLaunchTemplateVersion(templateID: String, sourceVersion: String, imageID: String? = nil,
+                                            userData: String? = nil, description: String? = nil,
+                                            clientToken: String = UUID().uuidString) async throws -> Int {
+        var parameters = QueryParameters()
+        parameters.set("LaunchTemplateId", templateID)
+        parameters.set("SourceVersion", sourceVersion)
+        parameters.set("VersionDescription", description)
+        parameters.set("ClientToken", clientToken)
+        parameters.set("LaunchTemplateData.ImageId", imageID)
+        parameters.set("LaunchTemplateData.UserData", userData.map { Data($0.utf8).base64EncodedString() })
+        let result = try await call("CreateLaunchTemplateVersion", parameters)
+        return result["launchTemplateVersion", "versionNumber"].flatMap { Int($0.text) } ?? 0
+    }
+
+    public struct LaunchTemplateVersion: Sendable, Equatable {
+        public var templateID: String
+        public var number: Int
+        public var description: String?
+        public var isDefault: Bool
+        public var imageID: String?
+        /// The user data as text (EC2 holds it base64-encoded).
+        public var userData: String?
+    }
+
+    /// Versions of one template: numbers, `$Latest` or `$Default`.
+    public func describeLaunchTemplateVersions(templateID: String, versions: [String]) async throws -> [LaunchTemplateVersion] {
+        var parameters = QueryParameters()
+        parameters.set("LaunchTemplateId", templateID)
+        parameters.list("LaunchTemplateVersion", versions, member: nil)
+        return try await call("DescribeLaunchTemplateVersions", parameters).list("launchTemplateVersionSet").map { node in
+            let encoded = node["launchTemplateData", "userData"]?.text
+            return LaunchTemplateVersion(
+                templateID: node.string("launchTemplateId") ?? templateID, number: node.int("versionNumber") ?? 0,
+                description: node.string("versionDescription"), isDefault: node.string("defaultVersion") == "true",
+                imageID: node["launchTemplateData", "imageId"]?.text,
+                userData: encoded.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) })
+        }
+    }
+
     public func setDefaultLaunchTemplateVersion(templateID: String, version: Int) async throws {
         var parameters = QueryParameters()
         parameters.set("LaunchTemplateId", templateID)

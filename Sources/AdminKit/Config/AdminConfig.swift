@@ -61,6 +61,10 @@ public struct AdminConfig: Sendable {
                     + "else a file (linked when it exists)", shape: .list),
         Setting(key: "deploy.step_timeout_seconds", defaultValue: "300",
                 help: "how long one step (staging, migrations, a wave) may run on an instance", shape: .integer(10...3600)),
+        Setting(key: "deploy.refresh_min_healthy_percent", defaultValue: "90",
+                help: "deploy --refresh: share of the group kept in service while instances are replaced", shape: .integer(0...100)),
+        Setting(key: "deploy.refresh_warmup_seconds", defaultValue: "60",
+                help: "deploy --refresh: seconds a new healthy instance warms up before it counts", shape: .integer(0...3600)),
         Setting(key: "dumps.retention_days", defaultValue: "30", help: "days a production dump is kept", shape: .integer(1...3650)),
     ])
 

@@ -25,6 +25,10 @@ public struct DeployError: Error, CustomStringConvertible, Sendable {
         case noInstances
         /// An instance in service cannot be reached by Run Command.
         case unreachable
+        /// Another instance refresh is replacing the group's instances (InstanceRefreshInProgress).
+        case refreshInProgress
+        /// The instance refresh ended Failed, Cancelled or rolled back; the pointer did not move.
+        case refreshFailed
     }
 
     public var kind: Kind

@@ -133,7 +133,11 @@ class ScalingGroup:
         """Launches `count` instances as the group would (its tags, its template); their handles."""
         before = {state.instance.id for state in self._group.instance_states}
         self._group.replace_autoscaling_group_instances(count, self._group.get_propagated_tags())
+        self._backend.update_attached_target_groups(self._group.name)     # they register as they enter the group
         return [state.instance for state in self._group.instance_states if state.instance.id not in before]
+
+    def grace_period(self):
+        return float(self._group.health_check_grace_period or 0)
 
     def set_health(self, instance, lifecycle, health):
         for state in self._group.instance_states:
@@ -142,10 +146,44 @@ class ScalingGroup:
 
     def remove(self, handles):
         """Terminates these members and takes them out of the group and its target groups."""
+        self.detach(handles)
+        self.terminate(handles)
+
+    def detach(self, handles):
+        """Takes these members out of the group and deregisters them from its target groups
+        (they drain there); they keep running until `terminate`."""
         ids = {instance.id for instance in handles}
-        self._backend.ec2_backend.terminate_instances(list(ids))
         self._group.instance_states = [state for state in self._group.instance_states if state.instance.id not in ids]
-        self._backend.update_attached_target_groups(self._group.name)
+        # moto's update_attached_target_groups only ever registers: deregister the leavers here.
+        for arn in self._group.target_group_arns:
+            group = self._backend.elbv2_backend.target_groups.get(arn)
+            registered = [{"Id": instance_id} for instance_id in sorted(ids) if group is not None and instance_id in group.targets]
+            if registered:
+                group.deregister(registered)
+
+    def terminate(self, handles):
+        ids = [instance.id for instance in handles]
+        if ids:
+            self._backend.ec2_backend.terminate_instances(ids)
+
+    def scale_in(self, desired):
+        """Lowers the desired capacity and detaches the members the default termination policy
+        picks (they drain in their target groups); returns them, still running, for `terminate`."""
+        excess = len(self._group.active_instances()) - desired
+        chosen = [member.instance for member in self._group.termination_order(excess)] if excess > 0 else []
+        self._group.desired_capacity = desired
+        self.detach(chosen)
+        return chosen
+
+    def health_check_type(self):
+        return self._group.health_check_type or "EC2"
+
+    def target_group_arns(self):
+        return list(self._group.target_group_arns)
+
+    def configured_version(self):
+        """The version as the group names it: a number, "$Latest" or "$Default" (or None)."""
+        return self._group.launch_template_version if self._group.ec2_launch_template is not None else None
 
 
 def target_tracking_policies(region):
@@ -189,6 +227,33 @@ def scaling_group(region, name):
     from moto.autoscaling.models import autoscaling_backends
     group = autoscaling_backends[ACCOUNT_ID][region].autoscaling_groups.get(name)
     return ScalingGroup(region, group) if group is not None else None
+
+
+def inherit_launch_template_version(region, template_id, template_name, number, source):
+    """CreateLaunchTemplateVersion with SourceVersion: the new version inherits the source's
+    launch parameters, those the request gave overwriting them (moto ignores SourceVersion and
+    keeps only what the request gave). Returns False when the source version does not exist."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.utils import convert_tag_spec
+    backend = ec2_backends[ACCOUNT_ID][region]
+    template = backend.get_launch_template(template_id) if template_id else backend.get_launch_template_by_name(template_name)
+    try:
+        origin = template.get_version(source)
+    except Exception:
+        return False
+    version = template.get_version(number)
+    merged = dict(origin.data)
+    merged.update(version.data)
+    version.data = merged
+    version.instance_tags = convert_tag_spec(merged.get("TagSpecifications", [])).get("instance", {})
+    return True
+
+
+def launch_template_version_count(region, template_id, template_name):
+    from moto.ec2.models import ec2_backends
+    backend = ec2_backends[ACCOUNT_ID][region]
+    template = backend.get_launch_template(template_id) if template_id else backend.get_launch_template_by_name(template_name)
+    return len(template.versions)
 
 
 def fix_launch_template_user_data():
@@ -1255,6 +1320,7 @@ def balance_group_launches():
 
     FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_autoscaling_group_instances
     FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity
+    FakeAutoScalingGroup.termination_order = termination_order
 
 
 # --- CloudFormation resource types moto reads differently from the resource reference ------------

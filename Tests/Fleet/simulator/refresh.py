@@ -2,7 +2,18 @@
 keep MinHealthyPercentage of the desired capacity in service. New instances get agents and run
 their launch template's user data (as a shell script in their root); an instance whose user data
 fails is unhealthy, which fails the refresh and, with AutoRollback, puts the previous launch
-template version back the same way.
+template version back the same way. As the API reference describes it:
+- a group with HealthCheckType ELB counts a new instance as updated only once its target groups
+  find it healthy (within its HealthCheckGracePeriod after booting, scaled) and InstanceWarmup
+  (scaled) has passed; only then are old instances deregistered, drained for the target group's
+  deregistration delay (scaled) and terminated;
+- InstancesToUpdate counts down as instances are updated (a rollback leaves it where the refresh
+  stopped), PercentageComplete counts up (and back down during a rollback);
+- SkipMatching keeps instances already on the desired launch template version;
+- AutoRollback needs a DesiredConfiguration and numbered versions on both sides ($Latest and
+  $Default cannot be rolled back to): otherwise StartInstanceRefresh is a ValidationError;
+- CancelInstanceRefresh answers with the refresh Cancelling until the current batch stops;
+- a second StartInstanceRefresh while one is active is InstanceRefreshInProgress.
 
 Everything that reads or changes moto or the refresh records holds state.LOCK; booting an
 instance (running its user data) and warm-up waits happen outside it."""
@@ -13,7 +24,7 @@ import threading
 import time
 import uuid
 
-from . import moto_adapter, state
+from . import moto_adapter, retire, state, timescale
 from .errors import AWSError
 
 log = logging.getLogger("fleet.refresh")
@@ -45,6 +56,7 @@ class InstanceRefresher:
 
     def __init__(self, run_command):
         self.run_command = run_command  # for agents and user data
+        self.web = None                 # web.Web, set by the world: target health of new instances
         self.refreshes = {}             # group name -> [Refresh], newest first
         self.versions = {}              # instance id -> launch template version it was launched with
 
@@ -67,8 +79,15 @@ class InstanceRefresher:
             raise AWSError("ActiveInstanceRefreshNotFound",
                            f"No in progress or pending Instance Refresh found for Auto Scaling group {name}")
         if operation == "CancelInstanceRefresh":
+            if active.status in ("RollbackInProgress",):
+                raise AWSError("ActiveInstanceRefreshNotFound",
+                               f"No in progress or pending Instance Refresh found for Auto Scaling group {name}")
             active.cancel = True
+            active.status = "Cancelling"
         else:
+            if active.status in ("RollbackInProgress", "Cancelling"):
+                raise AWSError("IrreversibleInstanceRefresh",
+                               f"The Instance Refresh of {name} is {active.status} and cannot be rolled back")
             active.rollback = True
         return f"<InstanceRefreshId>{active.id}</InstanceRefreshId>"
 
@@ -85,6 +104,12 @@ class InstanceRefresher:
         preferences = {key.split(".", 1)[1]: value for key, value in params.items() if key.startswith("Preferences.")}
         desired = (params.get("DesiredConfiguration.LaunchTemplate.LaunchTemplateId"),
                    params.get("DesiredConfiguration.LaunchTemplate.Version"))
+        if preferences.get("AutoRollback", "false") == "true":
+            if desired == (None, None):
+                raise AWSError("ValidationError", "AutoRollback is only supported with a DesiredConfiguration.")
+            if not all(str(version).isdigit() for version in (desired[1] or group.configured_version(), group.configured_version())):
+                raise AWSError("ValidationError", "AutoRollback is not supported when the Auto Scaling group or the desired "
+                               "configuration uses the launch template's $Latest or $Default version; use a version number.")
         refresh = Refresh(group.name, preferences, desired)
         self.refreshes.setdefault(group.name, []).insert(0, refresh)
         threading.Thread(target=self.run, args=(refresh, region), daemon=True, name=f"refresh-{group.name}").start()
@@ -106,7 +131,7 @@ class InstanceRefresher:
                 f"<InstancesToUpdate>{refresh.to_update}</InstancesToUpdate>"
                 f"<Preferences><MinHealthyPercentage>{refresh.min_healthy}</MinHealthyPercentage>"
                 f"<SkipMatching>{str(refresh.skip_matching).lower()}</SkipMatching>"
-                f"<AutoRollback>{str(refresh.auto_rollback).lower()}</AutoRollback></Preferences></member>")
+                f"<AutoRollback>{str(refresh.auto_rollback).lower()}</AutoRollback></Preferences>{desired_xml(refresh)}</member>")
         return f"<InstanceRefreshes>{''.join(items)}</InstanceRefreshes>"
 
     # --- the refresh itself (its own thread) ----------------------------------------------------
@@ -114,12 +139,9 @@ class InstanceRefresher:
         try:
             with state.LOCK:
                 group = moto_adapter.scaling_group(region, refresh.group_name)
-                # What the instances run now: the version recorded when the simulator launched them,
-                # else the group's current setting resolved to a number (pin versions for exact rollbacks).
-                recorded = [self.versions.get(moto_adapter.instance_id(item)) for item, _, _ in group.members()]
-                recorded = [version for version in recorded if version]
-                current = max(set(recorded), key=recorded.count) if recorded else group.resolved_version()
-                refresh.previous = (group.template_id(), current)
+                # A rollback (and a refresh that fails or is cancelled) leaves the group as it was
+                # configured before the refresh: its template and version as it named them.
+                refresh.previous = (group.template_id(), group.configured_version())
                 group.use_template(*refresh.desired)
                 target = group.resolved_version()
                 old = [item for item, _, _ in group.members()
@@ -131,11 +153,15 @@ class InstanceRefresher:
                 if refresh.cancel:
                     refresh.status, refresh.reason = "Cancelled", "Cancelled by request"
                 elif ok:
-                    refresh.status, refresh.percentage = "Successful", 100
+                    refresh.status, refresh.percentage, refresh.to_update = "Successful", 100, 0
                 elif not (refresh.auto_rollback or refresh.rollback):
                     refresh.status = "Failed"
+                    group.use_template(*refresh.previous)      # the group keeps its configuration
             if not ok and not refresh.cancel and (refresh.auto_rollback or refresh.rollback):
                 self.roll_back(refresh, group, region)
+            elif refresh.cancel:
+                with state.LOCK:
+                    group.use_template(*refresh.previous)
         except Exception as error:  # keep the simulator up; report like AWS would
             log.exception("instance refresh %s of %s failed", refresh.id, refresh.group_name)
             with state.LOCK:
@@ -143,15 +169,17 @@ class InstanceRefresher:
         with state.LOCK:
             refresh.ended = time.time()
 
-    def replace(self, refresh, group, region, old, version):
+    def replace(self, refresh, group, region, old, version, rolling_back=False):
         with state.LOCK:
             batch_size = max(1, group.capacity() - math.ceil(group.capacity() * refresh.min_healthy / 100))
+            total = max(1, len(old))
+            start = refresh.percentage
         done = 0
         while old:
             with state.LOCK:
                 if refresh.cancel:
                     return False
-                if refresh.rollback:
+                if refresh.rollback and not rolling_back:
                     refresh.reason = "Rollback requested"
                     return False
                 batch, old = old[:batch_size], old[batch_size:]
@@ -159,24 +187,72 @@ class InstanceRefresher:
                 for instance in new:
                     self.versions[moto_adapter.instance_id(instance)] = version
                     group.set_health(instance, "Pending", "Healthy")
-            healthy = True
+            failure = None
             for instance in new:
                 status = self.run_command.boot(instance, region)      # outside the lock: it runs user data
-                with state.LOCK:
-                    group.set_health(instance, "InService" if status == 0 else "Pending",
-                                     "Healthy" if status == 0 else "Unhealthy")
-                healthy = healthy and status == 0
-            if refresh.warmup:
-                time.sleep(min(refresh.warmup, 30))
+                if status != 0:
+                    failure = failure or "Instances failed to become healthy (their user data exited with an error)"
+            if failure is None:
+                failure = self.wait_healthy(refresh, group, new, rolling_back)
             with state.LOCK:
-                if not healthy:
-                    refresh.reason = "Instances failed to become healthy (their user data exited with an error)"
+                for instance in new:
+                    group.set_health(instance, "Pending" if failure else "InService", "Unhealthy" if failure else "Healthy")
+                if failure:
+                    refresh.reason = failure
                     group.remove(new)
                     return False
-                group.remove(batch)
+            if refresh.warmup and not self.pause(refresh, timescale.scaled(refresh.warmup), rolling_back):
+                with state.LOCK:
+                    group.remove(new)
+                return False
+            with state.LOCK:
+                group.detach(batch)                                   # deregistered: they drain
+            retire.drain_then_terminate(self.web, group, batch)
+            with state.LOCK:
                 done += len(batch)
-                refresh.percentage = int(100 * done / max(1, refresh.to_update))
+                if rolling_back:
+                    refresh.percentage = max(0, int(start - start * done / total))
+                else:
+                    refresh.to_update = max(0, refresh.to_update - len(batch))
+                    refresh.percentage = int(100 * done / max(1, total))
         return True
+
+    def stopped(self, refresh, rolling_back):
+        return refresh.cancel or (refresh.rollback and not rolling_back)
+
+    def pause(self, refresh, seconds, rolling_back):
+        """Sleeps `seconds` unless the refresh is cancelled or rolled back meanwhile (False then)."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            with state.LOCK:
+                if self.stopped(refresh, rolling_back):
+                    return False
+            time.sleep(min(0.05, max(0, deadline - time.time())))
+        return True
+
+    def wait_healthy(self, refresh, group, new, rolling_back):
+        """None once every new instance is healthy in each of the group's target groups (groups with
+        HealthCheckType ELB), else why not: still unhealthy after the grace period, or stopped."""
+        with state.LOCK:
+            arns = group.target_group_arns() if group.health_check_type() == "ELB" else []
+            if not arns or self.web is None:
+                return None
+            grace = timescale.scaled(group.grace_period())
+            checks = max((moto_adapter.target_group(group.region, arn) or {}).get("interval", 30) *
+                         (moto_adapter.target_group(group.region, arn) or {}).get("healthy", 5) for arn in arns)
+        deadline = time.time() + grace + timescale.scaled(checks) + 1
+        ids = [moto_adapter.instance_id(instance) for instance in new]
+        while True:
+            with state.LOCK:
+                if self.stopped(refresh, rolling_back):
+                    return "Stopped"
+                states = [self.web.target_state(arn, target) for arn in arns for target in ids]
+            if all(item == "healthy" for item in states):
+                return None
+            if time.time() > deadline:
+                return ("Instances failed to become healthy: their target group health checks did not pass "
+                        f"within the health check grace period ({', '.join(str(item) for item in states)})")
+            time.sleep(0.05)
 
     def roll_back(self, refresh, group, region):
         with state.LOCK:
@@ -187,9 +263,18 @@ class InstanceRefresher:
                      if self.versions.get(moto_adapter.instance_id(item)) not in (None, target)]
             refresh.rollback = False
             refresh.cancel = False
-        ok = self.replace(refresh, group, region, stale, target) if stale else True
+        ok = self.replace(refresh, group, region, stale, target, rolling_back=True) if stale else True
         with state.LOCK:
             refresh.status = "RollbackSuccessful" if ok else "RollbackFailed"
+
+
+def desired_xml(refresh):
+    template, version = refresh.desired
+    if not (template or version):
+        return ""
+    inner = (f"<LaunchTemplateId>{template}</LaunchTemplateId>" if template else "") + \
+        (f"<Version>{version}</Version>" if version else "")
+    return f"<DesiredConfiguration><LaunchTemplate>{inner}</LaunchTemplate></DesiredConfiguration>"
 
 
 def iso(timestamp):

@@ -12,8 +12,9 @@ the target it scales out at once to ceil(capacity x metric / target), at least o
 last 15 are all below 90% of the target, and no activity of the group happened within the scale-in
 cooldown (300 s), it scales in to that figure, at least one fewer, one step per cooldown (scale in
 is slow on purpose), never when the policy has DisableScaleIn. Never outside min and max. moto's
-SetDesiredCapacity launches or terminates the members; the launched ones boot (their user data
-installs the current release) and join the target groups like any.
+SetDesiredCapacity launches the members of a scale-out; the launched ones boot (their user data
+installs the current release) and join the target groups like any. A scale-in's members leave the
+group at once and drain in their target groups before they are terminated (retire.py).
 
 Everything that reads or changes moto or the activities holds state.LOCK; haproxy's statistics
 and /proc are read outside it.
@@ -26,7 +27,7 @@ import uuid
 from datetime import datetime, timezone
 from xml.sax.saxutils import escape
 
-from . import moto_adapter, state, timescale
+from . import moto_adapter, retire, state, timescale
 
 log = logging.getLogger("fleet.scaling")
 
@@ -138,7 +139,14 @@ class TargetTracking:
         cause = (f"At {datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')} a monitor alarm of policy {policy['name']} "
                  f"({policy['metric']} {point:.1f} {comparison} the target {policy['target']:g}) changed the desired capacity "
                  f"from {capacity} to {wanted}.")
-        moto_adapter.set_desired_capacity(region, policy["group"], wanted)
+        if wanted < capacity:
+            # As Auto Scaling does behind a load balancer: the victims drain before they are terminated.
+            group = moto_adapter.scaling_group(region, policy["group"])
+            victims = group.scale_in(wanted)
+            threading.Thread(target=retire.drain_then_terminate, args=(self.web, group, victims), daemon=True,
+                             name=f"scale-in-{policy['group']}").start()
+        else:
+            moto_adapter.set_desired_capacity(region, policy["group"], wanted)
         self.activities.setdefault(policy["group"], []).insert(0, Activity(policy["group"], capacity, wanted, cause))
         # The datapoints that led here are spent: the next decision waits for new ones.
         points.clear()

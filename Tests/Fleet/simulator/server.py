@@ -18,9 +18,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import auth, authorization, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, scaling, sessions, web
-from .providers import autoscaling, cloudformation, elbv2, ssm
+from .providers import autoscaling, cloudformation, ec2, elbv2, ssm
 
-PROVIDERS = (ssm, autoscaling, elbv2, cloudformation)
+PROVIDERS = (ssm, autoscaling, elbv2, cloudformation, ec2)
 log = logging.getLogger("fleet.server")
 
 
@@ -34,6 +34,7 @@ class World:
         self.sessions = sessions.Sessions(self.run_command)
         self.refresher = refresh.InstanceRefresher(self.run_command)
         self.web = web.Web(state_dir, self.run_command)
+        self.refresher.web = self.web       # new instances count once their target groups find them healthy
         self.scaling = scaling.TargetTracking(self.web)
 
 

@@ -430,6 +430,14 @@ class Web:
                 continue
         return result
 
+    def target_state(self, arn, target_id):
+        """The state the balancer acts on for one target of one group: "healthy", "unhealthy",
+        "initial", or None while the web loop has not seen it registered (caller holds state.LOCK)."""
+        if (arn, target_id) in self.reported:
+            return self.reported[(arn, target_id)][0]
+        record = self.health.get((arn, target_id))
+        return record.state if record is not None else None
+
     # --- DescribeTargetHealth -------------------------------------------------------------------
     def describe_target_health(self, params, region):
         """The inner XML of DescribeTargetHealthResult (caller holds state.LOCK)."""
