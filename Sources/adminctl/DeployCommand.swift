@@ -43,7 +43,7 @@ extension Adminctl {
 
     struct Deploy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deploy a release to dev or prod: switched in place on every instance, in waves.",
+            abstract: "Deploy a release to dev or prod: switched in place on every instance, in waves (or --refresh).",
             discussion: """
                 Under the environment's deploy lock: builds the ref's release (or reuses the one \
                 already built from that commit; --release ID names a built one), stages it on \
@@ -64,10 +64,23 @@ extension Adminctl {
                 launched meanwhile install the old release and those launched later the new one; \
                 instances that joined during the deploy are brought along after it.
 
+                --refresh replaces the instances instead (for a new AMI with --image-id, or a \
+                launch-template change): a new numbered launch template version made from the \
+                group's own with the release pinned in its user data (never $Latest or \
+                $Default, which turn auto-rollback off), then an Auto Scaling instance refresh \
+                with deploy.refresh_min_healthy_percent (default 90), \
+                deploy.refresh_warmup_seconds, SkipMatching and AutoRollback, followed until it \
+                ends. The pointer moves only once the refresh succeeded (instances a rollback \
+                launches install the release served before); a refresh already under way is \
+                refused with the commands that show or cancel it; Ctrl-C cancels the refresh. \
+                Slower than switching in place (every instance boots), so use it for images, \
+                not for code.
+
                 Examples:
                   adminctl deploy prod --dry-run
                   adminctl deploy prod --yes
                   adminctl deploy dev --ref feature-x --batch 1 --yes --json
+                  adminctl deploy prod --refresh --image-id ami-0123456789abcdef0 --yes
 
                 Exit status: 0 when every instance runs the release, 1 when the deploy stopped \
                 (the report says what every instance serves) or failed before any switch, 2 for \
@@ -97,10 +110,16 @@ extension Adminctl {
         @Flag(help: "Remove the environment's deploy lock first, even if its lease is live.")
         var forceUnlock = false
 
+        @Flag(help: "Replace the instances by an Auto Scaling instance refresh instead of switching them in place (a new AMI or launch template).")
+        var refresh = false
+
+        @Option(name: .customLong("image-id"), help: ArgumentHelp("With --refresh: the AMI new instances boot (default: the launch template's).", valueName: "ami-id"))
+        var imageID: String?
+
         @OptionGroup var output: OutputOptions
 
-        /// How the release reaches the instances; `--refresh` (an instance refresh) is another mode.
-        var mode: DeployMode { .rolling }
+        /// How the release reaches the instances.
+        var mode: DeployMode { refresh ? .refresh : .rolling }
 
         func validate() throws {
             if ref != nil && releaseID != nil { throw ValidationError("Give --ref or --release, not both.") }
@@ -113,22 +132,59 @@ extension Adminctl {
             if let batch, DeployBatch(batch) == nil {
                 throw ValidationError("--batch takes a count (1 or more) or a percentage such as 34%, not \"\(batch)\".")
             }
+            if imageID != nil && !refresh {
+                throw ValidationError("--image-id goes with --refresh: only new instances boot another image.")
+            }
+            if let imageID, imageID.range(of: "^ami-[0-9a-f]{8,17}$", options: .regularExpression) == nil {
+                throw ValidationError("--image-id takes an AMI id such as ami-0123456789abcdef0, not \"\(imageID)\".")
+            }
+            if refresh, batch != nil {
+                throw ValidationError("--batch sizes in-place waves; an instance refresh replaces as many at a time as "
+                    + "deploy.refresh_min_healthy_percent leaves.")
+            }
+            if refresh, dryRun, releaseID == nil {
+                throw ValidationError("--refresh --dry-run takes --release ID (`adminctl releases \(environment.rawValue)`).")
+            }
         }
 
         func run() async throws {
             try await Adminctl.asking("Deploy to \(environment.rawValue)?", command: "deploy", yes: yes, dryRun: dryRun, output: output)
-            let deploy = try await Adminctl.openDeploy(environment)
-            let request = RollingDeploy.Request(ref: ref, releaseID: releaseID, batch: batch.flatMap(DeployBatch.init), dryRun: dryRun,
-                                                forceUnlock: forceUnlock)
             do {
-                let report: DeployReport
                 switch mode {
-                case .rolling: report = try await deploy.deploy(request, console: output.console)
+                case .rolling:
+                    let deploy = try await Adminctl.openDeploy(environment)
+                    let request = RollingDeploy.Request(ref: ref, releaseID: releaseID, batch: batch.flatMap(DeployBatch.init),
+                                                        dryRun: dryRun, forceUnlock: forceUnlock)
+                    try Adminctl.finish(try await deploy.deploy(request, console: output.console), output: output)
+                case .refresh:
+                    try await runRefresh()
                 }
-                try Adminctl.finish(report, output: output)
             } catch let error as DeployError where error.kind == .locked {
                 ToolMain.report(error, json: output.json)
                 throw ExitCode(3)
+            }
+        }
+
+        /// `--refresh`: the plan, or the refresh followed to its end; a refresh that failed, rolled
+        /// back or was refused because another is under way exits 1.
+        func runRefresh() async throws {
+            let refreshing = try await InstanceRefreshDeploy.open(environment, directory: FileManager.default.currentDirectoryPath,
+                                                                  processEnvironment: ProcessInfo.processInfo.environment,
+                                                                  http: HTTPClient(userAgent: "adminctl/\(ToolVersion.number)"))
+            if dryRun, let releaseID {
+                let plan = try await refreshing.plan(release: releaseID, imageID: imageID)
+                try output.console.present(plan, text: plan.render)
+                return
+            }
+            let console = output.console
+            do {
+                let report = try await refreshing.run(ref: ref, releaseID: releaseID, imageID: imageID, forceUnlock: forceUnlock) {
+                    console.note($0)
+                }
+                try output.console.present(report, text: report.render)
+            } catch let error as DeployError where error.kind == .refreshInProgress || error.kind == .refreshFailed {
+                ToolMain.report(error, json: output.json)
+                throw ExitCode(1)
             }
         }
     }

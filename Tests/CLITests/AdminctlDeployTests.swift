@@ -257,7 +257,7 @@ import TestSupport
         let v2Key = try #require((listed["releases"] as? [[String: Any]])?.first { $0["id"] as? String == v2 }?["key"] as? String)
         try await S3(project.fleet.client()).deleteObject(bucket: bucket, key: v2Key)
         let noArtifact = try await project.run(["rollback", "prod", "--to", v2, "--yes"])
-        #expect(noArtifact.status == 1 && noArtifact.errorOutput.contains("is gone from the bucket, so it cannot be installed"),
+        #expect(noArtifact.status == 1 && noArtifact.errorOutput.contains("(or its .sha256) is missing or not the size recorded, so it cannot be installed"),
                 "\(noArtifact.errorOutput)")
         #expect(instances.allSatisfy { project.current($0) == v1 })
         let usage = try await project.run(["deploy", "prod", "--batch", "0", "--yes"])

@@ -59,7 +59,7 @@ public struct InstanceRefreshDeploy: Sendable {
     /// succeed throws `.refreshFailed` with the pointer left on the release the fleet ran.
     public func run(release id: String, imageID: String? = nil,
                     progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> InstanceRefreshReport {
-        let release = try await verified(id)
+        let release = try await releases.catalog.deployable(id)
         let holder = DeployLock.holderName(environment: releases.processEnvironment)
         let hold = try await releases.lock.acquire(holder: holder, purpose: "deploy --refresh", release: release.id) { progress($0) }
         return try await hold.holding {
@@ -84,29 +84,13 @@ public struct InstanceRefreshDeploy: Sendable {
         return try await hold.holding {
             let built = try await builder.build(ref: ref ?? self.releases.defaultRef, builtBy: holder) { progress($0) }
             if !built.built { progress("Release \(built.release.id) is already built from \(built.release.commit.prefix(7)); reused.") }
-            return try await self.refresh(to: try await self.verified(built.release.id), imageID: imageID, progress: progress)
+            return try await self.refresh(to: try await releases.catalog.deployable(built.release.id), imageID: imageID, progress: progress)
         }
-    }
-
-    /// The release's record, its tarball of the recorded size and its checksum, all present.
-    func verified(_ id: String) async throws -> Release {
-        let name = environment.rawValue
-        guard let release = try await releases.catalog.releases().first(where: { $0.id == id }) else {
-            throw DeployError(.unknownRelease, "Release \(id) of \(name) is not recorded: `adminctl releases \(name)` lists "
-                + "the releases there are, `adminctl release build \(name)` builds one.")
-        }
-        let present = try await releases.catalog.artifacts()
-        guard present[release.key] == release.size, present[release.key + ".sha256"] != nil else {
-            throw DeployError(.unknownRelease, "Release \(id)'s artifact s3://\(releases.catalog.bucket)/\(release.key) (or its .sha256) "
-                + "is missing or not the size recorded, so new instances could not install it. Build it again: "
-                + "`adminctl release build \(name) --ref \(release.commit)`.")
-        }
-        return release
     }
 
     /// What `run` would do, changing nothing (`--dry-run`).
     public func plan(release id: String, imageID: String? = nil) async throws -> InstanceRefreshPlan {
-        let release = try await verified(id)
+        let release = try await releases.catalog.deployable(id)
         let (group, templateID, source) = try await launching()
         let active = try await AutoScaling(client).describeInstanceRefreshes(group: groupName).first { !Self.finished.contains($0.status) }
         let capacity = max(1, group.desiredCapacity)

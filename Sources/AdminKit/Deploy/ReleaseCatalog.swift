@@ -50,6 +50,23 @@ public struct ReleaseCatalog: Sendable {
         return result
     }
 
+    /// The recorded release `id` whose artifact (at its recorded size) and checksum are in S3:
+    /// what a deploy, a rollback or a refresh may install. Anything else is `.unknownRelease`.
+    public func deployable(_ id: String) async throws -> Release {
+        let name = environment.rawValue
+        guard Release.isValidID(id), let release = try await releases().first(where: { $0.id == id }) else {
+            throw DeployError(.unknownRelease, "\(name) has no release \(id) (it was never built, or was pruned). "
+                + "`adminctl releases \(name)` lists the ones there are; `adminctl release build \(name)` builds one.")
+        }
+        let present = try await artifacts()
+        guard present[release.key] == release.size, present[release.key + ".sha256"] != nil else {
+            throw DeployError(.unknownRelease, "Release \(id) is recorded but its artifact s3://\(bucket)/\(release.key) "
+                + "(or its .sha256) is missing or not the size recorded, so it cannot be installed. Build its commit again: "
+                + "`adminctl release build \(name) --ref \(release.commit.prefix(12))`.")
+        }
+        return release
+    }
+
     /// A release of this commit built with this build step whose artifact and checksum are still
     /// in S3: building again would give the same bytes, so it is reused.
     public func existing(commit: String, build: String?) async throws -> Release? {

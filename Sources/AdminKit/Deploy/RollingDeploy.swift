@@ -140,7 +140,7 @@ public struct RollingDeploy: Sendable {
 
     /// A published release: the one named, else the ref's (built when it is not yet).
     func release(for request: Request, console: Console) async throws -> (Release, Bool) {
-        if let id = request.releaseID { return (try await published(id), false) }
+        if let id = request.releaseID { return (try await catalog.deployable(id), false) }
         let report = try await releases.builder().build(ref: request.ref ?? releases.defaultRef,
                                                         builtBy: DeployLock.holderName(environment: releases.processEnvironment)) {
             console.note($0)
@@ -151,29 +151,14 @@ public struct RollingDeploy: Sendable {
 
     /// What a dry run would deploy: the named release, or the ref's published one (nil: it would be built).
     func plannedRelease(_ request: Request) async throws -> (Release?, Bool, String?) {
-        if let id = request.releaseID { return (try await published(id), false, nil) }
+        if let id = request.releaseID { return (try await catalog.deployable(id), false, nil) }
         let resolved = try await releases.builder().resolve(request.ref ?? releases.defaultRef)
         return (resolved.existing, resolved.existing == nil, resolved.commit.id)
     }
 
-    /// A recorded release whose artifact and checksum are in the bucket, or the error saying which is missing.
-    func published(_ id: String) async throws -> Release {
-        guard Release.isValidID(id), let release = try await catalog.releases().first(where: { $0.id == id }) else {
-            throw DeployError(.unknownRelease, "\(name) has no release \(id) (it was never built, or was pruned). "
-                + "`adminctl releases \(name)` lists the ones there are.")
-        }
-        let present = try await catalog.artifacts()
-        guard present[release.key] == release.size, present[release.key + ".sha256"] != nil else {
-            throw DeployError(.unknownRelease, "Release \(id) is recorded but its artifact s3://\(catalog.bucket)/\(release.key) "
-                + "(or its .sha256) is gone from the bucket, so it cannot be installed. Build its commit again: "
-                + "`adminctl release build \(name) --ref \(release.commit.prefix(12))`.")
-        }
-        return release
-    }
-
     /// The release before the pointer's in build order, or `to`.
     func rollbackTarget(_ to: String?) async throws -> Release {
-        if let to { return try await published(to) }
+        if let to { return try await catalog.deployable(to) }
         let all = try await catalog.releases()
         guard let current = try await catalog.current() else {
             throw DeployError(.unknownRelease, "\(name) has no release deployed yet, so there is nothing to roll back to.")
@@ -182,7 +167,7 @@ public struct RollingDeploy: Sendable {
             throw DeployError(.unknownRelease, "\(name) runs \(current) and no older release is recorded to roll back to. "
                 + "`adminctl releases \(name)` lists them; `adminctl rollback \(name) --to ID` picks one.")
         }
-        return try await published(before.id)
+        return try await catalog.deployable(before.id)
     }
 
     /// Whether the release's tarball has a console and Doctrine migrations (read from the artifact).
