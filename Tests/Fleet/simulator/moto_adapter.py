@@ -6,6 +6,7 @@ nowhere else. Callers hold `state.LOCK` (see state.py) around every call; what i
 plain values or opaque handles to pass back to this module.
 """
 import json
+import secrets
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -601,6 +602,15 @@ def manage_rds_master_passwords():
     DBInstance.get_cfn_attribute = get_cfn_attribute
     DBInstance.has_cfn_attr = classmethod(has_cfn_attr)
 
+    # The secret RDS keeps holds the instance's own master user name and a generated password
+    # ("Password management with Amazon RDS and AWS Secrets Manager": {"username", "password"});
+    # moto wrote the same {"admin", "P@55w0rd!"} into every one.
+    def _generate_secret_string(self):
+        username = getattr(self.resource, "master_username", None) or "admin"
+        return json.dumps({"username": username, "password": secrets.token_urlsafe(24)})
+
+    MasterUserSecret._generate_secret_string = _generate_secret_string
+
 
 def list_parameter_changes_in_change_sets():
     """A change set lists the resources a changed parameter reaches (a new instance type: Modify
@@ -901,6 +911,27 @@ def stack_resource_properties(stack, logical_id):
 def _rds(region):
     from moto.rds.models import rds_backends
     return rds_backends[ACCOUNT_ID][region]
+
+
+def db_instances(region):
+    """Every DB instance of the region as the databases module needs it: identifier, engine,
+    endpoint (address, port), database name, master user, status and the master password its
+    RDS-managed secret holds now (None without one)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+    found = []
+    for identifier, database in _rds(region).databases.items():
+        password = None
+        secret = getattr(database, "master_user_secret", None)
+        if secret is not None:
+            try:
+                value = secretsmanager_backends[ACCOUNT_ID][region].get_secret_value(secret.secret.arn, None, None)
+                password = json.loads(value.get("SecretString") or "{}").get("password")
+            except Exception:   # a deleted secret: connections are then refused
+                password = None
+        found.append({"id": identifier, "engine": database.engine, "address": database.address,
+                      "port": int(database.port or 3306), "database": database.db_name,
+                      "username": database.master_username, "status": database.status, "password": password})
+    return found
 
 
 def db_deletion_protection(region, identifier):

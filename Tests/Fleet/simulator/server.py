@@ -17,7 +17,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, authorization, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, scaling, web
+from . import auth, authorization, control, databases, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, scaling, web
 from .providers import autoscaling, cloudformation, elbv2, ssm
 
 PROVIDERS = (ssm, autoscaling, elbv2, cloudformation)
@@ -26,7 +26,7 @@ log = logging.getLogger("fleet.server")
 
 class World:
     """The simulator's own state beside moto's: agents and commands, refreshes, web serving,
-    target tracking."""
+    target tracking, databases behind RDS endpoints."""
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
@@ -34,6 +34,7 @@ class World:
         self.refresher = refresh.InstanceRefresher(self.run_command)
         self.web = web.Web(state_dir, self.run_command)
         self.scaling = scaling.TargetTracking(self.web)
+        self.databases = self.run_command.databases = databases.Databases(state_dir, self.run_command)
 
 
 def build_registry(world):
