@@ -63,7 +63,11 @@ PARLIAMENT_ALLOWED = {
 # Fn::Sub variables, which parliament cannot read as ARNs).
 EXAMPLE_VALUES = {"AWS::Partition": "aws", "AWS::Region": "eu-west-3", "AWS::AccountId": "123456789012",
                   "ProjectName": "nuvola", "ArtifactsBucket": "nuvola-artifacts-123456789012-eu-west-3",
-                  "DumpsBucket": "nuvola-dumps-123456789012-eu-west-3"}
+                  "DumpsBucket": "nuvola-dumps-123456789012-eu-west-3",
+                  "ProdDatabase.MasterUserSecret.SecretArn":
+                      "arn:aws:secretsmanager:eu-west-3:123456789012:secret:rds!db-0d9c2b1e-prod-AbCdEf",
+                  "DevDatabase.MasterUserSecret.SecretArn":
+                      "arn:aws:secretsmanager:eu-west-3:123456789012:secret:rds!db-5e7f3a2c-dev-GhIjKl"}
 
 
 def tool(name):
@@ -219,7 +223,7 @@ def test_policy_files_are_the_embedded_documents():
 def render(text, values):
     """Fn::Sub's substitution: ${Name} takes its value, ${!Literal} becomes ${Literal} (an IAM
     policy variable such as ${aws:username}, which stays for IAM to resolve)."""
-    rendered = re.sub(r"\$\{(?!aws:)([A-Za-z0-9:]+)\}", lambda m: values[m.group(1)], text)
+    rendered = re.sub(r"\$\{(?!aws:)([A-Za-z0-9:.]+)\}", lambda m: values[m.group(1)], text)
     assert "${" not in re.sub(r"\$\{!?aws:username\}", "", rendered), rendered
     return rendered.replace("${!", "${")
 
@@ -897,7 +901,10 @@ def test_release_pointers(stack):
 
 def stack_values(stack):
     return {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": "123456789012",
-            "ProjectName": "nuvola", "ArtifactsBucket": stack.value("ArtifactsBucketName")}
+            "ProjectName": "nuvola", "ArtifactsBucket": stack.value("ArtifactsBucketName"),
+            "DumpsBucket": stack.value("DumpsBucketName"),
+            "ProdDatabase.MasterUserSecret.SecretArn": stack.value("ProdDatabaseSecretArn"),
+            "DevDatabase.MasterUserSecret.SecretArn": stack.value("DevDatabaseSecretArn")}
 
 
 def policy_file(name, values):

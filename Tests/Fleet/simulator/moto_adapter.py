@@ -487,6 +487,29 @@ def resolve_select_index():
     parsing.clean_json = clean_json
 
 
+def sub_get_att_at_the_first_dot():
+    """Fn::Sub's `${Db.MasterUserSecret.SecretArn}` is `!GetAtt Db.MasterUserSecret.SecretArn`,
+    split at the first dot as CloudFormation does ("${MyResource.MyAttribute}"); moto 5.2 split
+    it at every dot and failed the stack on attribute "MasterUserSecret". Resolves such names
+    first (one dot, `${Db.Arn}`, moto already reads right)."""
+    import re
+
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        text = resource_json.get("Fn::Sub") if isinstance(resource_json, dict) and len(resource_json) == 1 else None
+        if isinstance(text, str):
+            for name in set(re.findall(r"\$\{([A-Za-z0-9]+\.[A-Za-z0-9]+\.[A-Za-z0-9.]+)\}", text)):
+                value = original({"Fn::GetAtt": name.split(".", 1)}, resources_map)
+                text = text.replace("${" + name + "}", str(value))
+            resource_json = {"Fn::Sub": text}
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
 def apply_instance_security_group_ids():
     """AWS::EC2::Instance in a VPC names its groups by id in SecurityGroupIds; moto 5.2 reads only
     SecurityGroups (and as ids), so the instance landed in the VPC's default group. Gives moto

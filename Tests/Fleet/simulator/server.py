@@ -108,6 +108,7 @@ def main():
     moto_adapter.balance_group_launches()
     moto_adapter.fix_short_get_att()
     moto_adapter.resolve_select_index()
+    moto_adapter.sub_get_att_at_the_first_dot()
     moto_adapter.apply_instance_security_group_ids()
     moto_adapter.share_exports_with_every_stack()
     moto_adapter.delete_managed_policies_with_their_stack()
