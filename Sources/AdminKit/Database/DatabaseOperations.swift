@@ -101,9 +101,15 @@ public struct DatabaseOperations: Sendable {
             return DatabaseError(.instance, "\(what) could not reach \(instance): \(result.reason ?? result.statusDetails). "
                 + "`adminctl run --instance \(instance) -- hostname` checks its agent.")
         default:
-            return DatabaseError(code?.kind ?? .instance,
-                                 "\(what) failed on \(instance) (exit \(result.exitCode.map(String.init) ?? result.statusDetails)): "
-                                 + (detail.isEmpty ? "no output" : detail))
+            let kind = code?.kind ?? .instance
+            let next = switch kind {
+            case .dumpFailed: " Check that the database is available (`adminctl infra status`) and reachable from the instance."
+            case .credentials: " The instance role must be allowed secretsmanager:GetSecretValue on it: `adminctl infra up` sets that."
+            case .uploadFailed: " Nothing was left half-published; run the command again once S3 answers."
+            default: ""
+            }
+            return DatabaseError(kind, "\(what) failed on \(instance) (exit \(result.exitCode.map(String.init) ?? result.statusDetails)): "
+                                 + (detail.isEmpty ? "no output." : detail.hasSuffix(".") ? detail : detail + ".") + next)
         }
     }
 }

@@ -108,7 +108,7 @@ public enum DatabaseScripts {
           --routines --triggers --hex-blob --no-tablespaces "$database" 2> "$work/dump.err" | gzip -c > "$work/dump.sql.gz"
         codes=("${PIPESTATUS[@]}")
         set -e
-        [ "${codes[0]}" = 0 ] || fail 21 "${dumper##*/} failed (exit ${codes[0]}): $(tail -c 800 "$work/dump.err")"
+        [ "${codes[0]}" = 0 ] || fail 21 "${dumper##*/} failed reading $database at $host:$port (exit ${codes[0]}): $(tail -c 800 "$work/dump.err")"
         [ "${codes[1]}" = 0 ] || fail 21 "gzip failed (exit ${codes[1]})"
         zcat "$work/dump.sql.gz" | tail -n 1 | grep -q '^-- Dump completed' \
           || fail 21 "${dumper##*/} stopped before the end of the dump: $(tail -c 800 "$work/dump.err")"

@@ -30,6 +30,7 @@ import random
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -51,6 +52,8 @@ class Database:
         self.port = record["port"]
         self.directory = os.path.join(state_dir, "databases", self.id)
         self.socket_path = os.path.join(self.directory, "mysqld.sock")
+        if len(self.socket_path) > 100:   # a unix socket's path holds 108 bytes at most
+            self.socket_path = os.path.join(tempfile.mkdtemp(prefix="fleet-db-"), "mysqld.sock")
         self.record = record
         self.server = None
         self.applied_password = None
@@ -89,6 +92,8 @@ class Database:
             pass
         if self.server is not None and self.server.poll() is None:
             self.server.terminate()
+        if not self.socket_path.startswith(self.directory):
+            shutil.rmtree(os.path.dirname(self.socket_path), ignore_errors=True)
 
     # --- connections ---------------------------------------------------------------------------
     def _accept(self):
