@@ -55,13 +55,21 @@ extension Adminctl.DB {
                 deleted. A failure, or Ctrl-C, removes whatever was uploaded: nothing is left \
                 half-published.
 
+                --schedule sets up the daily dump instead (default 03:00 UTC, --at HH:MM): an \
+                EventBridge Scheduler schedule, <project>-prod-dump, that calls Run Command on the \
+                prod instances one at a time with the same script; the first one dumps, the others \
+                find today's dump published and stop. Scheduled dumps expire after \
+                dumps.retention_days (the dumps bucket's lifecycle rule). --unschedule removes it.
+
                 Examples:
                   adminctl db dump prod
                   adminctl db dump prod --keep 14 --json
+                  adminctl db dump prod --schedule --at 02:30
+                  adminctl db dump prod --unschedule
 
-                Exit status: 0 when the dump is published, 1 when it failed (no InService prod \
-                instance, the dump tool failed, the upload failed; nothing published), 2 for a \
-                usage error, 130 after Ctrl-C.
+                Exit status: 0 when the dump is published (or the schedule set or removed), 1 when \
+                it failed (no InService prod instance, the dump tool failed, the upload failed; \
+                nothing published), 2 for a usage error, 130 after Ctrl-C.
                 """
         )
 
@@ -71,6 +79,15 @@ extension Adminctl.DB {
         @Option(help: ArgumentHelp("Complete dumps to keep (default: dumps.keep in adminctl.toml).", valueName: "n"))
         var keep: Int?
 
+        @Flag(help: "Instead of dumping now, set up the daily dump (EventBridge Scheduler → Run Command).")
+        var schedule = false
+
+        @Option(help: ArgumentHelp("With --schedule: the UTC time of day it runs (default 03:00).", valueName: "HH:MM"))
+        var at: String?
+
+        @Flag(help: "Remove the daily dump's schedule.")
+        var unschedule = false
+
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -78,11 +95,26 @@ extension Adminctl.DB {
                 throw ValidationError("Only prod is dumped; the dev database is loaded from prod's dumps with `adminctl db refresh dev`.")
             }
             if let keep, keep < 1 { throw ValidationError("--keep must be 1 or more: the newest dump is always kept.") }
+            if schedule && unschedule { throw ValidationError("Choose --schedule or --unschedule.") }
+            if at != nil && !schedule { throw ValidationError("--at goes with --schedule (the time the daily dump runs).") }
+            if let at, DumpSchedule.expression(at: at) == nil {
+                throw ValidationError("--at takes a UTC time of day as HH:MM (03:00, 23:30), not \"\(at)\".")
+            }
+            if keep != nil && (schedule || unschedule) {
+                throw ValidationError("--keep applies to a dump made now; scheduled dumps expire after dumps.retention_days "
+                    + "(the dumps bucket's lifecycle rule).")
+            }
         }
 
         func run() async throws {
             let console = output.console
             let operations = try await Adminctl.DB.operations(console: console)
+            if schedule || unschedule {
+                let planner = DumpSchedule(operations: operations)
+                let report = schedule ? try await planner.set(at: at ?? "03:00") : try await planner.remove()
+                try console.present(report, text: report.render)
+                return
+            }
             let keep = keep ?? operations.session.config.value("dumps.keep").flatMap(Int.init) ?? 7
             let report = try await ProductionDump(operations: operations, keep: keep).run()
             try console.present(report, text: report.render)

@@ -229,6 +229,64 @@ import TestSupport
         #expect(try await cloud.dumpKeys() == newest.flatMap { [$0, $0 + ".sha256"] }.sorted())
     }
 
+    @Test func theDailyScheduleDumpsOnceADayFromTheProdInstances() async throws {
+        let project = try await AdminctlInfraDownTests.created()
+        defer { project.stop() }
+        let cloud = try await Cloud(project)
+        try await cloud.seed(try await cloud.database("prod"), rows: 10)
+        let refused = try await project.run(["db", "dump", "prod", "--schedule", "--at", "25:00"])
+        #expect(refused.status == 2 && refused.errorOutput.contains("--at takes a UTC time of day as HH:MM"))
+
+        let set = try await project.json(["db", "dump", "prod", "--schedule", "--at", "02:30"])
+        let name = "\(project.name)-prod-dump"
+        #expect(set["name"] as? String == name && set["expression"] as? String == "cron(30 2 * * ? *)" && set["scheduled"] as? Bool == true)
+        let schedule = try #require(try await Scheduler(cloud.client).schedule(name))
+        #expect(schedule.ScheduleExpression == "cron(30 2 * * ? *)" && schedule.ScheduleExpressionTimezone == "UTC")
+        #expect(schedule.FlexibleTimeWindow.Mode == "OFF" && schedule.State == "ENABLED")
+        #expect(schedule.Target.Arn == "arn:aws:scheduler:::aws-sdk:ssm:sendCommand")
+        #expect(schedule.Target.RoleArn == cloud.outputs["DumpSchedulerRoleArn"])
+        // Setting it again replaces it.
+        #expect(try await project.run(["db", "dump", "prod", "--schedule"]).status == 0)
+        #expect(try await Scheduler(cloud.client).schedule(name)?.ScheduleExpression == "cron(0 3 * * ? *)")
+
+        // The simulator stores schedules but never fires them (moto's Scheduler): the test plays
+        // Scheduler at 03:00 and makes the schedule's own call, twice (two days' runs on one day).
+        let input = try #require(try await Scheduler(cloud.client).schedule(name)?.Target.Input)
+        let play = """
+            import boto3, json, sys, time
+            ssm = boto3.client("ssm")
+            command = ssm.send_command(**json.loads(sys.argv[1]))["Command"]["CommandId"]
+            for _ in range(600):
+                items = ssm.list_command_invocations(CommandId=command, Details=True)["CommandInvocations"]
+                if items and all(item["Status"] not in ("Pending", "InProgress", "Delayed") for item in items):
+                    break
+                time.sleep(0.2)
+            for item in items:
+                print(item["Status"], " | ".join(line for line in item["CommandPlugins"][0]["Output"].splitlines() if "adminctl-db" in line))
+            """
+        func runSchedule() async throws -> [String] {
+            let result = try await ChildProcess.run(TestEngine.repositoryRoot + "/.venv/bin/python", ["-c", play, input],
+                                                    environment: project.fleet.environment, timeout: .seconds(300))
+            #expect(result.succeeded, "\(result.errorOutput)")
+            return result.output.split(separator: "\n").map(String.init)
+        }
+        let first = try await runSchedule()
+        #expect(first.count == 2 && first.allSatisfy { $0.hasPrefix("Success ") }, "\(first)")
+        #expect(first.filter { $0.contains("adminctl-db-dump published key=dumps/prod/") }.count == 1, "\(first)")
+        #expect(first.filter { $0.contains("adminctl-db-dump skipped") }.count == 1, "\(first)")
+        let keys = try await cloud.dumpKeys()
+        #expect(keys.count == 2 && keys[1] == keys[0] + ".sha256", "\(keys)")
+        let second = try await runSchedule()
+        #expect(second.allSatisfy { $0.contains("adminctl-db-dump skipped") }, "\(second)")
+        #expect(try await cloud.dumpKeys() == keys)
+
+        let removed = try await project.json(["db", "dump", "prod", "--unschedule"])
+        #expect(removed["removed"] as? Bool == true && removed["scheduled"] as? Bool == false)
+        #expect(try await Scheduler(cloud.client).schedule(name) == nil)
+        let again = try await project.run(["db", "dump", "prod", "--unschedule"])
+        #expect(again.status == 0 && again.output.contains("There was no schedule \(name)"))
+    }
+
     @Test func failuresAreClearAndLeaveNothingHalfPublished() async throws {
         let project = try await AdminctlInfraDownTests.created()
         defer { project.stop() }

@@ -57,6 +57,11 @@ PARLIAMENT_ALLOWED = {
         "(docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-restrict-access-quickstart.html, "
         "\"BoolIfExists\": {\"ssm:SessionDocumentAccessCheck\": \"true\"}); parliament 1.6.4's action table "
         "predates it",
+    ("dump-scheduler.json", "RESOURCE_MISMATCH"):
+        "ssm:SendCommand acts on the document and on each instance, and the Run Command guide grants them in "
+        "separate statements so a tag condition applies to the instances only "
+        "(docs.aws.amazon.com/systems-manager/latest/userguide/sysman-rc-setting-up-cmdsec.html); parliament 1.6.4 "
+        "marks the document required in every statement, so the instances' statement reads as a mismatch",
 }
 
 # The values policies/*.json are rendered with for parliament (their ${...} are CloudFormation's
@@ -921,6 +926,17 @@ def test_instance_roles_carry_the_policy_files(stack):
         assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [f"instance-{env}"]
         document = iam.get_role_policy(RoleName=role, PolicyName=f"instance-{env}")["PolicyDocument"]
         assert document == policy_file(f"instance-{env}.json", stack_values(stack))
+
+
+def test_dump_scheduler_role_is_for_scheduler_only_and_carries_its_policy_file(stack):
+    iam = stack.cloud.client("iam")
+    role = iam.get_role(RoleName=stack.physical["DumpSchedulerRole"])["Role"]
+    assert stack.value("DumpSchedulerRoleArn") == role["Arn"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="dump-scheduler")["PolicyDocument"]
+    assert document == policy_file("dump-scheduler.json", stack_values(stack))
 
 
 def test_ssm_agent_policy_is_the_policy_file(stack):

@@ -77,9 +77,12 @@ public enum DatabaseScripts {
         [ -n "$key" ] || key="\(BucketLayout.productionDumps)$(date -u +%Y-%m-%dT%H%M%SZ).sql.gz"
         if \(oncePerDay ? "true" : "false"); then
           today="\(BucketLayout.productionDumps)$(date -u +%Y-%m-%d)T"
-          if aws s3api list-objects-v2 --bucket "$bucket" --prefix "$today" --query 'Contents[].Key' --output text 2>/dev/null \
-              | tr '\\t' '\\n' | grep -q '\\.sha256$'; then
-            echo "\(skippedMarker): a complete dump of today is published"; exit 0
+          if listed=$(aws s3api list-objects-v2 --bucket "$bucket" --prefix "$today" --query 'Contents[].Key' --output text 2>&1); then
+            if printf '%s\\n' "$listed" | tr '\\t' '\\n' | grep -q '\\.sha256$'; then
+              echo "\(skippedMarker): a complete dump of today is published"; exit 0
+            fi
+          else
+            echo "adminctl-db: could not list today's dumps ($(printf '%s' "$listed" | tail -c 300)); dumping anyway" >&2
           fi
         fi
         work=$(mktemp -d /tmp/adminctl-db-dump.XXXXXX)

@@ -301,3 +301,19 @@ def test_a_database_takes_its_vpc_security_groups(simulator):
     assert [g["VpcSecurityGroupId"] for g in database["VpcSecurityGroups"]] == [group]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs == {"Secret": database["MasterUserSecret"]["SecretArn"], "Arn": database["DBInstanceArn"]}
+
+
+def test_sub_reads_an_attribute_with_dots_as_getatt_does(simulator):
+    """`!Sub "${Db.MasterUserSecret.SecretArn}"` names attribute MasterUserSecret.SecretArn (split at
+    the first dot, as CloudFormation does); moto split at every dot and failed the stack."""
+    template = {"Resources": {
+        "Db": {"Type": "AWS::RDS::DBInstance", "Properties": {
+            "Engine": "mysql", "DBInstanceClass": "db.t4g.micro", "AllocatedStorage": 20, "MasterUsername": "admin",
+            "ManageMasterUserPassword": True}}},
+        "Outputs": {"Secret": {"Value": {"Fn::Sub": "secret ${Db.MasterUserSecret.SecretArn} of ${Db}"}},
+                    "Arn": {"Value": {"Fn::Sub": "${Db.DBInstanceArn}"}}}}
+    stack, physical = create(simulator, unique("sub"), template)
+    database = simulator.client("rds").describe_db_instances(DBInstanceIdentifier=physical["Db"])["DBInstances"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs == {"Secret": f"secret {database['MasterUserSecret']['SecretArn']} of {physical['Db']}",
+                       "Arn": database["DBInstanceArn"]}
