@@ -101,14 +101,11 @@ import TestSupport
             return try #require(try await AutoScaling(client).group(name)).instances.map(\.id)
         }
 
-        /// devbox on the dev instances, as installing it there would put it (the Swift build's).
+        /// devbox on the dev instances, installed as the refresh's error says: with `adminctl cp`.
         func installDevbox() async throws {
-            for instance in try await groupMembers("dev") {
-                let directory = project.fleet.root(of: instance) + "/usr/local/bin"
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                try? FileManager.default.removeItem(atPath: directory + "/devbox")
-                try FileManager.default.copyItem(atPath: BuildProducts.executable("devbox").path, toPath: directory + "/devbox")
-            }
+            let copied = try await project.run(["cp", BuildProducts.executable("devbox").path, "/usr/local/bin/devbox",
+                                                "--env", "dev", "--mode", "755"])
+            #expect(copied.status == 0, "\(copied.errorOutput)")
         }
 
         /// The production-like fixture (tables, a view, a trigger, routines) in the prod database.
@@ -348,9 +345,15 @@ import TestSupport
         #expect(interrupted.errorOutput.contains("Interrupted."))
         #expect(try await cloud.dumpKeys() == [])
 
-        // A dump that works after all that; then no InService prod instance at all.
+        // A dump that works after all that; a refresh on dev instances without devbox says how to install it.
         let works = try await project.run(["db", "dump", "prod"])
         #expect(works.status == 0, "\(works.errorOutput)")
+        let noDevbox = try await project.run(["db", "refresh", "dev", "--yes"])
+        #expect(noDevbox.status == 1 && noDevbox.errorOutput.contains("devbox is not installed on ip-"), "\(noDevbox.errorOutput)")
+        #expect(noDevbox.errorOutput.contains("adminctl cp /path/to/devbox /usr/local/bin/devbox --env dev --mode 755"))
+        #expect(noDevbox.errorOutput.contains("The dev database was left as it was."))
+
+        // No InService prod instance at all.
         let group = try #require(cloud.outputs["ProdAutoScalingGroupName"])
         try await AutoScaling(cloud.client).updateGroup(name: group, minSize: 0, desiredCapacity: 0)
         let none = try await project.run(["db", "dump", "prod"])

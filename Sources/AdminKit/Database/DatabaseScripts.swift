@@ -142,7 +142,8 @@ public enum DatabaseScripts {
         host=\(Shell.quote(database.address)) port=\(database.port) database=\(Shell.quote(database.database))
         devbox=$(command -v devbox || true)
         [ -n "$devbox" ] || [ ! -x /opt/devbox/current/bin/devbox ] || devbox=/opt/devbox/current/bin/devbox
-        [ -n "$devbox" ] || fail 30 "devbox is not installed on $(hostname); install it there (\(BucketLayout.devboxTool(version: "<version>"))devbox) and run this again"
+        [ -n "$devbox" ] || fail 30 "devbox is not installed on $(hostname) (nor on PATH): install it on the dev instances with \
+        \\`adminctl cp /path/to/devbox /usr/local/bin/devbox --env dev --mode 755\\` and run this again"
         work=$(mktemp -d /tmp/adminctl-db-refresh.XXXXXX)
         trap 'rm -rf "$work"' EXIT
         mkdir -p "$work/home/.config/devbox"
