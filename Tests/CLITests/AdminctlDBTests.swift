@@ -109,11 +109,11 @@ import TestSupport
         }
 
         /// The production-like fixture (tables, a view, a trigger, routines) in the prod database.
-        func seed(_ prod: Database, rows: Int = 30) async throws {
+        func seed(_ prod: Database, rows: Int = 30, tables: Int = 2) async throws {
             let scratch = try TemporaryDirectory()
             defer { scratch.remove() }
             let made = try await ChildProcess.run("python3", [DumpFixture.script, "--socket", prod.socket, "--database", prod.name,
-                                                              "--out", scratch.file("seed.sql"), "--tables", "2", "--rows", String(rows), "--objects"],
+                                                              "--out", scratch.file("seed.sql"), "--tables", String(tables), "--rows", String(rows), "--objects"],
                                                   timeout: .seconds(300))
             #expect(made.succeeded, "\(made.errorOutput)")
         }
@@ -289,7 +289,8 @@ import TestSupport
         defer { project.stop() }
         let cloud = try await Cloud(project)
         let prod = try await cloud.database("prod")
-        try await cloud.seed(prod, rows: 20)
+        // Big enough (over 8 MiB gzipped) for the CLI to upload the dump in parts and the checksum in one PutObject.
+        try await cloud.seed(prod, rows: 2500, tables: 12)
         var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
         for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
             environment[key] = project.fleet.environment[key]
@@ -308,12 +309,24 @@ import TestSupport
         let devOnly = try await project.run(["db", "dump", "dev"])
         #expect(devOnly.status == 2 && devOnly.errorOutput.contains("Only prod is dumped"))
 
-        // The upload fails: said, and nothing is left under dumps/prod/.
-        try await project.fleet.inject(kind: "error500", service: "s3", operation: "PutObject", count: 100)
+        // The dump's upload fails: said, and nothing is left under dumps/prod/.
+        try await project.fleet.inject(kind: "error500", service: "s3", operation: "UploadPart", count: 100)
         let upload = try await project.run(["db", "dump", "prod"])
         try await project.fleet.clearFaults()
         #expect(upload.status == 1 && upload.errorOutput.contains("could not upload s3://\(cloud.bucket)/dumps/prod/"), "\(upload.errorOutput)")
         #expect(try await cloud.dumpKeys() == [])
+        // The dump is up but its checksum cannot be published: the dump is removed again (the
+        // versioned bucket shows it was there), so no dump is left that is not complete.
+        try await project.fleet.inject(kind: "error500", service: "s3", operation: "PutObject", count: 100)
+        let checksum = try await project.run(["db", "dump", "prod"])
+        try await project.fleet.clearFaults()
+        #expect(checksum.status == 1 && checksum.errorOutput.contains(".sql.gz.sha256"), "\(checksum.errorOutput)")
+        #expect(checksum.errorOutput.contains("could not publish s3://\(cloud.bucket)/dumps/prod/"), "\(checksum.errorOutput)")
+        #expect(try await cloud.dumpKeys() == [])
+        let versions = try await S3(cloud.client).listObjectVersions(bucket: cloud.bucket, prefix: "dumps/prod/").all { $0 }
+        #expect(versions.contains { $0.key.hasSuffix(".sql.gz") && !$0.isDeleteMarker }, "\(versions)")
+        #expect(versions.contains { $0.key.hasSuffix(".sql.gz") && $0.isDeleteMarker }, "\(versions)")
+        #expect(!versions.contains { $0.key.hasSuffix(".sha256") && !$0.isDeleteMarker }, "\(versions)")
 
         // The database does not answer (stopped): the dump tool's failure, nothing published.
         try await cloud.boto("boto3.client('rds').stop_db_instance(DBInstanceIdentifier='\(prod.id)')")
