@@ -56,6 +56,7 @@ class Database:
             self.socket_path = os.path.join(tempfile.mkdtemp(prefix="fleet-db-"), "mysqld.sock")
         self.record = record
         self.server = None
+        self.ready = False   # started and its master user made: what `describe` reports
         self.applied_password = None
         self.starting = threading.Lock()
         self.closed = False
@@ -81,8 +82,8 @@ class Database:
     def describe(self):
         return {"id": self.id, "region": self.region, "endpoint": self.name, "address": self.address,
                 "port": self.port, "database": self.record["database"], "username": self.record["username"],
-                "status": self.record["status"], "started": self.server is not None,
-                "socket": self.socket_path if self.server is not None else None}
+                "status": self.record["status"], "started": self.ready,
+                "socket": self.socket_path if self.ready else None}
 
     def close(self):
         self.closed = True
@@ -127,8 +128,10 @@ class Database:
                 self._start_server()
             if self.applied_password != record["password"]:
                 self._apply_credentials(record)
+            self.ready = True
 
     def _start_server(self):
+        self.ready = False
         data = os.path.join(self.directory, "data")
         os.makedirs(self.directory, exist_ok=True)
         if not os.path.isdir(os.path.join(data, "mysql")):
@@ -249,3 +252,10 @@ class Databases:
 
     def describe(self):
         return {"databases": [database.describe() for database in self.sync()]}
+
+    def stop(self):
+        """Closes every listener and removes the socket directories made outside the state."""
+        with self.lock:
+            for database in self.databases.values():
+                database.close()
+            self.databases.clear()

@@ -148,6 +148,7 @@ def main():
         try:
             world.scaling.stop()
             world.web.stop()
+            world.databases.stop()
             processes.end_all(state_dir, identifier)
         finally:
             logging.shutdown()
