@@ -64,7 +64,7 @@ import TestSupport
         /// The environment's database, its server started (the simulator starts it on the first connection).
         func database(_ environment: String) async throws -> Database {
             let address = try #require(outputs[environment == "prod" ? "ProdDatabaseAddress" : "DevDatabaseAddress"])
-            for _ in 0..<100 {
+            for _ in 0..<60 {
                 let listed = (try await control("databases") as? [String: Any])?["databases"] as? [[String: Any]] ?? []
                 let entry = try #require(listed.first { $0["endpoint"] as? String == address }, "\(listed)")
                 if let socket = entry["socket"] as? String {
@@ -73,7 +73,8 @@ import TestSupport
                 }
                 // Any connection starts it: wait for the server's greeting.
                 _ = try await ChildProcess.run("python3", ["-c", "import socket, sys; s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 120); s.recv(4)",
-                                                           entry["address"] as! String, String(entry["port"] as! Int)], timeout: .seconds(150))
+                                                           entry["address"] as! String, String(entry["port"] as! Int)], timeout: .seconds(200))
+                try await Task.sleep(for: .milliseconds(500))
             }
             throw DBTestError( "the \(environment) database did not start")
         }

@@ -126,6 +126,8 @@ class Database:
         with self.starting:
             if self.server is None or self.server.poll() is not None:
                 self._start_server()
+            elif not self.ready:
+                self._wait_answering()   # an earlier start timed out on a busy machine
             if self.applied_password != record["password"]:
                 self._apply_credentials(record)
             self.ready = True
@@ -146,9 +148,14 @@ class Database:
              "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=64M", "--innodb-flush-log-at-trx-commit=2",
              "--skip-log-bin", f"--log-error={self.directory}/error.log"],
             f"database {self.id}", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        for _ in range(300):
+        self.applied_password = None
+        self._wait_answering()
+
+    def _wait_answering(self, seconds=180):
+        """Until the server answers root on its socket (a loaded machine takes its time)."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
             if self._root_sql("SELECT 1", check=False) == 0:
-                self.applied_password = None
                 return
             if self.server.poll() is not None:
                 break
