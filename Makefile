@@ -47,6 +47,7 @@ benchmarks: build-release
 	.venv/bin/python Benchmarks/push
 	.venv/bin/python Benchmarks/run-all/run
 	.venv/bin/python Benchmarks/release-build .build/release
+	.venv/bin/python Benchmarks/deploy .build/release
 	.venv/bin/python Benchmarks/sync-db
 
 ## Re-resolve the pinned Python set from Tests/Fleet/requirements.top.txt.

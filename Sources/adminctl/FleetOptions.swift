@@ -46,7 +46,7 @@ struct LimitOptions: ParsableArguments {
     @Option(help: ArgumentHelp("At most this many machines (or percent of them) at once (default: all).", valueName: "n|p%"))
     var concurrency: String?
 
-    @Option(name: .customLong("max-errors"), help: ArgumentHelp("Stop sending to more machines once more than this many failed (default: never stop).", valueName: "n|p%"))
+    @Option(name: .customLong("max-errors"), help: ArgumentHelp("Stop sending to more machines once more than this many failed, counted over the whole run (a percentage is of every machine; default: never stop).", valueName: "n|p%"))
     var maxErrors: String?
 
     @Option(help: ArgumentHelp("Stop a machine's command after this many seconds.", valueName: "seconds"))

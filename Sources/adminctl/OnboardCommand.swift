@@ -35,12 +35,19 @@ extension Adminctl {
                 printed. Then adminctl waits until the machine's agent is online and `devbox \
                 doctor` there reports the repository cloned.
 
+                With --store-bundle a copy of the bundle is also kept as the SSM SecureString \
+                /<project>/access-bundles/<name> (readable by admins only: developers hold no \
+                parameter right, instance roles read only their environment's), for one retrieval \
+                where the file cannot be handed over directly; the report prints the command that \
+                reads it into a private file and deletes it. Offboarding deletes a copy left there.
+
                 A failure before the bundle is written (the stack rolled back, the key refused) \
                 removes everything made for the developer.
 
                 Examples:
                   adminctl onboard alice --email alice@example.com
                   adminctl onboard bob --bundle-dir ~/handover --yes
+                  adminctl onboard carol --store-bundle --yes
 
                 Exit status: 0 when the machine is ready, 1 when onboarding failed or the machine \
                 was not ready in time (the error says what is kept), 2 for a usage error.
@@ -62,6 +69,9 @@ extension Adminctl {
         @Option(help: ArgumentHelp("The devbox executable to publish (default: the one beside adminctl).", valueName: "path"),
                 completion: .file())
         var devbox: String?
+
+        @Flag(help: "Also keep the bundle as an SSM SecureString for one retrieval (the report says how).")
+        var storeBundle = false
 
         @Option(help: "Seconds to wait for the machine to be ready.")
         var timeout: Int = 600
@@ -86,6 +96,7 @@ extension Adminctl {
                                         instanceType: instanceType, bundleDirectory: bundleDir ?? Adminctl.defaultBundleDirectory,
                                         devboxVersion: ToolVersion.number, devboxBinary: devbox)
             onboarding.readinessTimeout = .seconds(timeout)
+            onboarding.storeBundle = storeBundle
             let yes = yes
             let report = try await onboarding.run(console: console) { plan in
                 if yes { return true }

@@ -15,6 +15,8 @@ extension Adminctl.Cp: ReportsJSON {}
 extension Adminctl.Install: ReportsJSON {}
 extension Adminctl.Release.Build: ReportsJSON {}
 extension Adminctl.Releases: ReportsJSON {}
+extension Adminctl.Deploy: ReportsJSON {}
+extension Adminctl.Rollback: ReportsJSON {}
 extension Adminctl.Onboard: ReportsJSON {}
 extension Adminctl.Offboard: ReportsJSON {}
 extension Adminctl.Audit: ReportsJSON {}

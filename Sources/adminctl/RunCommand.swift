@@ -13,7 +13,9 @@ extension Adminctl {
                 ids, 50 per call); adminctl follows the invocations and prints, as each machine \
                 finishes, its output (lines prefixed with the developer's name, or the instance \
                 id and environment) and how it ended: ok, failed, timed out, undeliverable, with \
-                its exit code and duration. A machine whose output is the same as an earlier \
+                its exit code and duration, or lost: a machine stopped or terminated while the \
+                command ran is reported at once (Run Command would keep it in progress until \
+                --timeout). A machine whose output is the same as an earlier \
                 one's says so instead of repeating it; --group prints one block per distinct \
                 result at the end. Output AWS cut short (2,500 characters in the listing) is read \
                 in full from the output bucket (the shared stack's artifacts bucket, or --bucket). \

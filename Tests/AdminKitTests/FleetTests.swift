@@ -58,6 +58,24 @@ import Testing
         #expect(FleetLimits(timeoutSeconds: 1, deliveryTimeoutSeconds: 5).deliveryTimeout(hosts: 1) == 30)
     }
 
+    @Test func limitsResolveOverTheWholeRunAsRunCommandResolvesThem() {
+        #expect(FleetLimits.count("5%", of: 120) == 6)
+        #expect(FleetLimits.count("5%", of: 121) == 7)      // rounded up
+        #expect(FleetLimits.count("1%", of: 3) == 1)        // a non-zero percentage is at least one
+        #expect(FleetLimits.count("0%", of: 500) == 0 && FleetLimits.count("0", of: 500) == 0)
+        #expect(FleetLimits.count("12", of: 3) == 12 && FleetLimits.count("x%", of: 3) == nil)
+    }
+
+    @Test func aLostMachineCountsAsNotOkAndIsSummarised() {
+        var report = FleetRunReport(command: "true", selection: nil, limits: nil)
+        report.hosts = [result("ana", .ok, code: 0, stdout: ""),
+                        HostResult(host: FleetHost(instanceID: "i-bob", owner: "bob"), commandID: "c", outcome: .lost, status: "InProgress",
+                                   statusDetails: "terminated", reason: "the machine was terminated while the command ran")]
+        #expect(report.exitStatus == 1 && report.summary.lost == 1)
+        #expect(report.renderSummary(ColorPolicy(enabled: false)).hasPrefix("2 machines: 1 ok, 1 lost in "), "\(report.renderSummary(ColorPolicy(enabled: false)))")
+        #expect(report.hosts[1].headline == "lost: the machine was terminated while the command ran")
+    }
+
     func result(_ name: String, _ outcome: HostOutcome, code: Int?, stdout: String, stderr: String = "") -> HostResult {
         HostResult(host: FleetHost(instanceID: "i-\(name)", owner: name), commandID: "c", outcome: outcome, status: "", statusDetails: "",
                    exitCode: code, seconds: 0.25, stdout: stdout, stderr: stderr)

@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import Host
 import Testing
@@ -77,6 +78,29 @@ import TestSupport
             return counts
         }
 
+        /// Dates an access key's creation back `days` days (the simulator's control API): a key that old.
+        func age(key: String, of user: String, days: Double) async throws {
+            let body = #"{"userName": "\#(user)", "accessKeyId": "\#(key)", "created": \#(Date().timeIntervalSince1970 - days * 86_400)}"#
+            let result = try await ChildProcess.run("/usr/bin/curl", ["-sf", "-X", "POST", "-H", "Content-Type: application/json",
+                                                                      "-d", body, fleet.endpoint + "/_fleet/iam/access-keys"],
+                                                    timeout: .seconds(30))
+            #expect(result.succeeded, "\(result.errorOutput)")
+        }
+
+        /// Session Manager signed with these credentials (a developer's bundle), or fleet-admin's.
+        func ssm(_ credentials: (key: String, secret: String)? = nil) -> SSM {
+            let pair = credentials ?? (fleet.environment["AWS_ACCESS_KEY_ID"]!, fleet.environment["AWS_SECRET_ACCESS_KEY"]!)
+            let provider = StaticCredentialsProvider(Credentials(accessKeyID: pair.key, secretAccessKey: pair.secret,
+                                                                 source: .environment("AWS_ACCESS_KEY_ID")))
+            return SSM(AWSClient(AWSConfiguration(region: Region("eu-west-3"), credentials: provider,
+                                                  environment: ["AWS_ENDPOINT_URL": fleet.endpoint])))
+        }
+
+        func accessKeys(_ user: String) async throws -> [[String: Any]] {
+            ((try await aws(["iam", "list-access-keys", "--user-name", user]) as? [String: Any])?["AccessKeyMetadata"]
+                as? [[String: Any]]) ?? []
+        }
+
         /// The ARN STS answers for these credentials, or nil when AWS refuses them.
         func callerIdentity(_ credentials: (key: String, secret: String)) async throws -> String? {
             let cli = TestEngine.repositoryRoot + "/.venv/bin/aws"
@@ -102,6 +126,7 @@ import TestSupport
         defer { project.stop() }
         var seconds: [String: Double] = [:]
         var calls: [String: Int] = [:]
+        var machines: [String: String] = [:]
         for developer in ["alice", "bob"] {
             _ = try await project.adminCalls(reset: true)
             let started = ContinuousClock.now
@@ -113,6 +138,7 @@ import TestSupport
             let report = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any])
             #expect(report["ready"] as? Bool == true)
             let instance = try #require(report["instanceId"] as? String)
+            machines[developer] = instance
             let bundle = try #require(report["bundle"] as? String)
             #expect(bundle == "\(project.bundles)/\(project.name)-\(developer).aws-access")
             #expect(SecretFile.mode(of: bundle) == 0o600 && SecretFile.mode(of: project.bundles) == 0o700)
@@ -176,8 +202,58 @@ import TestSupport
         let dry = try await project.run(["rotate", "--all", "--dry-run"])
         #expect(dry.status == 0 && dry.output.contains("alice: key ") && dry.output.contains("days old (at most 90): kept"), "\(dry.output)")
 
+        // A key past the maximum age: audit flags it; rotate --all replaces that one only, after
+        // deleting the stale inactive second key alice holds (a user may hold two at most).
+        let aliceKey = try #require(try await project.accessKeys("alice").first?["AccessKeyId"] as? String)
+        try await project.age(key: aliceKey, of: "alice", days: 120)
+        let aged = try await audit(project)
+        #expect(aged.status == 1)
+        let old = ((aged.report["findings"] as? [[String: Any]]) ?? []).filter { $0["kind"] as? String == "old-key" }
+        #expect(old.count == 1 && old.first?["developer"] as? String == "alice" && old.first?["resource"] as? String == aliceKey, "\(aged.report)")
+        #expect((old.first?["detail"] as? String ?? "").contains("is 120 days old (at most 90)") && old.first?["fix"] as? String == "adminctl rotate alice")
+        let stale = try #require(((try await project.aws(["iam", "create-access-key", "--user-name", "alice"]) as? [String: Any])?["AccessKey"]
+            as? [String: Any])?["AccessKeyId"] as? String)
+        _ = try await project.aws(["iam", "update-access-key", "--user-name", "alice", "--access-key-id", stale, "--status", "Inactive"])
+        let planned = try await project.run(["rotate", "--all", "--dry-run"])
+        #expect(planned.status == 0 && planned.output.contains("alice: would rotate \(aliceKey); stale inactive key \(stale) would be deleted first"),
+                "\(planned.output)")
+        let keysBefore = try await project.accessKeys("alice")
+        #expect(planned.output.contains("bob: key ") && keysBefore.count == 2)
+        let rotatedAll = try await project.run(["rotate", "--all", "--bundle-dir", project.bundles, "--yes"])
+        #expect(rotatedAll.status == 0, "\(rotatedAll.errorOutput)")
+        let aliceCredentials = try Self.credentials(in: "\(project.bundles)/\(project.name)-alice.aws-access")
+        #expect(rotatedAll.output.contains("alice: rotated \(aliceKey) -> \(aliceCredentials.key); stale inactive key \(stale) deleted first"),
+                "\(rotatedAll.output)")
+        #expect(rotatedAll.output.contains("bob: key \(newCredentials.key) is 0 days old (at most 90): kept"), "\(rotatedAll.output)")
+        #expect(try await project.accessKeys("alice").compactMap { $0["AccessKeyId"] as? String } == [aliceCredentials.key])
+        #expect(try await project.callerIdentity(aliceCredentials) == "arn:aws:iam::123456789012:user/\(project.name)/developers/alice")
+        let fresh = try await audit(project)
+        #expect(fresh.status == 0 && fresh.report["clean"] as? Bool == true, "\(fresh.report["findings"] ?? "")")
+
+        // Sessions open on alice's machine (hers and the admin's) end with her offboarding, before
+        // her stack and user go; bob's stays. She cannot open one on bob's machine.
+        let aliceMachine = try #require(machines["alice"])
+        let bobMachine = try #require(machines["bob"])
+        let hers = try await project.ssm(aliceCredentials).startSession(target: aliceMachine)
+        #expect(hers.hasPrefix("alice-"))
+        let admins = try await project.ssm().startSession(target: aliceMachine)
+        let bobs = try await project.ssm(newCredentials).startSession(target: bobMachine)
+        await #expect(throws: AWSError.self) { try await project.ssm(aliceCredentials).startSession(target: bobMachine) }
+        let open = try await project.ssm().describeSessions(filters: [.target(aliceMachine)]).all { $0 }
+        #expect(Set(open.map(\.SessionId)) == [hers, admins])
+
         let offboard = try await project.run(["offboard", "alice", "--keep-volume", "--yes"])
         #expect(offboard.status == 0, "\(offboard.errorOutput)")
+        let removedLines = offboard.output.split(separator: "\n").map(String.init)
+        let sessionLine = removedLines.firstIndex { $0.contains("session \(hers) on \(aliceMachine)") }
+        let adminLine = removedLines.firstIndex { $0.contains("session \(admins) on \(aliceMachine) (opened by arn:aws:iam::123456789012:user/") }
+        let stackLine = removedLines.firstIndex { $0.contains("stack \(project.name)-dev-alice") }
+        #expect(sessionLine != nil && adminLine != nil && stackLine != nil, "\(offboard.output)")
+        #expect((sessionLine ?? .max) < (stackLine ?? .min) && (adminLine ?? .max) < (stackLine ?? .min))
+        #expect(try await project.ssm().describeSessions(filters: [.target(aliceMachine)]).all { $0 }.isEmpty)
+        let ended = try await project.ssm().describeSessions(active: false, filters: [.target(aliceMachine)]).all { $0 }
+        #expect(Set(ended.map(\.SessionId)) == [hers, admins] && ended.allSatisfy { $0.Status == "Terminated" && $0.EndDate != nil })
+        #expect(try await project.ssm().describeSessions(filters: [.target(bobMachine)]).all { $0 }.map(\.SessionId) == [bobs])
         #expect(offboard.output.contains("as snapshot snap-"), "\(offboard.output)")
         let snapshots = ((try await project.aws(["ec2", "describe-snapshots", "--owner-ids", "self", "--filters", "Name=tag:Owner,Values=alice"])
             as? [String: Any])?["Snapshots"] as? [[String: Any]]) ?? []
@@ -189,18 +265,79 @@ import TestSupport
         #expect(after.stacks == ["\(project.name)-dev-bob"] && after.users == ["bob"] && after.owners == ["bob"])
     }
 
-    @Test func aFailureAfterTheStackRemovesEverythingMade() async throws {
+    @Test func aFailureDuringOnboardingRemovesEverythingMadeAndARetrySucceeds() async throws {
         let project = try await Project.start()
         defer { project.stop() }
+        // The stack fails mid-way: CloudFormation cannot create the machine and rolls back.
+        try await project.fleet.inject(kind: "resource-failure", service: "cloudformation", operation: "Instance", count: 1,
+                                       message: "We currently do not have sufficient t3.medium capacity in the Availability Zone you requested (eu-west-3a).")
+        let failed = try await project.run(["onboard", "carol", "--bundle-dir", project.bundles, "--yes"])
+        #expect(failed.status == 1)
+        let said = failed.errorOutput.replacingOccurrences(of: "\n", with: " ")
+        #expect(said.contains("Creating \(project.name)-dev-carol failed: Instance (AWS::EC2::Instance) CREATE_FAILED: We currently do not "
+            + "have sufficient t3.medium capacity in the Availability Zone you requested (eu-west-3a). CloudFormation rolled"), "\(failed.errorOutput)")
+        #expect(said.contains("CloudFormation rolled the stack back; everything made for carol was removed (stack and IAM user), so nothing "
+            + "blocks a retry: fix the cause and run `adminctl onboard carol` again."), "\(failed.errorOutput)")
+        #expect(!said.contains("The stack is now"))
+        print("onboarding whose machine fails to create says: \(failed.errorOutput.split(separator: "\n").last ?? "")")
+        let nothing = try await project.inventory()
+        #expect(nothing.stacks.isEmpty && nothing.users.isEmpty && nothing.owners.isEmpty, "\(nothing)")
+        #expect(!FileManager.default.fileExists(atPath: "\(project.bundles)/\(project.name)-carol.aws-access"))
+        // Nothing half-done blocks the retry, which succeeds.
+        let retried = try await project.run(["onboard", "carol", "--bundle-dir", project.bundles, "--yes", "--timeout", "120",
+                                             "--store-bundle", "--json"])
+        #expect(retried.status == 0, "\(retried.errorOutput)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(retried.standardOutput)) as? [String: Any])
+        #expect(report["ready"] as? Bool == true)
+        let made = try await project.inventory()
+        #expect(made.stacks == ["\(project.name)-dev-carol"] && made.users == ["carol"] && made.owners == ["carol"])
+
+        // --store-bundle: a SecureString copy of the bundle for one retrieval, which carol herself cannot read.
+        let parameter = "/\(project.name)/access-bundles/carol"
+        #expect(report["storedParameter"] as? String == parameter)
+        let bundleText = try String(contentsOfFile: "\(project.bundles)/\(project.name)-carol.aws-access", encoding: .utf8)
+        let carol = try Self.credentials(in: "\(project.bundles)/\(project.name)-carol.aws-access")
+        #expect(!retried.output.contains(carol.secret) && !retried.errorOutput.contains(carol.secret))
+        let stored = (try await project.aws(["ssm", "get-parameter", "--name", parameter, "--with-decryption"]) as? [String: Any])?["Parameter"]
+            as? [String: Any]
+        #expect(stored?["Type"] as? String == "SecureString" && stored?["Value"] as? String == bundleText)
+        let cli = TestEngine.repositoryRoot + "/.venv/bin/aws"
+        let asCarol = try await ChildProcess.run(cli, ["ssm", "get-parameter", "--name", parameter, "--with-decryption"], environment: [
+            "PATH": "/usr/bin:/bin", "HOME": project.directory.file("home"), "AWS_ENDPOINT_URL": project.fleet.endpoint,
+            "AWS_DEFAULT_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": carol.key, "AWS_SECRET_ACCESS_KEY": carol.secret], timeout: .seconds(60))
+        #expect(!asCarol.succeeded && asCarol.errorOutput.contains("AccessDenied"), "\(asCarol.errorOutput)")
+        // The admin's one retrieval, as the report prints it: the file, then the copy gone.
+        let retrieve = try #require(report["retrieveCommand"] as? String)
+        var environment = project.fleet.environment
+        environment["PATH"] = TestEngine.repositoryRoot + "/.venv/bin:/usr/bin:/bin"
+        environment["HOME"] = project.directory.file("home")
+        let handover = try TemporaryDirectory()
+        defer { handover.remove() }
+        let retrieved = try await ChildProcess.run("/bin/bash", ["-c", retrieve], environment: environment, directory: handover.path,
+                                                   timeout: .seconds(60))
+        #expect(retrieved.succeeded, "\(retrieved.errorOutput)")
+        let file = handover.file("\(project.name)-carol.aws-access")
+        #expect((try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .newlines)
+            == bundleText.trimmingCharacters(in: .newlines))
+        #expect(SecretFile.mode(of: file) == 0o600)
+        let gone = try await ChildProcess.run(cli, ["ssm", "get-parameter", "--name", parameter], environment: environment, timeout: .seconds(60))
+        #expect(!gone.succeeded && gone.errorOutput.contains("ParameterNotFound"), "\(gone.errorOutput)")
+        // A copy never retrieved goes with the developer.
+        _ = try await project.aws(["ssm", "put-parameter", "--name", parameter, "--type", "SecureString", "--value", "left over"])
+        let offboarded = try await project.run(["offboard", "carol", "--yes"])
+        #expect(offboarded.status == 0, "\(offboarded.errorOutput)")
+        #expect(offboarded.output.contains("stored access bundle \(parameter)"), "\(offboarded.output)")
+
+        // A failure after the stack (the key quota) removes the stack and the user too.
         try await project.fleet.inject(kind: "aws-error", service: "iam", operation: "CreateAccessKey", count: 5,
                                        code: "LimitExceeded", status: 409, message: "Cannot exceed quota for AccessKeysPerUser: 2")
-        let result = try await project.run(["onboard", "carol", "--bundle-dir", project.bundles, "--yes"])
+        let result = try await project.run(["onboard", "dave", "--bundle-dir", project.bundles, "--yes"])
         #expect(result.status == 1)
         #expect(result.errorOutput.contains("LimitExceeded"), "\(result.errorOutput)")
-        #expect(result.errorOutput.contains("Removed: stack \(project.name)-dev-carol"), "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("Removed: stack \(project.name)-dev-dave"), "\(result.errorOutput)")
         let left = try await project.inventory()
         #expect(left.stacks.isEmpty && left.users.isEmpty && left.owners.isEmpty, "\(left)")
-        #expect(!FileManager.default.fileExists(atPath: "\(project.bundles)/\(project.name)-carol.aws-access"))
+        #expect(!FileManager.default.fileExists(atPath: "\(project.bundles)/\(project.name)-dave.aws-access"))
     }
 
     static func credentials(in bundle: String) throws -> (key: String, secret: String) {

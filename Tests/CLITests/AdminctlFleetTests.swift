@@ -271,6 +271,67 @@ import TestSupport
         #expect((second["Requested"] as? Double ?? 0) >= firstDone)
     }
 
+    @Test func maxErrorsAsAPercentageHoldsOverTheWholeRunAcrossBatches() async throws {
+        let cloud = try await Cloud.start()
+        defer { cloud.stop() }
+        // 120 machines go in three batches, 50, 50 and 20, in the order of their labels ("pool (i-...)": by id).
+        let ids = try await cloud.launch(120, ["Role": "devbox", "Owner": "pool"]).sorted()
+        let failing = Array(ids[0..<4]) + Array(ids[50..<54])
+        for id in failing { try cloud.write("", to: "/fail", in: id) }
+        // 5% of 120 is 6 errors for the run; per batch it would be 3 of 50 and the third batch would run.
+        let (status, document) = try await cloud.json(["run", "--instance"] + ids + ["--max-errors", "5%", "--",
+                                                       "if [ -e /fail ]; then exit 1; fi; touch /ran"])
+        let commands = try #require(document["commandIds"] as? [String])
+        #expect(commands.count == 2, "\(commands)")
+        let hosts = document["hosts"] as? [[String: Any]] ?? []
+        let byID = Dictionary(hosts.map { ($0["instanceId"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(hosts.count == 120)
+        #expect(failing.allSatisfy { byID[$0]?["outcome"] as? String == "failed" })
+        #expect(ids[4..<50].allSatisfy { byID[$0]?["outcome"] as? String == "ok" } && ids[54..<100].allSatisfy { byID[$0]?["outcome"] as? String == "ok" })
+        let rest = ids[100...]
+        #expect(rest.allSatisfy { byID[$0]?["outcome"] as? String == "cancelled" && byID[$0]?["commandId"] == nil })
+        #expect((byID[ids[100]]?["reason"] as? String ?? "").hasPrefix("not run: 8 machines failed, more than --max-errors 5% allows (6 of the run's 120)"),
+                "\(byID[ids[100]] ?? [:])")
+        #expect(rest.allSatisfy { cloud.read("/ran", in: $0) == nil })
+        #expect(status == 28)   // 8 failed + 20 not run
+        // The second batch was sent with what the run had left: 6 - 4 = 2 errors.
+        #expect(try await cloud.record(commands[1])["MaxErrors"] as? Int == 2)
+        #expect(try await cloud.record(commands[0])["MaxErrors"] as? Int == 6)
+    }
+
+    @Test func aMachineTerminatedMidRunIsReportedLostAtOnceNotAfterTheTimeout() async throws {
+        let cloud = try await Cloud.start()
+        defer { cloud.stop() }
+        let ana = try await cloud.developer("ana")
+        let bob = try await cloud.developer("bob")
+        try cloud.write("", to: "/slow", in: bob)
+        let started = ContinuousClock.now
+        async let running = cloud.json(["run", "--all", "--timeout", "300", "--",
+                                        "if [ -e /slow ]; then touch /began; sleep 250; fi; echo done"])
+        var began = false
+        for _ in 0..<200 where !began {
+            try await Task.sleep(for: .milliseconds(100))
+            began = cloud.read("/began", in: bob) != nil
+        }
+        #expect(began, "the command never started on bob")
+        try await EC2(cloud.client).terminateInstances([bob])
+        let terminated = ContinuousClock.now
+        let (status, document) = try await running
+        let waited = ContinuousClock.now - terminated
+        #expect(status == 1, "\(document)")
+        let hosts = Self.hosts(document)
+        #expect(hosts["ana"]?["outcome"] as? String == "ok" && hosts["ana"]?["stdout"] as? String == "done\n")
+        let lost = try #require(hosts["bob"])
+        #expect(lost["outcome"] as? String == "lost" && lost["exitCode"] is NSNull, "\(lost)")
+        #expect((lost["reason"] as? String ?? "").hasPrefix("the machine was terminated"), "\(lost)")
+        #expect((document["summary"] as? [String: Int])?["lost"] == 1)
+        // Run Command alone would have kept bob InProgress until the 300 s timeout.
+        print("a machine terminated mid-run was reported lost \(waited) after its termination")
+        #expect(waited < .seconds(60), "reported \(waited) after the termination (started \(started))")
+        let text = try await cloud.adminctl(["run", "--all", "--", "true"])   // bob is no target any more
+        #expect(text.status == 0 && !text.output.contains("bob"), "\(text.output)")
+    }
+
     @Test func offlineAndStoppedMachinesAreReportedBeforeSendingAndNotSentTo() async throws {
         let cloud = try await Cloud.start()
         defer { cloud.stop() }

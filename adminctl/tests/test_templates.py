@@ -1044,8 +1044,6 @@ def test_developer_groups_admit_nothing(stack, developers):
         assert group["VpcId"] == stack.value("VpcId")
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: CloudFormation's SecurityGroup ignores SecurityGroupEgress (the "
-                                       "group keeps the allow-all default rule)")
 def test_developer_groups_egress(developers):
     ec2 = next(iter(developers.values())).cloud.client("ec2")
     for developer in developers.values():
@@ -1054,8 +1052,6 @@ def test_developer_groups_egress(developers):
             {(443, "0.0.0.0/0"), (22, "0.0.0.0/0")}
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: an AWS::EC2::Instance's LaunchTemplate is ignored (its "
-                                       "MetadataOptions do not apply: HttpTokens stays `optional`)")
 def test_developer_instance_requires_imdsv2(developers):
     for developer in developers.values():
         assert developer_instance(developer)["MetadataOptions"]["HttpTokens"] == "required"
@@ -1092,7 +1088,6 @@ def test_developer_user(stack, developers):
         assert iam.list_user_policies(UserName=name)["PolicyNames"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="moto gap: CloudFormation's IAM User ignores Tags")
 def test_developer_user_tags(stack, developers):
     iam = stack.cloud.client("iam")
     for name in developers:

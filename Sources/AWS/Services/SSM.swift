@@ -198,6 +198,60 @@ public struct SSM: Sendable {
         }
     }
 
+    // MARK: Session Manager
+
+    public struct Session: Decodable, Sendable {
+        public var SessionId: String
+        public var Target: String?
+        /// Connected, Connecting, Disconnected, Terminated, Terminating or Failed.
+        public var Status: String?
+        /// The ARN of whoever started it.
+        public var Owner: String?
+        public var StartDate: Date?
+        public var EndDate: Date?
+        public var DocumentName: String?
+    }
+
+    public struct SessionFilter: Encodable, Sendable {
+        public var key: String
+        public var value: String
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+        /// Sessions on this instance.
+        public static func target(_ instanceID: String) -> SessionFilter { SessionFilter(key: "Target", value: instanceID) }
+        /// Sessions started by this principal (its ARN).
+        public static func owner(_ arn: String) -> SessionFilter { SessionFilter(key: "Owner", value: arn) }
+    }
+
+    /// Sessions not ended (`active`: connected or disconnected) or ended in the last 30 days, page by page.
+    public func describeSessions(active: Bool = true, filters: [SessionFilter] = [], pageSize: Int? = nil) -> Paginator<[Session]> {
+        struct Input: Encodable { var State: String; var Filters: [SessionFilter]?; var MaxResults: Int?; var NextToken: String? }
+        struct Output: Decodable { var Sessions: [Session]?; var NextToken: String? }
+        return Paginator { token in
+            let output = try await call("DescribeSessions", Input(State: active ? "Active" : "History",
+                                                                  Filters: filters.isEmpty ? nil : filters,
+                                                                  MaxResults: pageSize, NextToken: token), Output.self)
+            return (output.Sessions ?? [], output.NextToken)
+        }
+    }
+
+    /// Ends a session for good (it cannot be resumed); ending one already ended is no error.
+    public func terminateSession(_ sessionID: String) async throws {
+        struct Input: Encodable { var SessionId: String }
+        _ = try await call("TerminateSession", Input(SessionId: sessionID), Empty.self)
+    }
+
+    /// Opens a session on an instance and returns its id (the shell itself is the Session Manager
+    /// plugin's WebSocket, which adminctl never opens; tests use this to have a session to end).
+    public func startSession(target: String, documentName: String? = nil, reason: String? = nil) async throws -> String {
+        struct Input: Encodable { var Target: String; var DocumentName: String?; var Reason: String? }
+        struct Output: Decodable { var SessionId: String }
+        return try await call("StartSession", Input(Target: target, DocumentName: documentName, Reason: reason), Output.self,
+                              idempotency: .repeatsWork).SessionId
+    }
+
     // MARK: Parameter Store
 
     public struct Parameter: Decodable, Sendable, Equatable {

@@ -21,6 +21,33 @@ public struct AccessBundle: Sendable {
         "\(directory)/\(project)-\(developer).aws-access"
     }
 
+    /// Where `onboard --store-bundle` keeps a copy for one retrieval: a SecureString outside every
+    /// path an instance role reads (/<project>/prod/*, /<project>/dev/*); developers hold no SSM
+    /// parameter right at all.
+    public static func parameterName(project: String, developer: String) -> String {
+        "/\(project)/access-bundles/\(developer)"
+    }
+
+    /// The admin's one retrieval: the bundle into a private file, then the copy deleted.
+    public static func retrieveCommand(project: String, developer: String, region: String) -> String {
+        let name = parameterName(project: project, developer: developer)
+        return "(umask 077 && aws ssm get-parameter --region \(region) --name \(name) --with-decryption --query Parameter.Value "
+            + "--output text > \(project)-\(developer).aws-access) && aws ssm delete-parameter --region \(region) --name \(name)"
+    }
+
+    /// Stores the bundle as that SecureString (replacing an earlier copy); its value goes in the
+    /// request body only, never in a log or an argument.
+    public func store(ssm: SSM) async throws -> String {
+        let name = Self.parameterName(project: project, developer: developer)
+        do {
+            try await ssm.putParameter(name: name, value: text, type: "SecureString", overwrite: true,
+                                       description: "Access bundle of \(developer) (adminctl onboard --store-bundle): read it once, then delete it")
+        } catch {
+            throw AccessError(.bundle, "The access bundle could not be stored as SecureString \(name): \(error)")
+        }
+        return name
+    }
+
     public var text: String {
         """
         # Nuvola developer access for \(developer) (project \(project)), written by adminctl.

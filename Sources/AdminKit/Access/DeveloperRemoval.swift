@@ -3,9 +3,10 @@ import Foundation
 import Nuvola
 
 /// Removes whatever exists of one developer: their access keys (deactivated first, so a key is
-/// dead even if deleting fails), their stack (machine, group, role, user, policies), and an IAM
-/// user left outside a stack. Used by `offboard` and by a failed `onboard`'s rollback; each step
-/// tolerates what is already gone, so running it twice is harmless.
+/// dead even if deleting fails and no new session can start), their open Session Manager sessions
+/// (on their machine, and any they started elsewhere), their stack (machine, group, role, user,
+/// policies), and an IAM user left outside a stack. Used by `offboard` and by a failed `onboard`'s
+/// rollback; each step tolerates what is already gone, so running it twice is harmless.
 public struct DeveloperRemoval: Sendable {
     public var access: DeveloperAccess
     public var developer: String
@@ -31,7 +32,10 @@ public struct DeveloperRemoval: Sendable {
             }
         }
         let stack = DeveloperStack(project: access.project, developer: developer)
-        if let found = try await access.cloudFormation.stack(stack.name), found.status != "DELETE_COMPLETE" {
+        let found = try await access.cloudFormation.stack(stack.name)
+        // A deactivated key starts no new session, but one already open keeps its shell until ended.
+        removed += try await endSessions(owner: user?.arn, machine: found?.outputs["InstanceId"], progress: progress)
+        if let found, found.status != "DELETE_COMPLETE" {
             progress("deleting stack \(stack.name) (\(found.status))…")
             if found.status.hasSuffix("_IN_PROGRESS") && found.status != "REVIEW_IN_PROGRESS" {
                 _ = try await settle(stack.name)
@@ -53,6 +57,12 @@ public struct DeveloperRemoval: Sendable {
             }
             removed.append("stack \(stack.name)" + (outputs["InstanceId"].map { " (machine \($0), its security group, role and user)" } ?? ""))
         }
+        // A copy of the bundle kept for one retrieval and never retrieved (`onboard --store-bundle`).
+        let parameter = AccessBundle.parameterName(project: access.project, developer: developer)
+        if try await access.ssm.getParameter(parameter, decrypt: false) != nil {
+            try await access.ssm.deleteParameter(parameter)
+            removed.append("stored access bundle \(parameter)")
+        }
         // A user the stack did not take with it (made by hand, or a stack that never got that far).
         if try await iam.getUser(developer) != nil {
             for arn in try await iam.attachedUserPolicies(user: developer) {
@@ -69,6 +79,24 @@ public struct DeveloperRemoval: Sendable {
             removed.append("IAM user \(developer)")
         }
         return removed
+    }
+
+    /// Ends every active session on the developer's machine and every one they started anywhere.
+    func endSessions(owner: String?, machine: String?, progress: @Sendable (String) -> Void) async throws -> [String] {
+        var sessions: [String: SSM.Session] = [:]
+        for filter in [machine.map(SSM.SessionFilter.target), owner.map(SSM.SessionFilter.owner)].compactMap({ $0 }) {
+            for try await page in access.ssm.describeSessions(active: true, filters: [filter]) {
+                for session in page { sessions[session.SessionId] = session }
+            }
+        }
+        var ended: [String] = []
+        for session in sessions.values.sorted(by: { $0.SessionId < $1.SessionId }) {
+            progress("ending session \(session.SessionId)…")
+            try await access.ssm.terminateSession(session.SessionId)
+            ended.append("session \(session.SessionId) on \(session.Target ?? "?")"
+                + (session.Owner.map { $0 == owner ? "" : " (opened by \($0))" } ?? ""))
+        }
+        return ended
     }
 
     /// The stack once settled, or nil once gone (DescribeStacks by name no longer finds it).

@@ -17,6 +17,8 @@ public struct Onboarding: Sendable {
     public var devboxVersion: String
     public var devboxBinary: String?
     public var readinessTimeout: Duration = .seconds(600)
+    /// Also keep the bundle as an SSM SecureString for one retrieval (`--store-bundle`).
+    public var storeBundle = false
 
     public init(access: DeveloperAccess, developer: String, email: String?, instanceType: String?, bundleDirectory: String,
                 devboxVersion: String, devboxBinary: String?) {
@@ -37,6 +39,9 @@ public struct Onboarding: Sendable {
         public var accessKeyId: String
         public var bundle: String
         public var sessionCommand: String
+        /// The SecureString holding a copy of the bundle, and how to retrieve it once (`--store-bundle`).
+        public var storedParameter: String?
+        public var retrieveCommand: String?
         public var devboxVersion: String
         public var devboxPublished: Bool
         public var ready: Bool
@@ -48,6 +53,9 @@ public struct Onboarding: Sendable {
             var lines = ["\(developer) is onboarded: machine \(instanceId) (stack \(stack)), devbox \(devboxVersion)"
                 + (ready ? ", ready" + (secondsToReady.map { " after \(Format.duration($0))" } ?? "") + "." : ".")]
             lines.append("Access bundle (hand it to \(developer); it holds key \(accessKeyId)): \(bundle)")
+            if let storedParameter, let retrieveCommand {
+                lines.append("A copy is stored as SecureString \(storedParameter), for one retrieval: \(retrieveCommand)")
+            }
             lines.append("They open a shell with: \(sessionCommand)")
             return lines.joined(separator: "\n")
         }
@@ -101,6 +109,7 @@ public struct Onboarding: Sendable {
         let settled: CloudFormation.Stack
         let key: IAM.AccessKey
         let bundlePath: String
+        var stored: String?
         do {
             settled = try await deployment.execute(plan) { event in console.note(StackEventLine(event).text) }
             guard let instance = settled.outputs["InstanceId"] else {
@@ -110,18 +119,29 @@ public struct Onboarding: Sendable {
             let bundle = AccessBundle(project: access.project, developer: developer, region: access.region,
                                       instanceID: instance, key: key)
             bundlePath = try bundle.write(directory: bundleDirectory)
+            if storeBundle { stored = try await bundle.store(ssm: access.ssm) }
         } catch {
             console.note("Onboarding \(developer) failed; removing what was made…")
+            var leftover: (any Error)?
             do {
                 let removed = try await Task.detached { [removal] in try await removal.run(progress: { _ in }) }.value
                 if !removed.isEmpty { console.note("Removed: \(removed.joined(separator: ", ")).") }
             } catch let cleanup {
-                console.note("Not everything could be removed (\(cleanup)); `adminctl offboard \(developer)` finishes it.")
+                leftover = cleanup
+                console.note("Not everything could be removed (\(cleanup)); `\(stack.deleteCommand)` finishes it.")
             }
             if let infra = error as? InfraError {
-                throw AccessError(.stackFailed, infra.message.replacingOccurrences(of: "The change to", with: "Creating")
-                    + " Everything made for \(developer) was removed (stack and IAM user); fix the cause and run "
-                    + "`adminctl onboard \(developer)` again.")
+                // StackDeployment names the resource that failed and CloudFormation's reason; what it
+                // says of the stack's state is past: the stack is gone.
+                var cause = (infra.message.components(separatedBy: ". The stack is now").first ?? infra.message)
+                    .replacingOccurrences(of: "The change to", with: "Creating")
+                while cause.hasSuffix(".") { cause.removeLast() }   // CloudFormation's reason may end a sentence
+                let next = leftover == nil
+                    ? "; everything made for \(developer) was removed (stack and IAM user), so nothing blocks a retry: fix the "
+                        + "cause and run `\(stack.retryCommand)` again."
+                    : "; not everything made for \(developer) could be removed (\(leftover!)): run `\(stack.deleteCommand)`, "
+                        + "then `\(stack.retryCommand)`."
+                throw AccessError(.stackFailed, cause + ". CloudFormation rolled the stack back" + next)
             }
             throw error
         }
@@ -132,6 +152,9 @@ public struct Onboarding: Sendable {
                             bundle: bundlePath, sessionCommand: AccessBundle(project: access.project, developer: developer,
                                                                              region: access.region, instanceID: instance,
                                                                              key: key).sessionCommand,
+                            storedParameter: stored,
+                            retrieveCommand: stored.map { _ in AccessBundle.retrieveCommand(project: access.project, developer: developer,
+                                                                                              region: access.region) },
                             devboxVersion: devboxVersion, devboxPublished: published, ready: false,
                             secondsToStack: secondsToStack, checks: [])
         let readiness = MachineReadiness(ssm: access.ssm, instanceID: instance, poll: access.pollInterval, timeout: readinessTimeout)

@@ -21,6 +21,10 @@ public struct DeployError: Error, CustomStringConvertible, Sendable {
         case lockLost
         /// A release named on the command line does not exist.
         case unknownRelease
+        /// The environment's group has no instance in service.
+        case noInstances
+        /// An instance in service cannot be reached by Run Command.
+        case unreachable
     }
 
     public var kind: Kind

@@ -143,7 +143,8 @@ public struct DeployLock: Sendable {
         return DeployError(.locked, "\(environment.rawValue) is locked by \(lease.holder) (\(what), since \(time(lease.acquiredAt)), "
             + "lease renewed \(time(lease.renewedAt)), expires in \(left) s unless renewed). Wait for it to finish; if that "
             + "deploy is gone, its lease runs out by itself and the next deploy takes over, or run "
-            + "`adminctl release build \(environment.rawValue) --force-unlock` to free it now.")
+            + "`adminctl deploy \(environment.rawValue) --force-unlock` (or `adminctl release build \(environment.rawValue) "
+            + "--force-unlock`) to free it now.")
     }
 }
 

@@ -18,6 +18,12 @@ public struct EnvironmentReleases: Sendable {
     public static func open(_ environment: AppEnvironment, directory: String, processEnvironment: [String: String],
                             http: HTTPClient) async throws -> EnvironmentReleases {
         let session = try await AdminSession.open(directory: directory, environment: processEnvironment, http: http)
+        return try await open(environment, session: session)
+    }
+
+    /// The same from a session already open (a deploy opens one for its releases, group and fleet).
+    public static func open(_ environment: AppEnvironment, session: AdminSession) async throws -> EnvironmentReleases {
+        let processEnvironment = session.environment
         let config = session.config
         let project = try session.project()
         let client = session.client

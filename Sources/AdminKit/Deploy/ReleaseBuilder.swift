@@ -65,20 +65,10 @@ public struct ReleaseBuilder: Sendable {
         }
         let environmentName = catalog.environment
         note("Fetching \(repository.url)…")
-        try await timed("fetch") { try await repository.update() }
+        let resolved = try await timed("fetch") { try await resolve(ref) }
+        let (commit, tree, build) = (resolved.commit, resolved.tree, resolved.build)
         let path = repository.path
-        let (commit, tree, hasComposer) = try await Blocking.run { _ in
-            do {
-                let repo = try Repository.open(path)
-                let commit = try repo.resolveCommit(ref)
-                return (commit, try repo.treeID(ofCommit: commit.id), try repo.hasFile("composer.json", in: commit.id))
-            } catch let error as GitError where error.kind == .notFound || error.kind == .invalidName {
-                throw DeployError(.unknownRef, "\(ref) is not a branch, tag or commit of \(repository.url) (after fetching it). "
-                    + "Branches are named without origin/ (`--ref new_features`); `git ls-remote \(repository.url)` lists them.")
-            }
-        }
-        let build = buildStep.effective(hasComposerJSON: hasComposer)
-        if let existing = try await catalog.existing(commit: commit.id, build: build) {
+        if let existing = resolved.existing {
             return Report(release: existing, bucket: catalog.bucket, built: false, phases: phases, seconds: Self.seconds(since: started))
         }
 
@@ -117,6 +107,33 @@ public struct ReleaseBuilder: Sendable {
         try await timed("upload") { try await catalog.publish(release, tarball: tarball) }
         return Report(release: release, bucket: catalog.bucket, built: true, files: summary.files, contentBytes: summary.contentBytes, phases: phases,
                       seconds: Self.seconds(since: started))
+    }
+
+    /// What a ref names after fetching: its commit and tree, the build step that would run, and
+    /// the published release of them when there is one (then nothing would be built).
+    public struct Resolved: Sendable {
+        public var commit: GitCommitSummary
+        public var tree: String
+        public var build: String?
+        public var existing: Release?
+    }
+
+    /// Fetches the admin clone and resolves `ref`; changes nothing in AWS (a dry run's look).
+    public func resolve(_ ref: String) async throws -> Resolved {
+        try await repository.update()
+        let path = repository.path
+        let (commit, tree, hasComposer) = try await Blocking.run { _ in
+            do {
+                let repo = try Repository.open(path)
+                let commit = try repo.resolveCommit(ref)
+                return (commit, try repo.treeID(ofCommit: commit.id), try repo.hasFile("composer.json", in: commit.id))
+            } catch let error as GitError where error.kind == .notFound || error.kind == .invalidName {
+                throw DeployError(.unknownRef, "\(ref) is not a branch, tag or commit of \(repository.url) (after fetching it). "
+                    + "Branches are named without origin/ (`--ref new_features`); `git ls-remote \(repository.url)` lists them.")
+            }
+        }
+        let build = buildStep.effective(hasComposerJSON: hasComposer)
+        return Resolved(commit: commit, tree: tree, build: build, existing: try await catalog.existing(commit: commit.id, build: build))
     }
 
     /// Exports left by builds that were killed (SIGKILL, a crash) before they could clean up:

@@ -49,6 +49,14 @@ public struct FleetLimits: Sendable, Encodable {
         return nil
     }
 
+    /// A count or percentage resolved over `hosts` machines as Run Command resolves it: a
+    /// percentage rounds up, and a non-zero one is at least 1. nil for a value that is neither.
+    static func count(_ value: String, of hosts: Int) -> Int? {
+        guard value.hasSuffix("%") else { return Int(value) }
+        guard let percent = Int(value.dropLast()) else { return nil }
+        return percent == 0 ? 0 : max(1, (hosts * percent + 99) / 100)
+    }
+
     /// Seconds Run Command may hold a command back before it starts (TimeoutSeconds): every
     /// wave of `concurrency` hosts may take the whole execution timeout.
     func deliveryTimeout(hosts: Int) -> Int {
@@ -217,27 +225,37 @@ public struct FleetRun: Sendable {
         let byTags = reachable.count == hosts.count ? selection.ssmTargets : nil
         let batches: [[FleetHost]] = byTags != nil ? [reachable]
             : stride(from: 0, to: reachable.count, by: Self.batchSize).map { Array(reachable[$0..<min($0 + Self.batchSize, reachable.count)]) }
-        // With limits, batches go one after another so --concurrency and --max-errors hold across them.
+        // With limits, batches go one after another so --concurrency and --max-errors hold across
+        // them: both are resolved over the whole run (a percentage of every machine sent to), each
+        // batch gets the errors the run has left, and once the run has more errors than allowed
+        // no further batch is sent.
         let sequential = batches.count > 1 && (limits.concurrency != nil || limits.maxErrors != nil)
+        let errorBudget = sequential ? limits.maxErrors.flatMap { FleetLimits.count($0, of: reachable.count) } : nil
+        let concurrency = sequential ? limits.concurrency.flatMap { FleetLimits.count($0, of: reachable.count) }.map(String.init) : nil
         let follower = Follower(run: self, hosts: Dictionary(reachable.map { ($0.instanceID, $0) }, uniquingKeysWith: { a, _ in a }),
                                 limits: limits, onResult: onResult, onNote: onNote)
         var sent: [(id: String, hosts: [FleetHost])] = []
         var errorsSoFar = 0
         for (index, batch) in batches.enumerated() {
-            if sequential, let budget = limits.maxErrors.flatMap(Int.init), errorsSoFar > budget {
-                for host in batches[index...].joined() {
+            if let budget = errorBudget, errorsSoFar > budget {
+                let rest = Array(batches[index...].joined())
+                onNote("\(errorsSoFar) machine(s) failed, more than --max-errors \(limits.maxErrors ?? "") allows over the run "
+                    + "(\(budget) of \(reachable.count)): the other \(rest.count) are not sent the command.")
+                for host in rest {
                     let result = HostResult(host: host, commandID: nil, outcome: .cancelled, status: "NotSent", statusDetails: "Terminated",
-                                            reason: "not sent: more than --max-errors \(budget) hosts failed")
+                                            reason: "not run: \(errorsSoFar) machines failed, more than --max-errors \(limits.maxErrors ?? "") "
+                                                + "allows (\(budget) of the run's \(reachable.count))")
                     report.hosts.append(result)
                     onResult(result)
                 }
                 break
             }
+            let maxErrors = errorBudget.map { String(max(0, $0 - errorsSoFar)) } ?? limits.maxErrors ?? "100%"
             let input = SSM.SendCommandInput(
                 instanceIDs: byTags == nil ? batch.map(\.instanceID) : nil, targets: byTags,
                 parameters: parameters(script, command: command, limits: limits),
                 comment: FleetHistory.comment(command.display), timeoutSeconds: limits.deliveryTimeout(hosts: batch.count),
-                maxConcurrency: limits.concurrency ?? "100%", maxErrors: limits.maxErrors ?? "100%",
+                maxConcurrency: concurrency ?? limits.concurrency ?? "100%", maxErrors: maxErrors,
                 outputS3Bucket: outputBucket, outputS3KeyPrefix: outputBucket == nil ? nil : BucketLayout.fleetOutput)
             let sentCommand = try await ssm.sendCommand(input)
             report.commandIDs.append(sentCommand.CommandId)
@@ -247,7 +265,9 @@ public struct FleetRun: Sendable {
                 let toFollow = sequential ? [sent.last!] : sent
                 let results = try await follower.follow(toFollow)
                 report.hosts += results.results
-                errorsSoFar += results.results.filter { $0.outcome == .failed || $0.outcome == .timedOut }.count
+                // What Run Command counts against MaxErrors: failed and timed-out executions (a lost
+                // machine's invocation ends timed out), not undeliverable ones.
+                errorsSoFar += results.results.filter { [.failed, .timedOut, .lost].contains($0.outcome) }.count
                 if results.interrupted {
                     report.interrupted = true
                     break
@@ -331,6 +351,9 @@ struct Follower: Sendable {
     var onNote: @Sendable (String) -> Void = { _ in }
 
     struct Outcome { var results: [HostResult]; var interrupted: Bool }
+    /// How often the machines still running are looked up in EC2 (a stopped or terminated one
+    /// would stay InProgress in Run Command until its timeout).
+    var goneCheck: Duration = .seconds(3)
 
     func follow(_ commands: [(id: String, hosts: [FleetHost])]) async throws -> Outcome {
         var reported: [String: HostResult] = [:]
@@ -341,6 +364,8 @@ struct Follower: Sendable {
         var settledSince: ContinuousClock.Instant?
         var failures = 0
         var completedSeen: [String: Int] = [:]   // command id -> final invocations at the last listing
+        var lost: Set<String> = []                // machines gone under the command, reported already
+        var lastGoneCheck = ContinuousClock.now
         do {
             while true {
                 try await Task.sleep(for: interval)
@@ -352,7 +377,8 @@ struct Follower: Sendable {
                     if let seen = completedSeen[command.id],
                        let summary = try? await run.ssm.listCommands(commandID: command.id).all({ $0 }).first,
                        summary.CompletedCount == seen {
-                        open += (summary.TargetCount ?? 0) - seen
+                        let lostHere = command.hosts.filter { lost.contains($0.instanceID) }.count
+                        open += max(0, (summary.TargetCount ?? 0) - seen - lostHere)
                         continue
                     }
                     // Right after SendCommand the list is empty (or misses some hosts) for a while:
@@ -384,6 +410,18 @@ struct Follower: Sendable {
                         order.append(invocation.InstanceId)
                         onResult(result)
                         fresh += 1
+                    }
+                }
+                // After the listing, so a machine whose command finished before it went away keeps its result.
+                if ContinuousClock.now - lastGoneCheck >= goneCheck {
+                    lastGoneCheck = .now
+                    for result in await gone(expected.subtracting(reported.keys), commands) {
+                        reported[result.host.instanceID] = result
+                        order.append(result.host.instanceID)
+                        lost.insert(result.host.instanceID)
+                        onResult(result)
+                        fresh += 1
+                        open = max(0, open - 1)
                     }
                 }
                 let missing = expected.subtracting(reported.keys)
@@ -419,6 +457,31 @@ struct Follower: Sendable {
             return Outcome(results: order.compactMap { reported[$0] }, interrupted: true)
         }
         return Outcome(results: order.compactMap { reported[$0] }, interrupted: false)
+    }
+
+    /// The machines among `open` that stopped or were terminated, each as a lost host's result.
+    /// Run Command would report them only when their invocation times out (up to --timeout):
+    /// the agent that reports went with the machine. A failed lookup is tried at the next check.
+    func gone(_ open: Set<String>, _ commands: [(id: String, hosts: [FleetHost])]) async -> [HostResult] {
+        guard !open.isEmpty else { return [] }
+        let ids = open.sorted()
+        var results: [HostResult] = []
+        for start in stride(from: 0, to: ids.count, by: 200) {
+            let batch = Array(ids[start..<min(start + 200, ids.count)])
+            let filters = [EC2.Filter("instance-id", batch),
+                           EC2.Filter("instance-state-name", ["shutting-down", "terminated", "stopping", "stopped"])]
+            guard let instances = try? await run.ec2.describeInstances(filters: filters).all({ $0 }) else { continue }
+            for instance in instances where open.contains(instance.id) {
+                let host = hosts[instance.id] ?? FleetHost(instanceID: instance.id)
+                let how = ["shutting-down", "terminated"].contains(instance.state) ? "terminated" : "stopped"
+                let command = commands.first { $0.hosts.contains { $0.instanceID == instance.id } }?.id
+                results.append(HostResult(host: host, commandID: command, outcome: .lost, status: "InProgress",
+                                          statusDetails: instance.state,
+                                          reason: "the machine was \(how) while the command ran (EC2 state \(instance.state)); "
+                                            + "its output and exit code are lost with it"))
+            }
+        }
+        return results
     }
 
     func report(notTargeted id: String, _ reported: inout [String: HostResult], _ order: inout [String],

@@ -38,12 +38,14 @@ public struct FleetRunReport: Sendable, Encodable {
         public var offline: Int
         public var cancelled: Int
         public var running: Int
+        public var lost: Int
     }
 
     public var summary: Summary {
         func count(_ outcome: HostOutcome) -> Int { hosts.filter { $0.outcome == outcome }.count }
         return Summary(total: hosts.count, ok: count(.ok), failed: count(.failed), timedOut: count(.timedOut),
-                       undeliverable: count(.undeliverable), offline: count(.offline), cancelled: count(.cancelled), running: count(.running))
+                       undeliverable: count(.undeliverable), offline: count(.offline), cancelled: count(.cancelled), running: count(.running),
+                       lost: count(.lost))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -71,7 +73,8 @@ public struct FleetRunReport: Sendable, Encodable {
         let counts = summary
         var parts = ["\(counts.ok) ok"]
         for (count, name) in [(counts.failed, "failed"), (counts.timedOut, "timed out"), (counts.undeliverable, "undeliverable"),
-                              (counts.offline, "offline"), (counts.cancelled, "cancelled"), (counts.running, "still running")] where count > 0 {
+                              (counts.offline, "offline"), (counts.cancelled, "cancelled"), (counts.running, "still running"),
+                              (counts.lost, "lost")] where count > 0 {
             parts.append("\(count) \(name)")
         }
         var text = "\(counts.total) machine\(counts.total == 1 ? "" : "s"): \(parts.joined(separator: ", ")) in \(HostResult.seconds(seconds))."
@@ -157,7 +160,7 @@ public enum HostLine {
     static func colour(_ outcome: HostOutcome, _ text: String, _ policy: ColorPolicy) -> String {
         switch outcome {
         case .ok: Style.green.apply(text, policy)
-        case .failed, .timedOut: Style.red.apply(text, policy)
+        case .failed, .timedOut, .lost: Style.red.apply(text, policy)
         default: Style.yellow.apply(text, policy)
         }
     }

@@ -17,6 +17,9 @@ public enum HostOutcome: String, Sendable, Encodable, CaseIterable {
     case cancelled
     /// Not finished yet (`run show` of a command still under way).
     case running
+    /// The machine stopped or was terminated while the command ran: Run Command would keep the
+    /// invocation InProgress until its timeout (the agent that reports is gone), so it is told now.
+    case lost
 
     /// Whether it counts in the exit status (every outcome but ok).
     public var isFailure: Bool { self != .ok }

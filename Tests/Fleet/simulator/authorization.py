@@ -14,10 +14,10 @@ the <action> action" (or "... with an explicit deny in an identity-based policy"
 
 Resources, by operation (see `resources`): real ARNs for SendCommand (each instance, resolved
 from InstanceIds and Targets, and the document), StartSession (the instance and the session
-document), SSM parameters and documents, EC2 Start/Stop/Reboot/TerminateInstances, IAM users,
+document), TerminateSession and ResumeSession (the session), SSM parameters and documents, EC2 Start/Stop/Reboot/TerminateInstances, IAM users,
 roles, groups and policies, and S3 buckets and objects (moto names them). Run Command's reading
 operations (ListCommands, ListCommandInvocations, GetCommandInvocation, CancelCommand,
-DescribeInstanceInformation) take no resource on AWS either ("*": only a Resource "*" covers them).
+DescribeInstanceInformation) and DescribeSessions take no resource on AWS either ("*": only a Resource "*" covers them).
 Any other operation is checked on its Action and Condition with the resource unknown.
 
 AssumeRole also needs the role's trust policy to name the caller (its ARN, or its account, which
@@ -45,7 +45,7 @@ S3_ACTIONS = {
     "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
 }
 NO_RESOURCE = {("ssm", name) for name in ("ListCommands", "ListCommandInvocations", "GetCommandInvocation",
-                                           "CancelCommand", "DescribeInstanceInformation")}
+                                           "CancelCommand", "DescribeInstanceInformation", "DescribeSessions")}
 DEFAULT_SESSION_DOCUMENT = "SSM-SessionManagerRunShell"
 
 
@@ -130,6 +130,8 @@ def resources(prefix, operation, params, region, documents):
             found.append((document_arn(region, name or DEFAULT_SESSION_DOCUMENT),
                           {"ssm:SessionDocumentAccessCheck": "true"} if not name else {}))
         return found
+    if prefix == "ssm" and operation in ("TerminateSession", "ResumeSession"):
+        return [(f"arn:aws:ssm:{region}:{ACCOUNT}:session/{params.get('SessionId', '')}", {})]
     if prefix == "ssm" and operation in ("GetParameter", "PutParameter", "DeleteParameter", "GetParameterHistory",
                                          "LabelParameterVersion"):
         return [(parameter_arn(region, one(params, "Name") or ""), {})]

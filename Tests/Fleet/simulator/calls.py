@@ -26,6 +26,7 @@ class Call:
         self.body = body
         self.region = region
         self.params = params   # the query form's fields, first value each (query/ec2 only)
+        self.access_key = None  # the access key id that signed it (set by the dispatcher)
 
     def __repr__(self):
         return f"Call({self.service}.{self.operation} via {self.protocol})"

@@ -1,5 +1,6 @@
 """The simulator's own control API under /_fleet/ (what `fleet inject`, `fleet status`, `fleet
-agent`, `fleet clock` call): JSON in, JSON out, on loopback, unauthenticated."""
+agent`, `fleet clock` call, and what tests set up through it: an access key's creation date):
+JSON in, JSON out, on loopback, unauthenticated."""
 import collections
 import json
 import os
@@ -88,6 +89,11 @@ class Control:
             return {"cleared": True}
         if route == "calls":
             return self.counter.describe()
+        if route == "iam/access-keys" and method == "POST":
+            # A key made months ago (what only time gives on AWS): {userName, accessKeyId, created}.
+            with state.LOCK:
+                return moto_adapter.set_access_key_created(payload["userName"], payload["accessKeyId"],
+                                                           float(payload["created"]))
         if route == "clock" and method == "POST":
             self.clock["offset"] = float(payload.get("offset", 0))
             return {"offset": self.clock["offset"]}

@@ -101,6 +101,7 @@ class Dispatcher:
     def answer(self, environ, call, method):
         handler = self.registry.handler(call.service, call.operation)
         access_key = environ.get("HTTP_AUTHORIZATION", "").partition("Credential=")[2].partition("/")[0]
+        call.access_key = access_key
         asked = time.monotonic()
         with state.LOCK:
             held = time.monotonic()

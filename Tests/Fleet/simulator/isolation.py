@@ -31,6 +31,9 @@ ETC_BINDS = ("ssl", "alternatives", "ld.so.cache", "php", "localtime")   # each 
 SYSTEM_PREFIXES = ("/usr/", "/bin", "/sbin", "/lib", "/root/")
 TOOLS = sys.prefix
 TOOLS_BIN = os.path.join(sys.prefix, "bin")
+# The simulated machine image's stand-ins for what Amazon Linux provides and the simulator plays
+# (dnf, systemctl, nginx; README "The machine image"): read-only, on PATH after /usr/local.
+IMAGE_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "image", "bin")
 
 
 def available():
@@ -88,7 +91,7 @@ def command(root, hostname, argv, workdir="/", path=None):
         if os.path.exists(source):
             wrapped += ["--ro-bind", os.path.realpath(source), source]
     binds = path_binds(path, root)
-    for directory in (TOOLS, os.path.realpath(TOOLS)):
+    for directory in (TOOLS, os.path.realpath(TOOLS), os.path.dirname(IMAGE_BIN)):
         if directory not in binds and directory != sys.base_prefix and not directory.startswith(SYSTEM_PREFIXES):
             binds.append(directory)
     for directory in binds:

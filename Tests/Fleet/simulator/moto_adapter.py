@@ -302,6 +302,38 @@ def identity(access_key):
             "id": f"{role.id}:{access_key._session_name}", "principal_arn": role.arn, "tags": tags}
 
 
+def caller(access_key_id):
+    """Who signs with `access_key_id`: {"arn", "session_prefix"} (the user name, or an assumed
+    role's session name, which AWS starts a Session Manager session id with), or None for a key
+    moto does not know."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    for user in backend.users.values():
+        if any(key.access_key_id == access_key_id for key in user.access_keys):
+            return {"arn": user.arn, "session_prefix": user.name}
+    assumed = sts_backends[ACCOUNT_ID]["aws"].get_assumed_role_from_access_key(access_key_id)
+    if assumed is not None:
+        return {"arn": assumed.arn, "session_prefix": assumed.session_name}
+    return None
+
+
+def set_access_key_created(user_name, access_key_id, created):
+    """Dates an IAM access key's CreateDate back to `created` (epoch seconds): how a test gets a
+    key that is months old, which only time makes on AWS. KeyError if the user has no such key."""
+    import datetime
+    from moto.iam.models import iam_backends
+    user = iam_backends[ACCOUNT_ID]["aws"].users.get(user_name)
+    if user is None:
+        raise KeyError(f"no IAM user {user_name}")
+    key = next((key for key in user.access_keys if key.access_key_id == access_key_id), None)
+    if key is None:
+        raise KeyError(f"{user_name} has no access key {access_key_id}")
+    # moto keeps naive UTC datetimes (utcnow()).
+    key.create_date = datetime.datetime.fromtimestamp(created, datetime.timezone.utc).replace(tzinfo=None)
+    return {"userName": user_name, "accessKeyId": access_key_id, "created": created}
+
+
 def identity_policies(access_key):
     """Every identity-based policy document (parsed JSON) of the principal: a user's inline and
     attached policies and those of its groups, or an assumed role's."""
@@ -513,7 +545,8 @@ def sub_get_att_at_the_first_dot():
 def apply_instance_security_group_ids():
     """AWS::EC2::Instance in a VPC names its groups by id in SecurityGroupIds; moto 5.2 reads only
     SecurityGroups (and as ids), so the instance landed in the VPC's default group. Gives moto
-    both lists, as CloudFormation applies both."""
+    both lists, as CloudFormation applies both. An instance's LaunchTemplate (which moto ignored)
+    is launched from, as RunInstances launches from one."""
     from moto.ec2.models.instances import Instance
 
     original = Instance.create_from_cloudformation_json.__func__
@@ -524,7 +557,24 @@ def apply_instance_security_group_ids():
             properties = dict(properties, SecurityGroups=list(properties.get("SecurityGroups", []))
                               + list(properties["SecurityGroupIds"]))
             cloudformation_json = dict(cloudformation_json, Properties=properties)
-        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        template = properties.get("LaunchTemplate")
+        if not template:
+            return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        # The instance's LaunchTemplate, which moto ignored: launched from it, as RunInstances with
+        # a LaunchTemplate is (launch_from_templates_as_ec2_does takes its MetadataOptions, ...).
+        spec = {key: str(template[key]) for key in ("LaunchTemplateId", "LaunchTemplateName", "Version") if template.get(key)}
+        backend = _ec2(region_name)
+        run = backend.run_instances
+
+        def run_from_template(*args, **options):
+            options.setdefault("launch_template", spec)
+            return run(*args, **options)
+
+        backend.run_instances = run_from_template
+        try:
+            return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        finally:
+            del backend.run_instances
 
     Instance.create_from_cloudformation_json = classmethod(create)
 
@@ -1453,10 +1503,15 @@ def apply_stack_resource_settings(region, stack):
     AWS::S3::BucketPolicy (a type moto lacks: GetBucketPolicy answered NoSuchBucketPolicy); an
     AWS::S3::Bucket's BucketKeyEnabled (moto kept only the algorithm), VersioningConfiguration, OwnershipControls, LifecycleConfiguration (in
     PutBucketLifecycleConfiguration's form) and LoggingConfiguration (after the policies, which
-    let log delivery write); TargetGroupAttributes and LoadBalancerAttributes. Returns the
-    logical ids it applied something to."""
+    let log delivery write); TargetGroupAttributes and LoadBalancerAttributes; an
+    AWS::EC2::SecurityGroup's SecurityGroupEgress, which replaces the allow-all rule a new group
+    has (moto kept that rule and ignored the property); an AWS::IAM::User's Tags (moto dropped
+    them). Returns the logical ids it applied something to."""
+    from moto.iam.models import iam_backends
     from moto.s3.models import s3_backends
     s3 = s3_backends[ACCOUNT_ID]["aws"]
+    iam = iam_backends[ACCOUNT_ID]["aws"]
+    ec2 = _ec2(region)
     elbv2 = _elbv2(region)
     template = _stack_template(stack).get("Resources") or {}
     applied = []
@@ -1502,7 +1557,37 @@ def apply_stack_resource_settings(region, stack):
             if attributes:
                 elbv2.modify_load_balancer_attributes(name, {a["Key"]: str(a["Value"]) for a in attributes})
                 applied.append(logical)
+        elif kind == "AWS::EC2::SecurityGroup":
+            properties = stack_resource_properties(stack, logical)
+            group = ec2.get_security_group_from_id(name) if name else None
+            if group is not None and "SecurityGroupEgress" in properties:
+                _set_egress(ec2, group, properties.get("SecurityGroupEgress") or [])
+                applied.append(logical)
+        elif kind == "AWS::IAM::User" and name in iam.users:
+            tags = stack_resource_properties(stack, logical).get("Tags") or []
+            if tags:
+                iam.tag_user(name, [{"Key": tag["Key"], "Value": str(tag.get("Value", ""))} for tag in tags])
+                applied.append(logical)
     return applied
+
+
+def _set_egress(ec2, group, rules):
+    """The group's egress rules become exactly `rules` (CloudFormation's SecurityGroupEgress
+    entries): "When you specify an egress rule, the default rule that allows all outbound
+    traffic is removed" (AWS::EC2::SecurityGroup, SecurityGroupEgress)."""
+    group.egress_rules = []
+    for rule in rules:
+        described = {"Description": rule["Description"]} if rule.get("Description") else {}
+        ranges = [dict({"CidrIp": rule["CidrIp"]}, **described)] if rule.get("CidrIp") else []
+        ranges += [dict({"CidrIpv6": rule["CidrIpv6"]}, **described)] if rule.get("CidrIpv6") else []
+        protocol = str(rule.get("IpProtocol", "-1"))
+        ec2.authorize_security_group_egress(
+            group_name_or_id=group.id, ip_protocol=protocol,
+            from_port=None if protocol == "-1" else rule.get("FromPort"), to_port=None if protocol == "-1" else rule.get("ToPort"),
+            ip_ranges=ranges,
+            source_groups=[{"GroupId": rule["DestinationSecurityGroupId"]}] if rule.get("DestinationSecurityGroupId") else [],
+            prefix_list_ids=[{"PrefixListId": rule["DestinationPrefixListId"]}] if rule.get("DestinationPrefixListId") else [],
+            vpc_id=group.vpc_id)
 
 
 def _export_names_by_output(output_map):

@@ -33,6 +33,7 @@ STDERR_LIMIT = 8000        # GetCommandInvocation StandardErrorContent
 WORKERS_PER_AGENT = 5      # the SSM agent's CommandWorkersLimit default
 STOPPED_EXIT_CODE = 137    # the agent's CommandStoppedPreemptivelyExitCode on Linux (timeout, cancel)
 NEVER_RAN = -1             # ResponseCode of an invocation that never ran
+GONE_CHECK_SECONDS = 0.5   # how often a running command looks whether its machine is still there
 
 SSMError = AWSError        # the name the server and older callers use
 
@@ -84,6 +85,7 @@ class Invocation:
         self.sent = False              # handed to the agent's queue (counts against MaxConcurrency)
         self.sent_at = None
         self.wake = threading.Event()  # set on cancel: ends a delivery wait early
+        self.lost_until = None         # its machine went away while it ran: InProgress until then
 
     def move(self, details):
         """A legal state change (callers hold state.LOCK); a final one records the time."""
@@ -258,6 +260,11 @@ class RunCommand:
         entries = path.split(":")
         # A root shell's PATH starts with the instance's own /usr/local, as the agent's does.
         path = ":".join([entry for entry in ("/usr/local/sbin", "/usr/local/bin") if entry not in entries] + entries)
+        # Then the machine image's own tools (dnf, systemctl, nginx: image/bin), before the host's.
+        entries = [entry for entry in path.split(":") if entry != isolation.IMAGE_BIN]
+        local = [index for index, entry in enumerate(entries) if entry in ("/usr/local/sbin", "/usr/local/bin")]
+        at = max(local) + 1 if local else 0
+        path = ":".join(entries[:at] + [isolation.IMAGE_BIN] + entries[at:])
         if isolation.TOOLS_BIN not in path.split(":"):
             path += ":" + isolation.TOOLS_BIN          # the AWS CLI, as AWS's images have it
         environment = {"HOME": "/root", "PATH": path, "LANG": "C.UTF-8",
@@ -466,6 +473,10 @@ class RunCommand:
                 if invocations.can_move(item.status, "DeliveryTimedOut"):
                     item.move("DeliveryTimedOut")
             command.unsent = []
+        for item in command.invocations.values():
+            if item.lost_until is not None and now() >= item.lost_until and \
+                    invocations.can_move(item.status, "ExecutionTimedOut"):
+                item.move("ExecutionTimedOut")   # its machine went away; ResponseCode stays -1
 
     def dispatch(self, command):
         """Sends what MaxConcurrency allows to the agents' queues; after MaxErrors + 1 errors
@@ -562,12 +573,20 @@ class RunCommand:
         if cancelled:
             self.kill(process)
         timed_out = False
-        try:
-            stdout, stderr = process.communicate(timeout=command.execution_timeout)
-        except subprocess.TimeoutExpired:
-            self.kill(process)
-            stdout, stderr = process.communicate()
-            timed_out = True
+        deadline = now() + command.execution_timeout
+        while True:
+            try:
+                stdout, stderr = process.communicate(timeout=max(0.0, min(GONE_CHECK_SECONDS, deadline - now())))
+                break
+            except subprocess.TimeoutExpired:
+                if self.machine_gone(agent):
+                    self.lose(invocation, process)
+                    return
+                if now() >= deadline:
+                    self.kill(process)
+                    stdout, stderr = process.communicate()
+                    timed_out = True
+                    break
         with self.lock:
             invocation.stdout = stdout.decode("utf-8", "replace")
             invocation.stderr = stderr.decode("utf-8", "replace")
@@ -582,6 +601,30 @@ class RunCommand:
                 invocation.move("Success" if process.returncode == 0 else "Failed")
         if command.s3_bucket:
             self.write_output(invocation)
+
+    def machine_gone(self, agent):
+        """Whether the instance stopped or was terminated under a running command (its agent
+        went with it): moto changes the state of the instance the agent holds in place."""
+        with self.lock:
+            instance = getattr(agent, "instance", None)
+            return instance is not None and moto_adapter.instance_state(instance) != "running"
+
+    def lose(self, invocation, process):
+        """The machine went away while the command ran: its processes end with it, nothing is
+        reported (the agent that would report is gone), and the invocation stays InProgress until
+        its execution timeout has passed, when it is TimedOut / ExecutionTimedOut with no exit code
+        and no output. AWS documents no status of its own for this: "If the SSM agent is not
+        available on the instance, the command status will show In Progress until the SSM agent is
+        available again" (EC2 User Guide, "Monitoring Commands"), and commands on terminated
+        instances end by timing out (mup-aws-beanstalk#87: "results in a timeout")."""
+        self.kill(process)
+        try:
+            process.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        with self.lock:
+            invocation.process = None
+            invocation.lost_until = invocation.started + invocation.command.execution_timeout
 
     def write_output(self, invocation):
         command = invocation.command

@@ -17,7 +17,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, authorization, control, databases, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, scaling, web
+from . import auth, authorization, control, databases, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, scaling, sessions, web
 from .providers import autoscaling, cloudformation, elbv2, ssm
 
 PROVIDERS = (ssm, autoscaling, elbv2, cloudformation)
@@ -25,12 +25,13 @@ log = logging.getLogger("fleet.server")
 
 
 class World:
-    """The simulator's own state beside moto's: agents and commands, refreshes, web serving,
-    target tracking, databases behind RDS endpoints."""
+    """The simulator's own state beside moto's: agents and commands, Session Manager sessions,
+    refreshes, web serving, target tracking, databases behind RDS endpoints."""
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
         self.run_command = runcommand.RunCommand(state_dir)
+        self.sessions = sessions.Sessions(self.run_command)
         self.refresher = refresh.InstanceRefresher(self.run_command)
         self.web = web.Web(state_dir, self.run_command)
         self.scaling = scaling.TargetTracking(self.web)

@@ -60,6 +60,18 @@ def test_run_command_responses_fit_the_ssm_model(simulator):
         assert ssm.problems(operation) == [], operation
 
 
+def test_session_manager_responses_fit_the_ssm_model(simulator):
+    ec2 = simulator.client("ec2")
+    ssm = Recorder(simulator.client("ssm"))
+    [instance] = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]]
+    session = ssm.client.start_session(Target=instance, Reason="fidelity")["SessionId"]
+    ssm.client.describe_sessions(State="Active", Filters=[{"key": "Target", "value": instance}])
+    ssm.client.terminate_session(SessionId=session)
+    assert ssm.client.describe_sessions(State="History", Filters=[{"key": "SessionId", "value": session}])["Sessions"]
+    for operation in ("StartSession", "DescribeSessions", "TerminateSession"):
+        assert ssm.problems(operation) == [], operation
+
+
 def test_refresh_and_target_health_responses_fit_their_models(simulator):
     ec2 = simulator.client("ec2")
     scaling = Recorder(simulator.client("autoscaling"))

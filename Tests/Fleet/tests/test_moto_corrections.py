@@ -303,6 +303,44 @@ def test_a_database_takes_its_vpc_security_groups(simulator):
     assert outputs == {"Secret": database["MasterUserSecret"]["SecretArn"], "Arn": database["DBInstanceArn"]}
 
 
+def test_a_stacks_group_egress_instance_launch_template_and_user_tags_are_applied(simulator):
+    """SecurityGroupEgress replaces the allow-all rule; an AWS::EC2::Instance launched from its
+    LaunchTemplate takes its MetadataOptions; an AWS::IAM::User keeps its Tags (moto ignored all three)."""
+    vpc, subnets, _ = network(simulator, zones=("a",))
+    user = unique("taggeduser")
+    template = {"Resources": {
+        "Peer": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "peer", "VpcId": vpc}},
+        "Narrow": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+            "GroupDescription": "narrow", "VpcId": vpc, "SecurityGroupEgress": [
+                {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0", "Description": "https"},
+                {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "DestinationSecurityGroupId": {"Ref": "Peer"}}]}},
+        "Template": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateData": {
+            "MetadataOptions": {"HttpEndpoint": "enabled", "HttpTokens": "required", "HttpPutResponseHopLimit": 1}}}},
+        "Machine": {"Type": "AWS::EC2::Instance", "Properties": {
+            "ImageId": "ami-12c6146b", "SubnetId": subnets[0], "SecurityGroupIds": [{"Ref": "Narrow"}],
+            "LaunchTemplate": {"LaunchTemplateId": {"Ref": "Template"},
+                               "Version": {"Fn::GetAtt": ["Template", "LatestVersionNumber"]}}}},
+        "Person": {"Type": "AWS::IAM::User", "Properties": {"UserName": user, "Tags": [
+            {"Key": "Owner", "Value": user}, {"Key": "Email", "Value": ""}]}}},
+        "Outputs": {"Narrow": {"Value": {"Ref": "Narrow"}}, "Peer": {"Value": {"Ref": "Peer"}},
+                    "Machine": {"Value": {"Ref": "Machine"}}}}
+    stack, _ = create(simulator, unique("egress"), template)
+    outputs = {item["OutputKey"]: item["OutputValue"] for item in stack["Outputs"]}
+    ec2 = simulator.client("ec2")
+    [narrow] = ec2.describe_security_groups(GroupIds=[outputs["Narrow"]])["SecurityGroups"]
+    egress = sorted(narrow["IpPermissionsEgress"], key=lambda rule: rule["FromPort"])
+    assert [(rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) for rule in egress] == [("tcp", 443, 443), ("tcp", 3306, 3306)]
+    assert egress[0]["IpRanges"] == [{"CidrIp": "0.0.0.0/0", "Description": "https"}]
+    assert [pair["GroupId"] for pair in egress[1]["UserIdGroupPairs"]] == [outputs["Peer"]]
+    [peer] = ec2.describe_security_groups(GroupIds=[outputs["Peer"]])["SecurityGroups"]
+    assert [rule["IpProtocol"] for rule in peer["IpPermissionsEgress"]] == ["-1"]   # none stated: AWS's allow-all stays
+    machine = ec2.describe_instances(InstanceIds=[outputs["Machine"]])["Reservations"][0]["Instances"][0]
+    assert machine["MetadataOptions"]["HttpTokens"] == "required"
+    assert [group["GroupId"] for group in machine["SecurityGroups"]] == [outputs["Narrow"]]
+    tags = {tag["Key"]: tag["Value"] for tag in simulator.client("iam").list_user_tags(UserName=user)["Tags"]}
+    assert tags == {"Owner": user, "Email": ""}
+
+
 def test_sub_reads_an_attribute_with_dots_as_getatt_does(simulator):
     """`!Sub "${Db.MasterUserSecret.SecretArn}"` names attribute MasterUserSecret.SecretArn (split at
     the first dot, as CloudFormation does); moto split at every dot and failed the stack."""

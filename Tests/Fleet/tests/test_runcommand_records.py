@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 import urllib.request
 
 from test_runcommand import agent_root, launch, wait
@@ -115,3 +116,34 @@ def test_fast_resource_tags_answers_what_moto_answered():
             assert {tag["key"] for tag in instances[0].get_tags()} == {"Role", "Owner", "Env"}
         finally:
             TaggedEC2Resource.get_tags = scanned
+
+
+def test_an_instance_terminated_mid_run_ends_its_command_and_times_out_with_no_result(simulator):
+    """Its processes end with the machine; the agent that would report is gone, so the invocation
+    stays InProgress until its execution timeout, then TimedOut / ExecutionTimedOut with no exit
+    code (-1) and no output, as AWS keeps it (see runcommand.RunCommand.lose)."""
+    kept, doomed = launch(simulator, 2, {"Role": "records-terminated"})
+    ssm = simulator.client("ssm")
+    command = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[kept, doomed],
+                               Parameters={"commands": ["echo started; touch /began; sleep 4; echo done; touch /ended"],
+                                           "executionTimeout": ["6"]})["Command"]
+    began = os.path.join(agent_root(simulator, doomed), "began")
+    for _ in range(100):
+        if os.path.exists(began):
+            break
+        time.sleep(0.05)
+    assert os.path.exists(began)
+    simulator.client("ec2").terminate_instances(InstanceIds=[doomed])
+    time.sleep(1.5)
+    by_id = {item["InstanceId"]: item for item in
+             ssm.list_command_invocations(CommandId=command["CommandId"], Details=True)["CommandInvocations"]}
+    assert by_id[doomed]["Status"] == "InProgress"
+    [record] = control(simulator, f"commands/{command['CommandId']}")
+    assert {item["InstanceId"]: item["Status"] for item in record["Invocations"]}[doomed] == "InProgress"
+    invocations = wait(ssm, command["CommandId"], 2, timeout=30)
+    by_id = {item["InstanceId"]: item for item in invocations}
+    assert (by_id[kept]["Status"], by_id[kept]["CommandPlugins"][0]["Output"]) == ("Success", "started\ndone\n")
+    lost = by_id[doomed]
+    assert (lost["Status"], lost["StatusDetails"]) == ("TimedOut", "ExecutionTimedOut")
+    assert (lost["CommandPlugins"][0]["ResponseCode"], lost["CommandPlugins"][0]["Output"]) == (-1, "")
+    assert not os.path.exists(os.path.join(agent_root(simulator, doomed), "ended"))   # the sleep was killed with it
