@@ -31,7 +31,7 @@ let package = Package(
         // splitting and kinds, the parallel loader, the shadow database, verification and the
         // atomic swap with snapshots, and where published dumps are found in S3.
         .target(name: "DumpImport", dependencies: [
-            "MySQL", "Archive", "Host", "AWS", "Terminal", .product(name: "Crypto", package: "swift-crypto"),
+            "MySQL", "Archive", "Host", "AWS", "Terminal", "Nuvola", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // AWS Signature Version 4, on its own so it depends on nothing but hashing.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -45,7 +45,7 @@ let package = Package(
             "Nuvola", "DumpImport", "AWS", "Git", "GitHub", "Archive", "HTTP", "Host", "MySQL", "Terminal",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "AdminKit", dependencies: ["Nuvola", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
+        .target(name: "AdminKit", dependencies: ["Nuvola", "DumpImport", "AWS", "Git", "Archive", "HTTP", "Host", "Terminal"]),
         // ArgumentParser glue both executables share: global options, error reporting, exit codes,
         // and the version report (the only reason it links the C libraries' wrappers).
         .target(name: "CommandSupport", dependencies: [
@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS", "HTTP", "SigV4", "Host", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DumpImportTests", dependencies: ["DumpImport", "Archive", "Host", "MySQL", "TestSupport"]),
         .testTarget(name: "DevboxKitTests", dependencies: ["DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "Host", "MySQL", "Nuvola", "Terminal", "TestSupport"]),
-        .testTarget(name: "AdminKitTests", dependencies: ["AdminKit", "AWS", "Archive", "Git", "Host", "HTTP", "Nuvola", "Terminal", "TestSupport"]),
+        .testTarget(name: "AdminKitTests", dependencies: ["AdminKit", "DumpImport", "AWS", "Archive", "Git", "Host", "HTTP", "Nuvola", "Terminal", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["AWS", "Host", "HTTP", "TestSupport"]),
         // One test over every type that holds a secret, so it spans the modules that define them.
         .testTarget(name: "RedactionTests", dependencies: ["AWS", "DevboxKit", "DumpImport", "Git", "GitHub", "HTTP", "MySQL", "SigV4"]),

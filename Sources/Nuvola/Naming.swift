@@ -39,6 +39,13 @@ public enum BucketLayout {
     /// `dumps/prod/`: production dumps as `devbox sync-db` reads them (README: the dump convention).
     public static let productionDumps = "dumps/prod/"
 
+    /// `dumps/prod/<UTC time>.sql.gz`, the time as `2026-11-29T030000Z` (what `adminctl db dump
+    /// prod` publishes; README: the dump convention).
+    public static func productionDump(stamp: String) -> String { productionDumps + stamp + ".sql.gz" }
+
+    /// `<dump key>.sha256`: the dump's SHA-256 in `sha256sum` format, published after the dump.
+    public static func dumpChecksum(_ key: String) -> String { key + ".sha256" }
+
     /// `fleet/output/`: every host's full output of `adminctl run` (Run Command writes
     /// `<command-id>/<instance-id>/awsrunShellScript/0.awsrunShellScript/stdout|stderr` under it).
     public static let fleetOutput = "fleet/output/"

@@ -20,6 +20,6 @@ struct Adminctl: AsyncParsableCommand {
             """,
         version: ToolVersion.text(tool: "adminctl"),
         subcommands: [Init.self, Config.self, Infra.self, Onboard.self, Offboard.self, Devs.self, Rotate.self, Audit.self,
-                      Release.self, Releases.self, Deploy.self, Rollback.self, Status.self, Scale.self, Run.self, Cp.self, Install.self, Doctor.self]
+                      Release.self, Releases.self, Deploy.self, Rollback.self, Status.self, Scale.self, DB.self, Run.self, Cp.self, Install.self, Doctor.self]
     )
 }

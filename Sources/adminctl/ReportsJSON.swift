@@ -22,3 +22,5 @@ extension Adminctl.Offboard: ReportsJSON {}
 extension Adminctl.Audit: ReportsJSON {}
 extension Adminctl.Devs: ReportsJSON {}
 extension Adminctl.Rotate: ReportsJSON {}
+extension Adminctl.DB.Dump: ReportsJSON {}
+extension Adminctl.DB.Refresh: ReportsJSON {}

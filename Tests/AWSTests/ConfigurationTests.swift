@@ -146,7 +146,7 @@ import TestSupport
 
     @Test func serviceVariableNamesFollowTheSDKs() {
         #expect(AWSService.allCases.map(\.environmentSuffix) == [
-            "STS", "S3", "EC2", "IAM", "SSM", "AUTO_SCALING", "ELASTIC_LOAD_BALANCING_V2", "CLOUDFORMATION", "RDS",
+            "STS", "S3", "EC2", "IAM", "SSM", "AUTO_SCALING", "ELASTIC_LOAD_BALANCING_V2", "CLOUDFORMATION", "RDS", "SCHEDULER",
         ])
     }
 }

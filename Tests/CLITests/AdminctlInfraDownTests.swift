@@ -111,8 +111,8 @@ import TestSupport
         #expect(asked.status == 2)
         #expect(asked.errorOutput.hasSuffix("Error: adminctl infra down asks you to type the stack's name, and there is no terminal "
             + "to ask on: add --confirm \(project.stack).\n"), "\(asked.errorOutput)")
-        // shared.yaml's 59 resources but HttpsListener (no certificate: its Condition is false, so it is not created).
-        #expect(asked.errorOutput.contains("58 resources will be deleted."))
+        // shared.yaml's 60 resources but HttpsListener (no certificate: its Condition is false, so it is not created).
+        #expect(asked.errorOutput.contains("59 resources will be deleted."))
         let wrong = try await project.run(["infra", "down", "--confirm", "nuvola-shared"])
         #expect(wrong.status == 2)
         #expect(wrong.errorOutput.hasSuffix("Error: --confirm is 'nuvola-shared', not the stack's name \(project.stack): nothing was deleted.\n"))

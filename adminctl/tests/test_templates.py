@@ -57,13 +57,22 @@ PARLIAMENT_ALLOWED = {
         "(docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-restrict-access-quickstart.html, "
         "\"BoolIfExists\": {\"ssm:SessionDocumentAccessCheck\": \"true\"}); parliament 1.6.4's action table "
         "predates it",
+    ("dump-scheduler.json", "RESOURCE_MISMATCH"):
+        "ssm:SendCommand acts on the document and on each instance, and the Run Command guide grants them in "
+        "separate statements so a tag condition applies to the instances only "
+        "(docs.aws.amazon.com/systems-manager/latest/userguide/sysman-rc-setting-up-cmdsec.html); parliament 1.6.4 "
+        "marks the document required in every statement, so the instances' statement reads as a mismatch",
 }
 
 # The values policies/*.json are rendered with for parliament (their ${...} are CloudFormation's
 # Fn::Sub variables, which parliament cannot read as ARNs).
 EXAMPLE_VALUES = {"AWS::Partition": "aws", "AWS::Region": "eu-west-3", "AWS::AccountId": "123456789012",
                   "ProjectName": "nuvola", "ArtifactsBucket": "nuvola-artifacts-123456789012-eu-west-3",
-                  "DumpsBucket": "nuvola-dumps-123456789012-eu-west-3"}
+                  "DumpsBucket": "nuvola-dumps-123456789012-eu-west-3",
+                  "ProdDatabase.MasterUserSecret.SecretArn":
+                      "arn:aws:secretsmanager:eu-west-3:123456789012:secret:rds!db-0d9c2b1e-prod-AbCdEf",
+                  "DevDatabase.MasterUserSecret.SecretArn":
+                      "arn:aws:secretsmanager:eu-west-3:123456789012:secret:rds!db-5e7f3a2c-dev-GhIjKl"}
 
 
 def tool(name):
@@ -219,7 +228,7 @@ def test_policy_files_are_the_embedded_documents():
 def render(text, values):
     """Fn::Sub's substitution: ${Name} takes its value, ${!Literal} becomes ${Literal} (an IAM
     policy variable such as ${aws:username}, which stays for IAM to resolve)."""
-    rendered = re.sub(r"\$\{(?!aws:)([A-Za-z0-9:]+)\}", lambda m: values[m.group(1)], text)
+    rendered = re.sub(r"\$\{(?!aws:)([A-Za-z0-9:.]+)\}", lambda m: values[m.group(1)], text)
     assert "${" not in re.sub(r"\$\{!?aws:username\}", "", rendered), rendered
     return rendered.replace("${!", "${")
 
@@ -897,7 +906,10 @@ def test_release_pointers(stack):
 
 def stack_values(stack):
     return {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": "123456789012",
-            "ProjectName": "nuvola", "ArtifactsBucket": stack.value("ArtifactsBucketName")}
+            "ProjectName": "nuvola", "ArtifactsBucket": stack.value("ArtifactsBucketName"),
+            "DumpsBucket": stack.value("DumpsBucketName"),
+            "ProdDatabase.MasterUserSecret.SecretArn": stack.value("ProdDatabaseSecretArn"),
+            "DevDatabase.MasterUserSecret.SecretArn": stack.value("DevDatabaseSecretArn")}
 
 
 def policy_file(name, values):
@@ -914,6 +926,17 @@ def test_instance_roles_carry_the_policy_files(stack):
         assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [f"instance-{env}"]
         document = iam.get_role_policy(RoleName=role, PolicyName=f"instance-{env}")["PolicyDocument"]
         assert document == policy_file(f"instance-{env}.json", stack_values(stack))
+
+
+def test_dump_scheduler_role_is_for_scheduler_only_and_carries_its_policy_file(stack):
+    iam = stack.cloud.client("iam")
+    role = iam.get_role(RoleName=stack.physical["DumpSchedulerRole"])["Role"]
+    assert stack.value("DumpSchedulerRoleArn") == role["Arn"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="dump-scheduler")["PolicyDocument"]
+    assert document == policy_file("dump-scheduler.json", stack_values(stack))
 
 
 def test_ssm_agent_policy_is_the_policy_file(stack):

@@ -1,6 +1,6 @@
 /// The services we call, with the names the SDKs use for endpoint variables and signing.
 public enum AWSService: String, Sendable, CaseIterable {
-    case sts, s3, ec2, iam, ssm, autoScaling, elasticLoadBalancingV2, cloudFormation, rds
+    case sts, s3, ec2, iam, ssm, autoScaling, elasticLoadBalancingV2, cloudFormation, rds, scheduler
 
     /// How each service is named: in errors, in `AWS_ENDPOINT_URL_<ID>` (the SDKs' service id,
     /// upper-cased with underscores), and in SigV4's credential scope and default host names.
@@ -15,6 +15,7 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .elasticLoadBalancingV2: ("ELBv2", "ELASTIC_LOAD_BALANCING_V2", "elasticloadbalancing")
         case .cloudFormation: ("CloudFormation", "CLOUDFORMATION", "cloudformation")
         case .rds: ("RDS", "RDS", "rds")
+        case .scheduler: ("Scheduler", "SCHEDULER", "scheduler")
         }
     }
 

@@ -13,7 +13,8 @@ enum ErrorParser {
         switch request.errorFormat {
         case .json:
             if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
-                if let type = (object["__type"] ?? object["code"]) as? String {
+                // REST-JSON services (EventBridge Scheduler) name the error in a header instead.
+                if let type = (object["__type"] ?? object["code"]) as? String ?? response.headers["x-amzn-ErrorType"] {
                     // "com.amazonaws.ssm#InvalidInstanceId" -> "InvalidInstanceId"
                     error.code = String(type.split(separator: "#").last ?? Substring(type))
                         .split(separator: ":").first.map(String.init) ?? type

@@ -17,6 +17,12 @@ public struct RDS: QueryService {
         public var deletionProtection: Bool
         public var multiAZ: Bool
         public var endpoint: String?
+        public var port: Int?
+        /// The database created with the instance (DBName), and its master user.
+        public var databaseName: String?
+        public var masterUsername: String?
+        /// The Secrets Manager secret RDS keeps the master password in (ManageMasterUserPassword).
+        public var masterUserSecretARN: String?
 
         init(_ node: XMLNode) {
             identifier = node.string("DBInstanceIdentifier") ?? ""
@@ -24,6 +30,10 @@ public struct RDS: QueryService {
             deletionProtection = node.bool("DeletionProtection") ?? false
             multiAZ = node.bool("MultiAZ") ?? false
             endpoint = node["Endpoint", "Address"]?.text
+            port = node["Endpoint"]?.int("Port")
+            databaseName = node.string("DBName")
+            masterUsername = node.string("MasterUsername")
+            masterUserSecretARN = node["MasterUserSecret", "SecretArn"]?.text
         }
     }
 

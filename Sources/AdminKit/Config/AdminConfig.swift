@@ -1,3 +1,4 @@
+import DumpImport
 import Foundation
 import Git
 import Nuvola
@@ -66,7 +67,9 @@ public struct AdminConfig: Sendable {
         Setting(key: "deploy.refresh_warmup_seconds", defaultValue: "60",
                 help: "deploy --refresh: seconds a new healthy instance warms up before it counts", shape: .integer(0...3600)),
         Setting(key: "dumps.retention_days", defaultValue: "30", help: "days a production dump is kept", shape: .integer(1...3650)),
-    ])
+        Setting(key: "dumps.keep", defaultValue: "7", help: "complete dumps `adminctl db dump prod` keeps (older ones deleted)",
+                shape: .integer(1...1000)),
+    ], extensionSections: ["sanitize"])
 
     public static var settings: [Setting] { schema.settings }
 
@@ -79,6 +82,8 @@ public struct AdminConfig: Sendable {
     }
 
     public private(set) var layers: LayeredSettings
+    /// `[[sanitize]]` rules (devbox's format) that `adminctl db refresh dev` applies to the dev copy.
+    public private(set) var sanitizeRules: [SanitizeRule] = []
     /// The file read, if one was found.
     public private(set) var file: String?
 
@@ -106,7 +111,11 @@ public struct AdminConfig: Sendable {
                             flags: [String: (flag: String, value: String)] = [:]) throws(ConfigError) -> AdminConfig {
         let home = environment["HOME"] ?? NSHomeDirectory()
         var config = AdminConfig(layers: LayeredSettings(schema: schema), file: locate(from: directory, home: home))
-        try config.layers.load(files: config.file.map { [$0] } ?? [], environment: environment, flags: flags)
+        var rules: [SanitizeRule] = []
+        try config.layers.load(files: config.file.map { [$0] } ?? [], environment: environment, flags: flags) {
+            (document, path) throws(ConfigError) in rules = try SanitizeRule.rules(from: document.values, file: path)
+        }
+        config.sanitizeRules = rules
         try config.checkSizes()
         return config
     }

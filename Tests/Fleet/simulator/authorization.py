@@ -6,7 +6,7 @@ identity_policies: a user's inline, attached and group policies, or an assumed r
 `<service prefix>:<Operation>`; the resources it acts on (`resources`); the request context
 (aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalType, aws:PrincipalAccount,
 aws:PrincipalTag/*, aws:SecureTransport, aws:SourceIp, aws:CurrentTime, aws:EpochTime,
-aws:RequestedRegion, and per resource aws:ResourceTag/*, ec2:ResourceTag/*, ssm:resourceTag/*,
+aws:RequestedRegion, s3:prefix, s3:delimiter and s3:max-keys of a listing, and per resource aws:ResourceTag/*, ec2:ResourceTag/*, ssm:resourceTag/*,
 ssm:SessionDocumentAccessCheck). Every resource must be allowed (policy.py); the first that is
 not gives AccessDenied in the service's own code and words, as AWS phrases it: "User: <arn> is
 not authorized to perform: <action> on resource: <arn> because no identity-based policy allows
@@ -170,6 +170,15 @@ def principal_context(principal, region, source_ip):
     return context
 
 
+def s3_list_context(prefix, action, params):
+    """s3:prefix, s3:delimiter and s3:max-keys of a listing (s3:ListBucket), as the S3 User
+    Guide's condition keys give them: present only when the request has them."""
+    if prefix != "s3" or action != "s3:ListBucket":
+        return {}
+    keys = {"prefix": "s3:prefix", "delimiter": "s3:delimiter", "max-keys": "s3:max-keys"}
+    return {key: str(params[name]) for name, key in keys.items() if params.get(name) not in (None, "")}
+
+
 # --- bucket policies ----------------------------------------------------------------------------
 def for_everyone(statement):
     principal = statement.get("Principal")
@@ -264,7 +273,7 @@ def authorize(access_key, signing_name, operation, params, region, moto_resource
         targets = [(moto_resource, {})]
     else:
         targets = resources(prefix, operation, params or {}, region, documents)
-    base = principal_context(principal, region, source_ip)
+    base = {**principal_context(principal, region, source_ip), **s3_list_context(prefix, action, params or {})}
     for resource, extra in (targets if targets is not None else [(policy.UNKNOWN, {})]):
         decision, _ = policy.evaluate(documents, action, resource, {**base, **extra})
         if decision != policy.ALLOW:

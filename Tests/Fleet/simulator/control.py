@@ -82,6 +82,8 @@ class Control:
             return run_command.describe_agents()
         if route == "commands" or route.startswith("commands/"):
             return run_command.describe_commands(route.partition("/")[2] or None)
+        if route == "databases":
+            return self.world.databases.describe()
         if route == "calls" and method == "DELETE":
             self.counter.clear()
             return {"cleared": True}

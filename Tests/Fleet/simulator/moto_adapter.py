@@ -6,6 +6,7 @@ nowhere else. Callers hold `state.LOCK` (see state.py) around every call; what i
 plain values or opaque handles to pass back to this module.
 """
 import json
+import secrets
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -583,6 +584,29 @@ def resolve_select_index():
     parsing.clean_json = clean_json
 
 
+def sub_get_att_at_the_first_dot():
+    """Fn::Sub's `${Db.MasterUserSecret.SecretArn}` is `!GetAtt Db.MasterUserSecret.SecretArn`,
+    split at the first dot as CloudFormation does ("${MyResource.MyAttribute}"); moto 5.2 split
+    it at every dot and failed the stack on attribute "MasterUserSecret". Resolves such names
+    first (one dot, `${Db.Arn}`, moto already reads right)."""
+    import re
+
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json, resources_map):
+        text = resource_json.get("Fn::Sub") if isinstance(resource_json, dict) and len(resource_json) == 1 else None
+        if isinstance(text, str):
+            for name in set(re.findall(r"\$\{([A-Za-z0-9]+\.[A-Za-z0-9]+\.[A-Za-z0-9.]+)\}", text)):
+                value = original({"Fn::GetAtt": name.split(".", 1)}, resources_map)
+                text = text.replace("${" + name + "}", str(value))
+            resource_json = {"Fn::Sub": text}
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
 def apply_instance_security_group_ids():
     """AWS::EC2::Instance in a VPC names its groups by id in SecurityGroupIds; moto 5.2 reads only
     SecurityGroups (and as ids), so the instance landed in the VPC's default group. Gives moto
@@ -715,6 +739,15 @@ def manage_rds_master_passwords():
     DBInstance.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     DBInstance.get_cfn_attribute = get_cfn_attribute
     DBInstance.has_cfn_attr = classmethod(has_cfn_attr)
+
+    # The secret RDS keeps holds the instance's own master user name and a generated password
+    # ("Password management with Amazon RDS and AWS Secrets Manager": {"username", "password"});
+    # moto wrote the same {"admin", "P@55w0rd!"} into every one.
+    def _generate_secret_string(self):
+        username = getattr(self.resource, "master_username", None) or "admin"
+        return json.dumps({"username": username, "password": secrets.token_urlsafe(24)})
+
+    MasterUserSecret._generate_secret_string = _generate_secret_string
 
 
 def list_parameter_changes_in_change_sets():
@@ -1016,6 +1049,27 @@ def stack_resource_properties(stack, logical_id):
 def _rds(region):
     from moto.rds.models import rds_backends
     return rds_backends[ACCOUNT_ID][region]
+
+
+def db_instances(region):
+    """Every DB instance of the region as the databases module needs it: identifier, engine,
+    endpoint (address, port), database name, master user, status and the master password its
+    RDS-managed secret holds now (None without one)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+    found = []
+    for identifier, database in _rds(region).databases.items():
+        password = None
+        secret = getattr(database, "master_user_secret", None)
+        if secret is not None:
+            try:
+                value = secretsmanager_backends[ACCOUNT_ID][region].get_secret_value(secret.secret.arn, None, None)
+                password = json.loads(value.get("SecretString") or "{}").get("password")
+            except Exception:   # a deleted secret: connections are then refused
+                password = None
+        found.append({"id": identifier, "engine": database.engine, "address": database.address,
+                      "port": int(database.port or 3306), "database": database.db_name,
+                      "username": database.master_username, "status": database.status, "password": password})
+    return found
 
 
 def db_deletion_protection(region, identifier):

@@ -186,6 +186,7 @@ class RunCommand:
         self.lock = state.LOCK
         self.regions = {"eu-west-3"}
         self.boots = {}  # instance id -> (threading.Event, [exit status])
+        self.databases = None  # databases.Databases, set by the server
         if not isolation.available():
             log.warning("bubblewrap (bwrap) is missing: instance commands run unisolated; run scripts/bootstrap")
 
@@ -294,6 +295,8 @@ class RunCommand:
         """Starts bash with `script` inside the instance, in its own session (its process group
         is what a cancel or timeout kills), recorded by processes.py for `fleet down`."""
         environment = self.environment(agent, extra_environment)
+        if self.databases is not None:
+            self.databases.publish_hosts(agent.root)   # RDS endpoints resolve as the VPC's DNS would
         argv = ["bash", "-c", script]
         if isolation.available():
             argv = isolation.command(agent.root, agent.hostname, argv, workdir, environment["PATH"])

@@ -17,7 +17,7 @@ import time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import auth, authorization, control, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, scaling, sessions, web
+from . import auth, authorization, control, databases, dispatch, faults, idempotency, moto_adapter, processes, refresh, registry, runcommand, scaling, sessions, web
 from .providers import autoscaling, cloudformation, ec2, elbv2, ssm
 
 PROVIDERS = (ssm, autoscaling, elbv2, cloudformation, ec2)
@@ -26,7 +26,7 @@ log = logging.getLogger("fleet.server")
 
 class World:
     """The simulator's own state beside moto's: agents and commands, Session Manager sessions,
-    refreshes, web serving, target tracking."""
+    refreshes, web serving, target tracking, databases behind RDS endpoints."""
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
@@ -36,6 +36,7 @@ class World:
         self.web = web.Web(state_dir, self.run_command)
         self.refresher.web = self.web       # new instances count once their target groups find them healthy
         self.scaling = scaling.TargetTracking(self.web)
+        self.databases = self.run_command.databases = databases.Databases(state_dir, self.run_command)
 
 
 def build_registry(world):
@@ -109,6 +110,7 @@ def main():
     moto_adapter.balance_group_launches()
     moto_adapter.fix_short_get_att()
     moto_adapter.resolve_select_index()
+    moto_adapter.sub_get_att_at_the_first_dot()
     moto_adapter.apply_instance_security_group_ids()
     moto_adapter.share_exports_with_every_stack()
     moto_adapter.delete_managed_policies_with_their_stack()
@@ -148,6 +150,7 @@ def main():
         try:
             world.scaling.stop()
             world.web.stop()
+            world.databases.stop()
             processes.end_all(state_dir, identifier)
         finally:
             logging.shutdown()

@@ -64,3 +64,19 @@ def test_awscli_uses_the_exported_environment(simulator):
     output = subprocess.run([aws, "sts", "get-caller-identity", "--output", "text"], env=environment,
                             capture_output=True, text=True, check=True).stdout
     assert "user/fleet-admin" in output
+
+
+def test_rest_json_gets_and_deletes_are_signed_over_the_empty_payload(simulator):
+    """EventBridge Scheduler's GetSchedule and DeleteSchedule (REST-JSON, no body): moto checked
+    them over the query's parameters and refused every correct signature."""
+    scheduler = simulator.client("scheduler")
+    scheduler.create_schedule(Name="signed-get", ScheduleExpression="cron(0 3 * * ? *)", FlexibleTimeWindow={"Mode": "OFF"},
+                              Target={"Arn": "arn:aws:scheduler:::aws-sdk:ssm:sendCommand",
+                                      "RoleArn": "arn:aws:iam::123456789012:role/scheduler", "Input": "{}"})
+    assert scheduler.get_schedule(Name="signed-get")["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    scheduler.delete_schedule(Name="signed-get")
+    try:
+        scheduler.get_schedule(Name="signed-get")
+        raise AssertionError("the schedule is still there")
+    except scheduler.exceptions.ResourceNotFoundException:
+        pass

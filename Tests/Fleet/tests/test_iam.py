@@ -227,3 +227,20 @@ def test_s3_operations_are_decided_by_s3s_own_action_names(simulator):
     assert denied(lambda: s3.list_object_versions(Bucket=bucket))["Error"]["Code"] == "AccessDenied"
     admin.put_object(Bucket=bucket, Key="artifacts/prod/r1.tar.gz", Body=b"release")
     assert denied(lambda: s3.head_object(Bucket=bucket, Key="artifacts/prod/r1.tar.gz"))["Error"]["Code"] in ("403", "AccessDenied")
+
+
+def test_a_listing_carries_its_prefix_for_s3_prefix_conditions(simulator):
+    """s3:ListBucket conditioned on s3:prefix (how the instance roles may list only dumps/prod/):
+    a listing under the prefix is allowed, one of the whole bucket or elsewhere is not."""
+    admin = simulator.client("s3")
+    bucket = f"prefixed-{uuid.uuid4().hex[:8]}"
+    admin.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    admin.put_object(Bucket=bucket, Key="dumps/prod/a.sql.gz", Body=b"dump")
+    _, client = user(simulator, [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}",
+                                  "Condition": {"StringLike": {"s3:prefix": ["dumps/prod/*"]}}}])
+    s3 = client("s3")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="dumps/prod/2026")
+    assert listed["KeyCount"] == 0
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="dumps/prod/")["Contents"]] == ["dumps/prod/a.sql.gz"]
+    assert denied(lambda: s3.list_objects_v2(Bucket=bucket))["Error"]["Code"] == "AccessDenied"
+    assert denied(lambda: s3.list_objects_v2(Bucket=bucket, Prefix="artifacts/"))["Error"]["Code"] == "AccessDenied"

@@ -339,3 +339,19 @@ def test_a_stacks_group_egress_instance_launch_template_and_user_tags_are_applie
     assert [group["GroupId"] for group in machine["SecurityGroups"]] == [outputs["Narrow"]]
     tags = {tag["Key"]: tag["Value"] for tag in simulator.client("iam").list_user_tags(UserName=user)["Tags"]}
     assert tags == {"Owner": user, "Email": ""}
+
+
+def test_sub_reads_an_attribute_with_dots_as_getatt_does(simulator):
+    """`!Sub "${Db.MasterUserSecret.SecretArn}"` names attribute MasterUserSecret.SecretArn (split at
+    the first dot, as CloudFormation does); moto split at every dot and failed the stack."""
+    template = {"Resources": {
+        "Db": {"Type": "AWS::RDS::DBInstance", "Properties": {
+            "Engine": "mysql", "DBInstanceClass": "db.t4g.micro", "AllocatedStorage": 20, "MasterUsername": "admin",
+            "ManageMasterUserPassword": True}}},
+        "Outputs": {"Secret": {"Value": {"Fn::Sub": "secret ${Db.MasterUserSecret.SecretArn} of ${Db}"}},
+                    "Arn": {"Value": {"Fn::Sub": "${Db.DBInstanceArn}"}}}}
+    stack, physical = create(simulator, unique("sub"), template)
+    database = simulator.client("rds").describe_db_instances(DBInstanceIdentifier=physical["Db"])["DBInstances"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs == {"Secret": f"secret {database['MasterUserSecret']['SecretArn']} of {physical['Db']}",
+                       "Arn": database["DBInstanceArn"]}

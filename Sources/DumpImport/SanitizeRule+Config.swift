@@ -1,4 +1,4 @@
-import DumpImport
+import Foundation
 import Nuvola
 
 extension SanitizeRule {
@@ -24,5 +24,34 @@ extension SanitizeRule {
             }
             return SanitizeRule(table: name, column: column, action: action, value: value)
         }
+    }
+}
+
+extension SanitizeRule {
+    /// The rule as a `[[sanitize]]` table of config.toml, as `rules(from:file:)` reads it back
+    /// (adminctl hands its rules to the devbox that loads the dev database this way).
+    public var configTable: String {
+        var lines = ["[[sanitize]]", "table = \(Self.tomlString(table))", "column = \(Self.tomlString(column))",
+                     "action = \(Self.tomlString(action.rawValue))"]
+        if let value { lines.append("value = \(Self.tomlString(value))") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A TOML basic string: quotes, backslashes and control characters escaped.
+    public static func tomlString(_ text: String) -> String {
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            case "\r": quoted += "\\r"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                quoted += String(format: "\\u%04X", scalar.value)
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
     }
 }
