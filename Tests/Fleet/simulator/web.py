@@ -18,6 +18,7 @@ import http.client
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -25,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from xml.sax.saxutils import escape
 
-from . import health, moto_adapter, processes, state, timescale
+from . import health, isolation, moto_adapter, processes, state, timescale
 from .errors import AWSError
 
 log = logging.getLogger("fleet.web")
@@ -62,6 +63,17 @@ if ($base !== false && is_file($base . '/index.php')) {
 http_response_code(404);
 echo "no release is current\n";
 """
+
+
+def stop_group(process, signum=signal.SIGTERM):
+    """Signals a server's whole process group (processes.spawn gives each its own session): an
+    isolated server is bubblewrap's child, which a signal to bubblewrap alone would leave running."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        process.send_signal(signum)
 
 
 def free_port():
@@ -112,13 +124,12 @@ class Web:
             processes_ = [process for _, process in self.servers.values()]
             processes_ += [balancer.process for balancer in self.balancers.values() if balancer.process]
         for process in processes_:
-            if process.poll() is None:
-                process.terminate()
+            stop_group(process)
         for process in processes_:
             try:
                 process.wait(timeout=3)
             except subprocess.TimeoutExpired:
-                process.kill()
+                stop_group(process, signal.SIGKILL)
 
     def local_port(self, host, port):
         """The loopback port of the haproxy frontend serving listener `port` of the balancer whose
@@ -209,8 +220,7 @@ class Web:
             unwanted = [instance_id for instance_id in self.servers if instance_id not in wanted]
             stopped = [self.servers.pop(instance_id) for instance_id in unwanted]
         for _, process in stopped:
-            if process.poll() is None:
-                process.terminate()
+            stop_group(process)
 
     def serve(self, instance_id, root):
         with state.LOCK:
@@ -218,18 +228,30 @@ class Web:
         if (process is not None and process.poll() is None) or self.php is None or self.stopping:
             return
         port = port or free_port()
-        router = os.path.join(self.state_dir, "router.php")
+        with state.LOCK:
+            agent = self.run_command.agents.get(instance_id)
+            hostname = agent.hostname if agent is not None else instance_id
+        # The server is a process of the instance, as nginx and PHP-FPM are on a real one: in its
+        # namespaces (its /etc/hosts names the database endpoints, its /etc its own), its files at
+        # their own paths. The router is put in the instance's /run.
+        isolated = isolation.available()
+        router = os.path.join(root, "run", "fleet-web-router.php") if isolated else os.path.join(self.state_dir, "router.php")
+        os.makedirs(os.path.dirname(router), exist_ok=True)
         if not os.path.exists(router):
             with open(router, "w") as handle:
                 handle.write(ROUTER)
-        app = os.path.join(root, "srv", "app")
+        app = "/srv/app" if isolated else os.path.join(root, "srv", "app")
+        argv = [self.php, "-d", "realpath_cache_size=0", "-S", f"127.0.0.1:{port}", "-t", app,
+                "/run/fleet-web-router.php" if isolated else router]
+        if isolated:
+            argv = isolation.command(root, hostname, argv, workdir=app)
         with open(os.path.join(os.path.dirname(root), "web.log"), "ab") as output:
             # No realpath cache: it would keep serving the release `current` pointed to a minute ago.
             # One worker (PHP_CLI_SERVER_WORKERS unset): one process per served instance.
             process = processes.spawn(
-                [self.php, "-d", "realpath_cache_size=0", "-S", f"127.0.0.1:{port}", "-t", app, router],
-                f"php {instance_id}", cwd=app, stdout=output, stderr=output, stdin=subprocess.DEVNULL,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": root, "FLEET_APP": app,
+                argv, f"php {instance_id}", cwd=os.path.join(root, "srv", "app"), stdout=output, stderr=output,
+                stdin=subprocess.DEVNULL,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/root" if isolated else root, "FLEET_APP": app,
                      "FLEET_INSTANCE_ID": instance_id})
         with state.LOCK:
             self.servers[instance_id] = (port, process)
