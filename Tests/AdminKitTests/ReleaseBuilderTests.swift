@@ -124,6 +124,23 @@ import TestSupport
         #expect(error?.message.hasPrefix("no-such-branch is not a branch, tag or commit of \(setup.origin.bare) (after fetching it).") == true)
     }
 
+    @Test func releasesBuiltInTheSameSecondStillSortInBuildOrder() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        // One second for every build: the ids (UTC second + short sha) would sort by sha.
+        let frozen = Date(timeIntervalSince1970: 1_796_000_000)
+        var builder = setup.builder(.prod)
+        builder.clock = { frozen }
+        var built: [String] = []
+        for round in 1...3 {
+            try await setup.origin.commit("CHANGELOG.md", String(repeating: "- more\n", count: round), "round \(round)")
+            try await setup.origin.git(["-C", setup.origin.seed, "push", "--quiet", "origin", "new_features"])
+            built.append(try await builder.build(ref: "new_features", builtBy: "tests").release.id)
+        }
+        #expect(Set(built).count == 3 && built == built.sorted(), "\(built)")
+        #expect(try await setup.catalog(.prod).releases().map(\.id) == built)
+    }
+
     @Test func aFailingBuildShowsItsOutputsTailAndPublishesNothing() async throws {
         let setup = try await Setup.make()
         defer { setup.remove() }

@@ -355,6 +355,30 @@ import TestSupport
         while project.current(newcomer) != v3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(300)) }
         #expect(project.current(newcomer) == v3)
         #expect(instances.allSatisfy { project.current($0) == v3 })
+
+        // An instance the group terminates while a deploy runs (after the first wave, before its
+        // own) is left out, not a failure: the deploy goes on and the others end on the release.
+        try await project.commit(["VERSION": "v4\n"], "v4")
+        let serving = try await project.instances()
+        let slow = try project.start(["deploy", "prod", "--yes", "--batch", "1"])
+        async let slowErrors = SpawnedProcess.readAll(slow.error)
+        let firstSwitch = ContinuousClock.now + .seconds(120)
+        var switched: [String] = []
+        while switched.isEmpty, ContinuousClock.now < firstSwitch {
+            switched = serving.filter { project.current($0).map { $0 != v3 } ?? false }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let victim = try #require(serving.first { !switched.contains($0) }, "\(serving) \(switched)")
+        try await AutoScaling(project.fleet.client()).terminateInstance(victim, decrementDesiredCapacity: true)
+        let slowStatus = try await slow.wait()
+        let slowText = String(decoding: await slowErrors, as: UTF8.self)
+        #expect(slowStatus == 0, "\(slowText)")
+        #expect(slowText.contains("\(victim) went away during the deploy ("), "\(slowText)")
+        let v4 = try #require(try await project.status()["release"] as? String)
+        #expect(v4 != v3)
+        let left = try await project.instances()
+        #expect(!left.contains(victim) && left.count == serving.count - 1, "\(left)")
+        #expect(left.allSatisfy { project.current($0) == v4 }, "\(left.map { project.current($0) ?? "-" })")
     }
 
     @Test func deployHelpTeaches() async throws {

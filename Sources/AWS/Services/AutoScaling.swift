@@ -127,6 +127,15 @@ public struct AutoScaling: QueryService {
         _ = try await call("SetDesiredCapacity", parameters)
     }
 
+    /// Terminates one instance of its group; with `decrement` the group's desired capacity goes
+    /// down by one, otherwise the group launches a replacement.
+    public func terminateInstance(_ instanceID: String, decrementDesiredCapacity decrement: Bool) async throws {
+        var parameters = QueryParameters()
+        parameters.set("InstanceId", instanceID)
+        parameters.set("ShouldDecrementDesiredCapacity", decrement)
+        _ = try await call("TerminateInstanceInAutoScalingGroup", parameters)
+    }
+
     public func deleteGroup(_ name: String, force: Bool = true) async throws {
         var parameters = QueryParameters()
         parameters.set("AutoScalingGroupName", name)

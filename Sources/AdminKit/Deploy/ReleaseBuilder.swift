@@ -73,8 +73,13 @@ public struct ReleaseBuilder: Sendable {
         }
 
         removeAbandonedScratch()
-        // Whole seconds, as in the id: the record then reads back equal to what was written.
-        let builtAt = Date(timeIntervalSince1970: clock().timeIntervalSince1970.rounded(.down))
+        // Whole seconds, as in the id: the record then reads back equal to what was written. Ids
+        // sort in build order (rollback's "the one before"): a release built in the same second
+        // as the newest one is dated a second after it.
+        var builtAt = Date(timeIntervalSince1970: clock().timeIntervalSince1970.rounded(.down))
+        if let newest = try await catalog.releases().last?.builtAt, builtAt <= newest {
+            builtAt = newest.addingTimeInterval(1)
+        }
         let id = Release.id(builtAt: builtAt, commit: commit.id)
         let scratch = workDirectory + "/" + id + "-" + UUID().uuidString.prefix(8)
         let export = scratch + "/tree", tarball = scratch + "/\(id).tar.gz"

@@ -248,6 +248,15 @@ public struct RollingDeploy: Sendable {
         }
 
         var reached = 0   // the last wave sent a switch: what a revert has to look at
+        // Instances terminated while the deploy runs (a scale-in, a replacement): they serve
+        // nothing any more, so they are left out from then on instead of failing the deploy.
+        var gone: Set<String> = []
+        func leave(_ id: String, _ why: String) {
+            gone.insert(id)
+            state[id]?.outcome = "gone"
+            state[id]?.reason = "it went away during the deploy (\(why))"
+            console.note("\(id) went away during the deploy (\(why)): it is left out.")
+        }
         do {
             // 1. Stage on every instance at once: serving is untouched.
             let stageStart = ContinuousClock.now
@@ -255,7 +264,8 @@ public struct RollingDeploy: Sendable {
             let url = try await catalog.s3.presignedURL(bucket: catalog.bucket, key: release.key, expires: .seconds(3600))
             let staged = try await run(script.stage(release, url: url), display: "deploy: stage \(release.id)", on: hosts.map(\.host))
             report.phases["stage"] = (ContinuousClock.now - stageStart).seconds
-            for result in staged.hosts {
+            for result in staged.hosts where result.outcome == .lost { leave(result.host.instanceID, "EC2 state \(result.statusDetails)") }
+            for result in staged.hosts where result.outcome != .lost {
                 let marks = Self.marks(result.stdout)
                 let from = marks["current"].flatMap { $0.isEmpty ? nil : $0 }
                 state[result.host.instanceID]?.from = from
@@ -267,13 +277,13 @@ public struct RollingDeploy: Sendable {
                 }
             }
             if staged.interrupted { throw CancellationError() }
-            if let failed = staged.hosts.first(where: { $0.outcome != .ok }) {
+            if let failed = staged.hosts.first(where: { $0.outcome != .ok && $0.outcome != .lost }) {
                 return finish(.rolledBack, failure: "staging failed on \(failed.host.instanceID): \(Self.reason(failed, step: "staging")); "
                     + "no instance was switched")
             }
 
             // 2. Migrations, once, before any switch.
-            if action == .deploy, let first = waves.waves.first?.first, let host = byID[first] {
+            if action == .deploy, let first = waves.waves.joined().first(where: { !gone.contains($0) }), let host = byID[first] {
                 let migrateStart = ContinuousClock.now
                 let migrated = try await run(script.migrate(release), display: "deploy: migrate \(release.id)", on: [host])
                 report.phases["migrations"] = (ContinuousClock.now - migrateStart).seconds
@@ -296,11 +306,25 @@ public struct RollingDeploy: Sendable {
                 let waveStart = ContinuousClock.now
                 reached = index + 1
                 console.note("Wave \(index + 1)/\(waves.waves.count): switching \(ids.joined(separator: " ")) to \(release.id)…")
+                // The group as it is now: an instance it terminated (scale-in, replacement) since
+                // the deploy began is not sent a switch it could never answer.
+                if let members = try await scaling.group(group)?.instances {
+                    let states = Dictionary(members.map { ($0.id, $0.lifecycleState) }, uniquingKeysWith: { a, _ in a })
+                    for id in ids where !gone.contains(id) && states[id] != "InService" {
+                        leave(id, states[id].map { "lifecycle state \($0)" } ?? "no longer in the group")
+                    }
+                }
+                let targets = ids.filter { !gone.contains($0) }.compactMap { byID[$0] }
+                if targets.isEmpty {
+                    report.waves[index].outcome = "gone"
+                    continue
+                }
                 let result = try await run(script.switchTo(release.id, healthCheck: action == .deploy),
-                                           display: "deploy: switch to \(release.id)", on: ids.compactMap { byID[$0] })
+                                           display: "deploy: switch to \(release.id)", on: targets)
                 report.waves[index].seconds = (ContinuousClock.now - waveStart).seconds
                 var failure: String?
-                for host in result.hosts {
+                for host in result.hosts where host.outcome == .lost { leave(host.host.instanceID, "EC2 state \(host.statusDetails)") }
+                for host in result.hosts where host.outcome != .lost {
                     let id = host.host.instanceID
                     let marks = Self.marks(host.stdout)
                     if marks["switched"] == release.id { state[id]?.now = release.id }
@@ -370,7 +394,7 @@ public struct RollingDeploy: Sendable {
     /// Switching an instance to the release it serves changes nothing, so this is safe to repeat.
     func revert(_ state: inout [String: DeployReport.Instance], upTo: Int, byID: [String: FleetHost], console: Console) async throws {
         guard upTo > 0 else { return }
-        let touched = state.values.filter { $0.wave >= 1 && $0.wave <= upTo }
+        let touched = state.values.filter { $0.wave >= 1 && $0.wave <= upTo && $0.outcome != "gone" }
         for item in touched where item.from == nil && item.now != nil {
             state[item.id]?.reason = "it served no release before, so there is none to put it back on"
         }
