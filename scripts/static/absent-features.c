@@ -4,7 +4,8 @@
  * its libldap.a and librtmp.a need GnuTLS, whose PKCS#11 part needs p11-kit, shipped only as
  * a shared library):
  *   - GSS-API (Kerberos, SPNEGO "Negotiate" auth): libcurl calls it only when a program asks
- *     for Negotiate/Kerberos authentication; our HTTP module never does.
+ *     for Negotiate/Kerberos authentication, which our HTTP module never does; libgit2 (built
+ *     with it too) only when a Git server offers Negotiate, which then fails as "not supported".
  *   - LDAP (ldap:// URLs) and RTMP (rtmp:// URLs): libcurl calls them only for those schemes;
  *     our HTTP module allows http and https only (CURLOPT_PROTOCOLS_STR).
  * Each function fails the way its library fails when the feature is unavailable, so were one
@@ -64,6 +65,16 @@ OM_uint32 gss_unwrap(OM_uint32 *minor, void *context, void *input, struct gss_bu
                      OM_uint32 *qop) {
     (void)context; (void)input; (void)conf; (void)qop;
     if (output) { output->length = 0; output->value = NULL; } return absent(minor);
+}
+/* libgit2 asks for the mechanisms first when a server offers Negotiate; none are available. */
+OM_uint32 gss_indicate_mechs(OM_uint32 *minor, void **mechs) {
+    if (mechs) *mechs = NULL;
+    return absent(minor);
+}
+OM_uint32 gss_release_oid_set(OM_uint32 *minor, void **set) {
+    if (minor) *minor = 0;
+    if (set) *set = NULL;
+    return GSS_S_COMPLETE;
 }
 /* Releasing what was never allocated succeeds, as the real ones do for empty handles. */
 OM_uint32 gss_release_buffer(OM_uint32 *minor, struct gss_buffer *buffer) {
