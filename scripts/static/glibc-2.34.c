@@ -6,8 +6,8 @@
  *     done here with dl_iterate_phdr, as libgcc itself does on older glibc;
  *   - arc4random, arc4random_buf (GLIBC_2.36): libstdc++.a (std::random_device), libarchive.a;
  *     done here with getrandom(2) (GLIBC_2.25, Linux 3.17), which is what glibc's do;
- *   - hypot, hypotf (GLIBC_2.35, new versions of old functions): Foundation, swiftGlibc; bound
- *     here to their GLIBC_2.2.5 versions, which every glibc still has.
+ *   - hypot, hypotf (GLIBC_2.35, new versions of old functions): Foundation, swiftGlibc; passed
+ *     here to their GLIBC_2.2.5 versions in libm (dlvsym), which every glibc still has.
  * A definition in the executable wins over glibc's, so the binary asks glibc for none of them.
  * scripts/check-portable verifies the result (objdump -T shows no GLIBC_2.35/2.36 symbol).
  */
@@ -75,9 +75,29 @@ uint32_t arc4random(void) {
     return value;
 }
 
-double nuvola_hypot_2_2_5(double, double);
-float nuvola_hypotf_2_2_5(float, float);
-__asm__(".symver nuvola_hypot_2_2_5, hypot@GLIBC_2.2.5");
-__asm__(".symver nuvola_hypotf_2_2_5, hypotf@GLIBC_2.2.5");
-double hypot(double x, double y) { return nuvola_hypot_2_2_5(x, y); }
-float hypotf(float x, float y) { return nuvola_hypotf_2_2_5(x, y); }
+/* glibc's own hypot and hypotf, as every glibc since 2.2.5 exports them; looked up once. A plain
+ * `.symver` reference would bind back to these definitions (the executable comes first in the
+ * lookup scope) and loop; asking libm's handle for the version cannot. */
+typedef double (*hypot_function)(double, double);
+typedef float (*hypotf_function)(float, float);
+
+static void *glibc_2_2_5(const char *name) {
+    void *libm = dlopen("libm.so.6", RTLD_LAZY);  /* already loaded: devbox needs it; else glibc's */
+    void *function = libm ? dlvsym(libm, name, "GLIBC_2.2.5") : NULL;
+    if (function == NULL) abort();  /* not glibc, or libm not loaded: cannot happen for this binary */
+    return function;
+}
+
+double hypot(double x, double y) {
+    static _Atomic(hypot_function) cached;
+    hypot_function function = cached;
+    if (function == NULL) cached = function = (hypot_function)glibc_2_2_5("hypot");
+    return function(x, y);
+}
+
+float hypotf(float x, float y) {
+    static _Atomic(hypotf_function) cached;
+    hypotf_function function = cached;
+    if (function == NULL) cached = function = (hypotf_function)glibc_2_2_5("hypotf");
+    return function(x, y);
+}
