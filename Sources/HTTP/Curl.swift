@@ -1,11 +1,5 @@
 import CCurl
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// libcurl's process-wide state: initialised once, before the first handle exists.
 enum Curl {
     /// `curl_global_init` is not thread-safe, so it runs exactly once from this lazy global.
@@ -28,22 +22,3 @@ public enum HTTPLibrary {
     public static var version: String { Curl.versionDescription }
 }
 
-/// The CA certificates libcurl verifies servers with. libcurl looks where it was built to look
-/// (Debian's: /etc/ssl/certs/ca-certificates.crt); the portable devbox, built on Debian, also runs
-/// on Amazon Linux, which keeps its bundle elsewhere. When the built-in file is missing, the first
-/// of the usual places that exists is used instead (an explicit bundle, AWS_CA_BUNDLE, wins).
-public enum SystemTrust {
-    public static let bundles = [
-        "/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu, Alpine
-        "/etc/pki/tls/certs/ca-bundle.crt",                  // Amazon Linux, Fedora, RHEL
-        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // the same, newer layout
-        "/etc/ssl/ca-bundle.pem",                            // openSUSE
-        "/etc/ssl/cert.pem",                                 // Arch, macOS
-    ]
-
-    /// nil when libcurl's built-in bundle is there (or no other is): then libcurl's default stands.
-    public static func bundle(compiledDefault: String?, readable: (String) -> Bool = { access($0, R_OK) == 0 }) -> String? {
-        if let compiledDefault, readable(compiledDefault) { return nil }
-        return bundles.first(where: readable)
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Host
 import Synchronization
 import TestSupport
 import Testing
