@@ -21,4 +21,3 @@ enum Curl {
 public enum HTTPLibrary {
     public static var version: String { Curl.versionDescription }
 }
-
