@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 SWIFT_BUILD_FLAGS ?=
 RELEASE_BIN = .build/release
 
-.PHONY: demo test deps build build-release test-swift test-python benchmarks requirements clean
+.PHONY: demo test deps build build-release devbox-static test-swift test-python benchmarks requirements clean
 
 deps:
 	@scripts/bootstrap
@@ -17,6 +17,12 @@ build: deps
 
 build-release: deps
 	swift build -c release --static-swift-stdlib $(SWIFT_BUILD_FLAGS)
+	scripts/build-devbox-static
+
+# The devbox `adminctl onboard` publishes: relinked from the same objects against static archives,
+# so it needs only glibc (Amazon Linux 2023's 2.34); scripts/check-portable fails the build otherwise.
+devbox-static: deps
+	scripts/build-devbox-static
 
 ## make test: every test (Swift unit and integration tests, then the Python tests of Tests/Fleet).
 test: build

@@ -1,4 +1,5 @@
 import CGit2
+import Host
 
 /// A libgit2 call failed, or a name broke git's rules: the kind of failure (what callers switch
 /// on), which function, its return code, and libgit2's own message.
@@ -99,6 +100,9 @@ enum LibGit2 {
         // libgit2 writes a push's pack object by object, and over HTTP every write went out as a
         // chunk of its own (33,000 sends for 1,000 commits): its sockets now gather them.
         _ = git_shim_register_buffered_stream()
+        // Debian's libgit2 (mbedTLS) reads only Debian's CA bundle; elsewhere (Amazon Linux) the
+        // portable devbox points it at the machine's own.
+        if let bundle = SystemTrust.bundle(compiledDefault: SystemTrust.debian) { _ = git_shim_set_ssl_cert_file(bundle) }
         return count > 0
     }()
 }

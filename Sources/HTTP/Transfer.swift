@@ -135,7 +135,13 @@ final class Transfer {
         try easy.set(CURLOPT_SSL_VERIFYHOST, 2)
         // An empty proxy string tells libcurl not to consult the environment itself.
         try easy.set(CURLOPT_PROXY, proxy ?? "")
-        if let path = request.caBundlePath { try easy.set(CURLOPT_CAINFO, path) }
+        // Our tools speak HTTP(S) only; libcurl's other schemes (ldap://, rtmp://, ...) stay closed,
+        // also to redirects (the portable devbox links stand-ins for them: scripts/static).
+        try easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        try easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        if let path = request.caBundlePath ?? SystemTrust.bundle(compiledDefault: easy.info(CURLINFO_CAINFO)) {
+            try easy.set(CURLOPT_CAINFO, path)
+        }
         if let path = request.unixSocketPath { try easy.set(CURLOPT_UNIX_SOCKET_PATH, path) }
 
         if request.maxRedirects > 0 {

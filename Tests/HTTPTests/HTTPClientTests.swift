@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Host
 import Synchronization
 import TestSupport
 import Testing
@@ -331,5 +332,29 @@ struct HTTPTLSTests {
         let response = try await client.send(HTTPRequest(url: server.tlsURL("/bytes/10"), caBundlePath: server.info.caBundle))
         #expect(response.status == 200)
         #expect(response.metrics.tlsHandshake > .zero)
+    }
+}
+
+@Suite("HTTP schemes and CA certificates")
+struct HTTPSchemeAndTrustTests {
+    let client = HTTPClient(environment: [:])
+
+    /// Debian's libcurl also speaks ldap://, rtmp://, dict://, ...; the portable devbox links
+    /// stand-ins for LDAP and RTMP (scripts/static), so no URL may reach them.
+    @Test(arguments: ["ldap://127.0.0.1:9/dc=example", "rtmp://127.0.0.1:9/live", "dict://127.0.0.1:9/d:x", "file:///etc/hostname"])
+    func onlyHTTPAndHTTPSAreSpoken(url: String) async throws {
+        let error = await #expect(throws: HTTPError.self) { try await client.send(HTTPRequest(url: url)) }
+        #expect(error?.kind == .other(code: 1), "CURLE_UNSUPPORTED_PROTOCOL expected, got \(String(describing: error))")
+    }
+
+    @Test func theBuiltInBundleStandsWhenItExists() {
+        #expect(SystemTrust.bundle(compiledDefault: "/etc/ssl/certs/ca-certificates.crt", readable: { _ in true }) == nil)
+        #expect(SystemTrust.bundle(compiledDefault: nil, readable: { _ in false }) == nil)
+    }
+
+    @Test func amazonLinuxBundleIsUsedWhenTheBuiltInOneIsMissing() {
+        let present: Set = ["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+        #expect(SystemTrust.bundle(compiledDefault: "/etc/ssl/certs/ca-certificates.crt", readable: present.contains)
+                == "/etc/pki/tls/certs/ca-bundle.crt")
     }
 }

@@ -10,6 +10,7 @@ import Nuvola
 public struct DevboxRelease: Sendable {
     public var version: String
     /// The devbox executable: `--devbox PATH`, else ADMINCTL_DEVBOX, else the one beside adminctl.
+    /// It must be the portable build (`make devbox-static`): developer machines have glibc and nothing else.
     public var binary: String
     /// The compose/ folder: ADMINCTL_COMPOSE, else the first `compose/` walking up from adminctl.
     public var compose: String
@@ -20,7 +21,8 @@ public struct DevboxRelease: Sendable {
         let binary = flag ?? environment["ADMINCTL_DEVBOX"].flatMap { $0.isEmpty ? nil : $0 } ?? directory.map { "\($0)/devbox" } ?? "devbox"
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw AccessError(.devboxMissing, "There is no devbox executable at \(binary) to publish to developer machines. "
-                + "Build it (`swift build -c release --static-swift-stdlib --product devbox`) and pass --devbox PATH.")
+                + "Build it with `make devbox-static` (scripts/build-devbox-static: one self-contained executable that needs "
+                + "only glibc 2.34, as on Amazon Linux 2023, checked by scripts/check-portable) and pass --devbox .build/release/devbox.")
         }
         var compose = environment["ADMINCTL_COMPOSE"].flatMap { $0.isEmpty ? nil : $0 }
         var current = directory
