@@ -76,6 +76,21 @@ def stop_group(process, signum=signal.SIGTERM):
         process.send_signal(signum)
 
 
+def children(pid):
+    """The processes below `pid` (its children's children too), from /proc's children lists."""
+    found, pending = [], [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children") as handle:
+                below = [int(child) for child in handle.read().split()]
+        except (OSError, ValueError):
+            below = []
+        found += below
+        pending += below
+    return found
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -445,9 +460,13 @@ class Web:
         result = {}
         for instance_id, pid in servers.items():
             try:
-                with open(f"/proc/{pid}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-                result[instance_id] = (int(fields[11]) + int(fields[12])) / ticks
+                # An isolated server is bubblewrap's child: its CPU is the PHP process's, below it.
+                total = 0
+                for process in [pid] + children(pid):
+                    with open(f"/proc/{process}/stat") as handle:
+                        fields = handle.read().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])
+                result[instance_id] = total / ticks
             except (OSError, IndexError, ValueError):
                 continue
         return result

@@ -160,3 +160,21 @@ def test_matcher_http_codes(matcher, status, ok):
 ])
 def test_rest_operations_are_found_from_the_model_request_uris(service, method, path, query, operation):
     assert calls.rest_operation(service, method, path, query) == operation
+
+
+def test_web_cpu_counts_the_processes_below_an_isolated_server():
+    """ASGAverageCPUUtilization reads the web servers' CPU: an isolated server is bubblewrap's
+    child, so the time spent below the process the simulator started counts (web.children)."""
+    import subprocess, time
+    from simulator import web
+    parent = subprocess.Popen(["sh", "-c", "timeout 3 sh -c 'while :; do :; done' & wait"])
+    try:
+        time.sleep(1.5)
+        server = web.Web.__new__(web.Web)
+        server.servers = {"i-0123456789abcdef0": (0, parent)}
+        assert web.children(parent.pid), "the busy child is listed below its parent"
+        used = web.Web.cpu_seconds(server)["i-0123456789abcdef0"]
+        assert used >= 0.5, f"{used} CPU seconds: the child's time is not counted"
+    finally:
+        parent.kill()
+        parent.wait()
