@@ -155,7 +155,9 @@ import TestSupport
     }
 
     @Test func aConcurrentBuildIsRefusedAndAKilledBuildsLockIsTakenOverAfterItsLease() async throws {
-        let project = try await Project.start(build: "sleep 10", lease: 6)
+        // Room for a loaded 2-core box: the build outlasts the checks before the kill (10 s did
+        // not), and the lease outlasts the first run after it.
+        let project = try await Project.start(build: "sleep 120", lease: 20)
         defer { project.stop() }
         let first = try project.start(["release", "build", "dev"])
         try await project.waitForLock(locked: true)
@@ -174,7 +176,7 @@ import TestSupport
         // Killed, it renews no more, but until the lease runs out the lock holds.
         let early = try await project.run(["release", "build", "dev"])
         #expect(early.status == 3, "\(early.errorOutput)")
-        try await project.waitForLock(locked: false, timeout: .seconds(15))
+        try await project.waitForLock(locked: false, timeout: .seconds(45))
         try project.set(build: "")
         let next = try await project.run(["release", "build", "dev"])
         #expect(next.status == 0, "\(next.errorOutput)")

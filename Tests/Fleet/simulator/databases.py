@@ -141,8 +141,12 @@ class Database:
             subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
                             "--auth-root-authentication-method=socket", "--skip-test-db"],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own tmpdir: a mariadbd starting deletes every `#sql*` file in its tmpdir, which in a
+        # shared /tmp are the live temporary tables of every other server on the machine.
+        os.makedirs(os.path.join(self.directory, "tmp"), exist_ok=True)
         self.server = processes.spawn(
             ["mariadbd", "--no-defaults", f"--datadir={data}", "--user=root", "--skip-networking",
+             f"--tmpdir={os.path.join(self.directory, 'tmp')}",
              f"--socket={self.socket_path}", f"--pid-file={self.directory}/mysqld.pid",
              "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci", "--max-allowed-packet=1G",
              "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=64M", "--innodb-flush-log-at-trx-commit=2",

@@ -35,8 +35,12 @@ def main():
     subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}/data", "--user=root",
                     "--auth-root-authentication-method=socket", "--skip-test-db"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A temporary directory of its own: a mariadbd starting deletes every `#sql*` file in its tmpdir
+    # (leftovers of a crash, it assumes), so a server sharing /tmp lost the temporary tables of the
+    # ones already running there (their statements failed, "Error on delete of '/tmp/#sql-temptable…").
+    os.makedirs(os.path.join(datadir, "tmp"))
     server = subprocess.Popen(["mariadbd", "--no-defaults", f"--datadir={datadir}/data", "--user=root",
-                               f"--port={port}", "--bind-address=127.0.0.1", f"--socket={sock}",
+                               f"--tmpdir={datadir}/tmp", f"--port={port}", "--bind-address=127.0.0.1", f"--socket={sock}",
                                f"--pid-file={datadir}/mysqld.pid", "--skip-name-resolve",
                                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
                                "--max-allowed-packet=1G", "--innodb-buffer-pool-size=256M",
