@@ -386,8 +386,22 @@ import TestSupport
         #expect(result.status == 0)
         #expect(result.output.contains("USAGE: adminctl deploy <environment> [--ref <ref>] [--release <id>] [--batch <N|P%>] [--dry-run] [--yes]"))
         #expect(result.output.contains("Exit status: 0 when every instance runs the release, 1 when the deploy stopped"))
+        #expect(result.output.contains("--refresh replaces the instances instead") && result.output.contains("--image-id <ami-id>"))
         let rollback = try await CLI.run("adminctl", ["rollback", "--help"])
         #expect(rollback.status == 0 && rollback.output.contains("USAGE: adminctl rollback <environment> [--to <id>]"))
+    }
+
+    /// `--refresh`'s options are checked before anything is read or sent (exit 2 with the reason).
+    @Test(arguments: [
+        (["--image-id", "ami-0123456789abcdef0"], "--image-id goes with --refresh"),
+        (["--refresh", "--image-id", "ubuntu"], "--image-id takes an AMI id such as ami-0123456789abcdef0, not \"ubuntu\""),
+        (["--refresh", "--batch", "2"], "--batch sizes in-place waves"),
+        (["--refresh", "--dry-run"], "--refresh --dry-run takes --release ID"),
+    ])
+    func refreshOptionsAreCheckedFirst(extra: [String], expected: String) async throws {
+        let result = try await CLI.run("adminctl", ["deploy", "prod"] + extra, environment: ["HOME": "/nonexistent"])
+        #expect(result.status == 2, "\(result.errorOutput)")
+        #expect(result.errorOutput.contains(expected), "\(result.errorOutput)")
     }
 
     // MARK: Waiting
