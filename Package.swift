@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AWS", dependencies: ["HTTP", "Host", "SigV4", .product(name: "Crypto", package: "swift-crypto")]),
         // GitHub's REST API (pull requests, statuses, check runs) on the HTTP module.
-        .target(name: "GitHub", dependencies: ["HTTP"]),
+        .target(name: "GitHub", dependencies: ["HTTP", "Host"]),
         // What both tools agree on (config files, tag names, S3 layout); Kits never import each other.
         .target(name: "Nuvola", dependencies: ["Terminal"]),
 

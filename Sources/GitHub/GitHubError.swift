@@ -1,36 +1,29 @@
 import Foundation
 import HTTP
+import Host
 
 /// A GitHub API call failed: the kind (what callers switch on) and one sentence saying what
 /// happened and what to do. Never carries the token, only where it came from.
-public struct GitHubError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable, Equatable {
-        /// 401: the token is wrong, expired or revoked; or there is none.
-        case unauthorized
-        /// 403 without a rate limit: the token may not do this (scopes, SSO, permissions).
-        case forbidden
-        /// 404: no such repository or pull request, or the token cannot see it.
-        case notFound
-        /// 422: GitHub refused the request's content; `message` says why in one sentence.
-        case validation
-        /// 403/429 rate limited, and the wait would be too long to sit through.
-        case rateLimited
-        /// 5xx: GitHub itself failed.
-        case server(Int)
-        /// The API could not be reached.
-        case network
-        /// An answer devbox did not expect (another status, a body it cannot read).
-        case unexpected
-    }
+public typealias GitHubError = KindedError<GitHubErrorKind>
 
-    public var kind: Kind
-    public var message: String
-    public var description: String { message }
-
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
+/// What went wrong, for callers to switch on (never on the text).
+public enum GitHubErrorKind: Sendable, Equatable {
+    /// 401: the token is wrong, expired or revoked; or there is none.
+    case unauthorized
+    /// 403 without a rate limit: the token may not do this (scopes, SSO, permissions).
+    case forbidden
+    /// 404: no such repository or pull request, or the token cannot see it.
+    case notFound
+    /// 422: GitHub refused the request's content; `message` says why in one sentence.
+    case validation
+    /// 403/429 rate limited, and the wait would be too long to sit through.
+    case rateLimited
+    /// 5xx: GitHub itself failed.
+    case server(Int)
+    /// The API could not be reached.
+    case network
+    /// An answer devbox did not expect (another status, a body it cannot read).
+    case unexpected
 }
 
 extension GitHubError {

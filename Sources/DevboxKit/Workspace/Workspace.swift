@@ -7,30 +7,22 @@ import Terminal
 
 /// Something about the workspace stops a command: the kind (what callers switch on), and a
 /// message saying what and the command that fixes it.
-public struct WorkspaceError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable, Equatable {
-        /// No workspace yet, or nothing to clone it from: `devbox init` (with --repo) fixes it.
-        case notInitialised
-        /// Something else occupies the workspace's place, or the place cannot be created.
-        case occupied
-        /// The repository could not be cloned or fetched; the git failure's kind says why.
-        case remote(GitError.Kind)
-        /// The branch name breaks git's rules, or is taken (locally, on origin, or shared).
-        case branchName
-        /// Uncommitted changes or another git process stopped the switch; nothing changed.
-        case blocked
-        /// The branch cannot move as asked: detached, following nothing, diverged, base unknown.
-        case cannotMove
-    }
+public typealias WorkspaceError = KindedError<WorkspaceErrorKind>
 
-    public var kind: Kind
-    public var message: String
-    public var description: String { message }
-
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
+/// What went wrong, for callers to switch on (never on the text).
+public enum WorkspaceErrorKind: Sendable, Equatable {
+    /// No workspace yet, or nothing to clone it from: `devbox init` (with --repo) fixes it.
+    case notInitialised
+    /// Something else occupies the workspace's place, or the place cannot be created.
+    case occupied
+    /// The repository could not be cloned or fetched; the git failure's kind says why.
+    case remote(GitError.Kind)
+    /// The branch name breaks git's rules, or is taken (locally, on origin, or shared).
+    case branchName
+    /// Uncommitted changes or another git process stopped the switch; nothing changed.
+    case blocked
+    /// The branch cannot move as asked: detached, following nothing, diverged, base unknown.
+    case cannotMove
 }
 
 /// The developer's checkout of the app: where it is, which repository it must be a clone of,
