@@ -455,10 +455,15 @@ import TestSupport
         #expect(running, "the command never ran on bob")
         try await Task.sleep(for: .milliseconds(800))   // ana's result printed first
         kill(process.processIdentifier, SIGINT)
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130, "\(output)\n\(errors)")
+        // Read and waited for off the cooperative pool (two threads on a 2-core box: blocking one
+        // stalls every other test's tasks).
+        let (output, errors, status) = await Blocking.run { _ in
+            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (output, errors, process.terminationStatus)
+        }
+        #expect(status == 130, "\(output)\n\(errors)")
         #expect(output.contains("ana | quick\nana: ok, exit 0"), "\(output)")
         #expect(output.contains("bob: cancelled"), "\(output)")
         #expect(output.contains("Interrupted: CancelCommand was sent"))
