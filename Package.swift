@@ -49,7 +49,7 @@ let package = Package(
         // ArgumentParser glue both executables share: global options, error reporting, exit codes,
         // and the version report (the only reason it links the C libraries' wrappers).
         .target(name: "CommandSupport", dependencies: [
-            "Terminal", "Git", "Archive", "HTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Terminal", "Git", "Archive", "HTTP", "Host", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "devbox", dependencies: [

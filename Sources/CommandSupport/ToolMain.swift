@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Host
 import Terminal
 
 /// Runs a root command the way both tools promise in `--help`: exit 0 on success, 1 when the
@@ -74,7 +75,7 @@ public enum ToolMain {
                 struct Detail: Encodable { var message: String; var type: String }
                 var error: Detail
             }
-            try? console.emit(Failure(error: .init(message: message, type: String(describing: type(of: error)))))
+            try? console.emit(Failure(error: .init(message: message, type: (error as? any NamedErrorType)?.typeName ?? String(describing: type(of: error)))))
         }
     }
 }

@@ -13,4 +13,18 @@ public struct KindedError<K: Sendable & Equatable>: Error, CustomStringConvertib
     }
 
     public var description: String { message }
+
+    /// The feature's name for it (`DeployError` for `KindedError<DeployErrorKind>`), which `--json`
+    /// failure reports give as their `type`.
+    public var typeName: String {
+        let kind = String(describing: Kind.self)
+        return kind.hasSuffix("Kind") ? String(kind.dropLast(4)) : kind
+    }
 }
+
+/// An error that names its own type for reports (KindedError's specialisations).
+public protocol NamedErrorType: Error {
+    var typeName: String { get }
+}
+
+extension KindedError: NamedErrorType {}

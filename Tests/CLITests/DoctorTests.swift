@@ -62,7 +62,10 @@ struct Sandbox {
         #expect(report.checks.map(\.name) == ["git identity", "container engine", "compose", "config", "workspace", "ports", "disk space", "clock"])
         #expect(report["ports"]?.status == "ok")
         #expect(report["clock"]?.status == "ok")
-        #expect(report["clock"]?.detail == "this machine's clock is in step with \(environment["AWS_ENDPOINT_URL"]!)")
+        // The server's Date has whole seconds, and a loaded machine delays its answer: in step or
+        // a second or two off, but never a failure against the local server.
+        let clock = report["clock"]?.detail ?? ""
+        #expect(clock.hasPrefix("this machine's clock is ") && clock.hasSuffix(environment["AWS_ENDPOINT_URL"]!), "\(clock)")
         #expect(!report.ok)
         #expect(report["git identity"]?.status == "ok")
         #expect(report["git identity"]?.detail == "Ada Dev <ada@example.com>")
