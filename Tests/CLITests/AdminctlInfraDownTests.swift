@@ -330,15 +330,18 @@ extension AdminctlInfraStatusTests {
         let client = project.fleet.client()
         let databases = try await CloudFormation(client).listStackResources(project.stack).all { $0 }
             .filter { $0.type == "AWS::RDS::DBInstance" }.map(\.physicalID)
-        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 10)
+        // The event read between the lifts and DeleteStack is held for a minute: the interrupt
+        // lands there however slowly a loaded machine gets to it.
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 60)
         let (process, stderr) = try launch(project, ["infra", "down", "--confirm", project.stack])
-        // Wait until adminctl has lifted the protection, then interrupt before DeleteStack goes out.
-        for _ in 0..<100 {
-            var lifted = 0
+        let deadline = ContinuousClock.now + .seconds(50)
+        var lifted = 0
+        while lifted < databases.count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            lifted = 0
             for database in databases where try await RDS(client).instance(database)?.deletionProtection == false { lifted += 1 }
-            if lifted == databases.count { break }
-            try await Task.sleep(for: .milliseconds(50))
         }
+        #expect(lifted == databases.count, "adminctl never lifted the protection of \(databases)")
         let (status, output, _) = await interrupt(process, stderr)
         #expect(status == 130, "\(output)")
         #expect(try await CloudFormation(client).stack(project.stack)?.status == "CREATE_COMPLETE")

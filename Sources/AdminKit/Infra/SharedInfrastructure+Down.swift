@@ -143,8 +143,10 @@ extension SharedInfrastructure {
             try await cloudFormation.deleteStack(stackID)
         } catch {
             // Stopped (Ctrl-C, an error) before CloudFormation took the deletion: the databases are
-            // protected again, as if nothing had been asked.
-            await Self.protect(lifted, rds: rds)
+            // protected again, as if nothing had been asked. Stopped while DeleteStack was on its
+            // way, the request may have arrived: a stack already deleting keeps them unprotected, or
+            // its databases would fail the deletion it began.
+            await Self.protect(lifted, rds: rds, unlessDeleting: stackID, cloudFormation: cloudFormation)
             throw error
         }
         let progress = StackProgress(console: console, stack: plan.stack, verb: "deleting", total: plan.resources)
@@ -194,10 +196,17 @@ extension SharedInfrastructure {
     }
 
     /// Turns deletion protection back on for the databases that still exist, even after
-    /// cancellation (a detached task: the request must go out whatever stopped the command).
-    static func protect(_ identifiers: [String], rds: RDS) async {
+    /// cancellation (a detached task: the request must go out whatever stopped the command);
+    /// with `stackID`, not once CloudFormation is deleting that stack (one that cannot be read is
+    /// taken as not deleting: a deletion that then fails on a protected database is the lesser harm).
+    static func protect(_ identifiers: [String], rds: RDS, unlessDeleting stackID: String? = nil,
+                        cloudFormation: CloudFormation? = nil) async {
         guard !identifiers.isEmpty else { return }
         await Task.detached {
+            if let stackID, let cloudFormation {
+                let status = try? await cloudFormation.stack(stackID)?.status
+                if status == "DELETE_IN_PROGRESS" || status == "DELETE_COMPLETE" { return }
+            }
             for identifier in identifiers where (try? await rds.instance(identifier)) != nil {
                 try? await rds.setDeletionProtection(identifier, true)
             }
