@@ -331,7 +331,8 @@ struct HTTPTLSTests {
     }
 
     @Test func caBundleOverrideIsTrusted() async throws {
-        let response = try await client.send(HTTPRequest(url: server.tlsURL("/bytes/10"), caBundlePath: server.info.caBundle))
+        let response = try await client.send(HTTPRequest(url: server.tlsURL("/bytes/10"), timeouts: HTTPTimeouts(connect: .seconds(60)),
+                                                         caBundlePath: server.info.caBundle))
         #expect(response.status == 200)
         #expect(response.metrics.tlsHandshake > .zero)
     }

@@ -244,6 +244,20 @@ class QuietServer(ThreadingHTTPServer):
         pass  # dropped connections are part of the tests
 
 
+class TLSServer(QuietServer):
+    """Handshakes in each connection's own thread: wrapped as it is accepted (the default), one
+    slow or abandoned handshake would hold the accept loop and every connection behind it."""
+
+    def finish_request(self, request, client_address):
+        request.settimeout(120)
+        try:
+            request.do_handshake()
+        except (OSError, ValueError):
+            return                  # a client that refused our certificate, or went away
+        request.settimeout(None)
+        super().finish_request(request, client_address)
+
+
 def blackhole():
     """A port whose accept queue is full: connecting to it hangs, as to a host that drops SYNs."""
     listener = socket.socket()
@@ -293,10 +307,10 @@ def main():
 
     if not args.no_tls:
         key, cert = self_signed(workdir)
-        secure = QuietServer(("127.0.0.1", 0), Handler)
+        secure = TLSServer(("127.0.0.1", 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        secure.socket = context.wrap_socket(secure.socket, server_side=True)
+        secure.socket = context.wrap_socket(secure.socket, server_side=True, do_handshake_on_connect=False)
         servers.append(secure)
         info["tlsPort"] = secure.server_address[1]
         info["caBundle"] = cert
