@@ -92,59 +92,9 @@ public struct AccessAudit: Sendable {
         var findings: [Finding] = []
         var matrix: [Cell] = []
         for developer in developers {
-            let context = ["aws:username": developer.name]
-            for instance in instances {
-                var keys = context
-                for (key, value) in instance.tags { keys["ssm:resourceTag/\(key)"] = value; keys["aws:ResourceTag/\(key)"] = value }
-                let arn = "arn:aws:ec2:\(region):\(account):instance/\(instance.id)"
-                let session = PolicyEvaluation.decide(.init(action: "ssm:StartSession", resource: arn, context: keys), developer.documents)
-                let owner = instance.tags[NuvolaTag.owner]
-                matrix.append(Cell(developer: developer.name, instance: instance.id, owner: owner, startSession: session.allowed))
-                if session.allowed, owner != developer.name {
-                    findings.append(Finding(kind: "session-elsewhere", developer: developer.name, resource: instance.id,
-                                            detail: "\(developer.name) can open a session on \(instance.id) (owner \(owner ?? "none"), "
-                                                + "role \(instance.tags[NuvolaTag.role] ?? "none")) through \(Self.source(session)).",
-                                            fix: Self.fix(session, developer: developer.name)))
-                }
-                let command = PolicyEvaluation.decide(.init(action: "ssm:SendCommand", resource: arn, context: keys), developer.documents)
-                if command.allowed {
-                    findings.append(Finding(kind: "run-command", developer: developer.name, resource: instance.id,
-                                            detail: "\(developer.name) can run commands on \(instance.id) (ssm:SendCommand) through "
-                                                + "\(Self.source(command)).", fix: Self.fix(command, developer: developer.name)))
-                }
-            }
-            if let artifacts {
-                let read = PolicyEvaluation.decide(.init(action: "s3:GetObject", resource: "arn:aws:s3:::\(artifacts)/artifacts/prod/release.tar.gz",
-                                                         context: context), developer.documents)
-                if read.allowed {
-                    findings.append(Finding(kind: "artifacts-read", developer: developer.name, resource: "s3://\(artifacts)/artifacts/",
-                                            detail: "\(developer.name) can read the release artifacts through \(Self.source(read)).",
-                                            fix: Self.fix(read, developer: developer.name)))
-                }
-            }
-            for action in ["iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:CreatePolicyVersion", "iam:CreateAccessKey"] {
-                let decision = PolicyEvaluation.decide(.init(action: action, resource: "arn:aws:iam::\(account):user/\(developer.name)",
-                                                             context: context), developer.documents)
-                if decision.allowed {
-                    findings.append(Finding(kind: "iam-rights", developer: developer.name, resource: "user/\(developer.name)",
-                                            detail: "\(developer.name) may call \(action) on their own user, which widens their rights, "
-                                                + "through \(Self.source(decision)).", fix: Self.fix(decision, developer: developer.name)))
-                    break
-                }
-            }
-            for group in developer.groups {
-                findings.append(Finding(kind: "group-member", developer: developer.name, resource: "group/\(group)",
-                                        detail: "\(developer.name) is in IAM group \(group), whose policies add to theirs.",
-                                        fix: "aws iam remove-user-from-group --user-name \(developer.name) --group-name \(group)"))
-            }
-            for key in developer.keys {
-                if let created = key.created, now.timeIntervalSince(created) > Double(maxKeyAgeDays) * 86_400 {
-                    let days = Int(now.timeIntervalSince(created) / 86_400)
-                    findings.append(Finding(kind: "old-key", developer: developer.name, resource: key.accessKeyID,
-                                            detail: "\(developer.name)'s access key \(key.accessKeyID) is \(days) days old (at most \(maxKeyAgeDays)).",
-                                            fix: "adminctl rotate \(developer.name)"))
-                }
-            }
+            let (cells, reached) = sessionFindings(developer, instances: instances, account: account, region: region)
+            matrix += cells
+            findings += reached + rightsFindings(developer, account: account, artifacts: artifacts)
         }
         findings += try await groupFindings(developers)
         for instance in instances where instance.tags[NuvolaTag.role] == MachineRole.devbox.rawValue && instance.tags[NuvolaTag.owner] == nil {
@@ -156,6 +106,73 @@ public struct AccessAudit: Sendable {
         }
         return Report(developers: developers.map(\.name), instances: instances.count, matrix: matrix, findings: findings,
                       seconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// Every instance's row of the session matrix for `developer`, and a finding for each session
+    /// on a machine not theirs and each instance they could run commands on.
+    func sessionFindings(_ developer: Developer, instances: [EC2.Instance], account: String, region: String) -> ([Cell], [Finding]) {
+        var matrix: [Cell] = [], findings: [Finding] = []
+        for instance in instances {
+            var keys = ["aws:username": developer.name]
+            for (key, value) in instance.tags { keys["ssm:resourceTag/\(key)"] = value; keys["aws:ResourceTag/\(key)"] = value }
+            let arn = "arn:aws:ec2:\(region):\(account):instance/\(instance.id)"
+            let session = PolicyEvaluation.decide(.init(action: "ssm:StartSession", resource: arn, context: keys), developer.documents)
+            let owner = instance.tags[NuvolaTag.owner]
+            matrix.append(Cell(developer: developer.name, instance: instance.id, owner: owner, startSession: session.allowed))
+            if session.allowed, owner != developer.name {
+                findings.append(Finding(kind: "session-elsewhere", developer: developer.name, resource: instance.id,
+                                        detail: "\(developer.name) can open a session on \(instance.id) (owner \(owner ?? "none"), "
+                                            + "role \(instance.tags[NuvolaTag.role] ?? "none")) through \(Self.source(session)).",
+                                        fix: Self.fix(session, developer: developer.name)))
+            }
+            let command = PolicyEvaluation.decide(.init(action: "ssm:SendCommand", resource: arn, context: keys), developer.documents)
+            if command.allowed {
+                findings.append(Finding(kind: "run-command", developer: developer.name, resource: instance.id,
+                                        detail: "\(developer.name) can run commands on \(instance.id) (ssm:SendCommand) through "
+                                            + "\(Self.source(command)).", fix: Self.fix(command, developer: developer.name)))
+            }
+        }
+        return (matrix, findings)
+    }
+
+    /// What `developer` may do beyond their machine: read the release artifacts, widen their own
+    /// rights, inherit a group's policies; and access keys older than the limit.
+    func rightsFindings(_ developer: Developer, account: String, artifacts: String?) -> [Finding] {
+        let context = ["aws:username": developer.name]
+        var findings: [Finding] = []
+        if let artifacts {
+            let read = PolicyEvaluation.decide(.init(action: "s3:GetObject", resource: "arn:aws:s3:::\(artifacts)/artifacts/prod/release.tar.gz",
+                                                     context: context), developer.documents)
+            if read.allowed {
+                findings.append(Finding(kind: "artifacts-read", developer: developer.name, resource: "s3://\(artifacts)/artifacts/",
+                                        detail: "\(developer.name) can read the release artifacts through \(Self.source(read)).",
+                                        fix: Self.fix(read, developer: developer.name)))
+            }
+        }
+        for action in ["iam:AttachUserPolicy", "iam:PutUserPolicy", "iam:CreatePolicyVersion", "iam:CreateAccessKey"] {
+            let decision = PolicyEvaluation.decide(.init(action: action, resource: "arn:aws:iam::\(account):user/\(developer.name)",
+                                                         context: context), developer.documents)
+            if decision.allowed {
+                findings.append(Finding(kind: "iam-rights", developer: developer.name, resource: "user/\(developer.name)",
+                                        detail: "\(developer.name) may call \(action) on their own user, which widens their rights, "
+                                            + "through \(Self.source(decision)).", fix: Self.fix(decision, developer: developer.name)))
+                break
+            }
+        }
+        for group in developer.groups {
+            findings.append(Finding(kind: "group-member", developer: developer.name, resource: "group/\(group)",
+                                    detail: "\(developer.name) is in IAM group \(group), whose policies add to theirs.",
+                                    fix: "aws iam remove-user-from-group --user-name \(developer.name) --group-name \(group)"))
+        }
+        for key in developer.keys {
+            if let created = key.created, now.timeIntervalSince(created) > Double(maxKeyAgeDays) * 86_400 {
+                let days = Int(now.timeIntervalSince(created) / 86_400)
+                findings.append(Finding(kind: "old-key", developer: developer.name, resource: key.accessKeyID,
+                                        detail: "\(developer.name)'s access key \(key.accessKeyID) is \(days) days old (at most \(maxKeyAgeDays)).",
+                                        fix: "adminctl rotate \(developer.name)"))
+            }
+        }
+        return findings
     }
 
     func read(_ name: String, stack: CloudFormation.Stack) async throws -> Developer {

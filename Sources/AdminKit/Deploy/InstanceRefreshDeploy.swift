@@ -156,23 +156,7 @@ public struct InstanceRefreshDeploy: Sendable {
         } catch is CancellationError {
             // Ctrl-C (or the lock lost): the refresh stops where it is; the pointer never moved. Also when
             // the interruption came while StartInstanceRefresh was under way: whatever it started is stopped.
-            let refreshID = startedID
-            let name = refreshID.map { "instance refresh \($0)" } ?? "the instance refresh being started"
-            let said = await Task { () -> String in
-                do {
-                    try await scaling.cancelInstanceRefresh(group: groupName)
-                } catch let error as AWSError where error.code == "ActiveInstanceRefreshNotFound" {
-                    return refreshID == nil ? "Interrupted before any instance refresh started: nothing was replaced."
-                        : "Interrupted: \(name) had already ended."
-                } catch {
-                    return "Interrupted, but cancelling \(name) failed (\(error)): "
-                        + "`aws autoscaling cancel-instance-refresh --auto-scaling-group-name \(groupName)` stops it."
-                }
-                return "Interrupted: cancelled \(name) (CancelInstanceRefresh). Instances it already "
-                    + "replaced run \(release.id); the others, and any launched from now on, run \(previous ?? "the previous release") "
-                    + "(the release pointer did not move). `adminctl status \(environment.rawValue)` shows the fleet."
-            }.value
-            progress(said)
+            progress(await cancel(startedID, release: release, previous: previous))
             throw CancellationError()
         }
         let refreshID = last.id
@@ -193,6 +177,27 @@ public struct InstanceRefreshDeploy: Sendable {
             launchTemplateID: templateID, refreshVersion: pinned, groupVersion: unpinned, previousVersion: source.number,
             imageID: imageID ?? source.imageID, previousImageID: source.imageID,
             instances: after?.instances.map(\.id).sorted() ?? [], seconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// Cancels the refresh being followed (or being started: `refreshID` nil) and says what the fleet runs now.
+    func cancel(_ refreshID: String?, release: Release, previous: String?) async -> String {
+        let scaling = AutoScaling(client)
+        let name = refreshID.map { "instance refresh \($0)" } ?? "the instance refresh being started"
+        // Its own task: the request must go out although the command's task is cancelled.
+        return await Task { () -> String in
+            do {
+                try await scaling.cancelInstanceRefresh(group: groupName)
+            } catch let error as AWSError where error.code == "ActiveInstanceRefreshNotFound" {
+                return refreshID == nil ? "Interrupted before any instance refresh started: nothing was replaced."
+                    : "Interrupted: \(name) had already ended."
+            } catch {
+                return "Interrupted, but cancelling \(name) failed (\(error)): "
+                    + "`aws autoscaling cancel-instance-refresh --auto-scaling-group-name \(groupName)` stops it."
+            }
+            return "Interrupted: cancelled \(name) (CancelInstanceRefresh). Instances it already "
+                + "replaced run \(release.id); the others, and any launched from now on, run \(previous ?? "the previous release") "
+                + "(the release pointer did not move). `adminctl status \(environment.rawValue)` shows the fleet."
+        }.value
     }
 
     /// Reads the refresh until it ends; a line for each change of status, percentage or reason.

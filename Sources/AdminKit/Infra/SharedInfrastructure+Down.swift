@@ -173,26 +173,33 @@ extension SharedInfrastructure {
             report.snapshots += try await rds.snapshots(ofInstance: identifier, type: "manual").map(\.identifier)
         }
         if plan.deleteData {
-            for snapshot in report.snapshots {
-                console.note("Deleting snapshot \(snapshot)…")
-                try await rds.deleteSnapshot(snapshot)
-                report.deletedSnapshots.append(snapshot)
-            }
-            report.snapshots = []
-            let s3 = S3(client)
-            for bucket in plan.buckets where try await s3.bucketExists(bucket) {
-                console.note("Emptying and deleting bucket \(bucket)…")
-                for try await page in s3.listObjectVersions(bucket: bucket) {
-                    for version in page { try await s3.deleteObject(bucket: bucket, key: version.key, versionID: version.versionID) }
-                }
-                try await s3.deleteBucket(bucket)
-                report.deletedBuckets.append(bucket)
-            }
+            try await deleteData(plan, into: &report, console: console)
         } else {
             report.keptBuckets = plan.buckets
         }
         report.seconds = (ContinuousClock.now - started).seconds
         return report
+    }
+
+    /// `--delete-data`: the final snapshots the deletion left and the buckets (every object
+    /// version first, as S3 deletes only an empty bucket).
+    func deleteData(_ plan: DownPlan, into report: inout DownReport, console: Console) async throws {
+        let rds = RDS(client)
+        for snapshot in report.snapshots {
+            console.note("Deleting snapshot \(snapshot)…")
+            try await rds.deleteSnapshot(snapshot)
+            report.deletedSnapshots.append(snapshot)
+        }
+        report.snapshots = []
+        let s3 = S3(client)
+        for bucket in plan.buckets where try await s3.bucketExists(bucket) {
+            console.note("Emptying and deleting bucket \(bucket)…")
+            for try await page in s3.listObjectVersions(bucket: bucket) {
+                for version in page { try await s3.deleteObject(bucket: bucket, key: version.key, versionID: version.versionID) }
+            }
+            try await s3.deleteBucket(bucket)
+            report.deletedBuckets.append(bucket)
+        }
     }
 
     /// Turns deletion protection back on for the databases that still exist, even after
