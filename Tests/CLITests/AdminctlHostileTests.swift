@@ -1,0 +1,32 @@
+import Foundation
+import Host
+import Testing
+import TestSupport
+
+/// What a careless or hostile admin types into adminctl's access and fleet commands: names IAM
+/// would read as someone else, ids that select everything, paths the machines' checks choke on,
+/// and Ctrl-C while a new machine sets up.
+@Suite(.serialized) struct AdminctlHostileTests {
+    typealias Project = AdminctlAccessTests.Project
+
+    /// IAM's GetUser and ListAccessKeys without a user name answer for the caller: `offboard ""`
+    /// deleted the admin's own access keys (and locked them out) before names were checked.
+    @Test func offboardAndRotateRefuseNamesNoDeveloperCanHave() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        _ = try await project.adminCalls(reset: true)
+        for arguments in [["offboard", "", "--yes"], ["offboard", "../alice", "--yes"], ["offboard", "a;b", "--yes", "--json"],
+                          ["rotate", "", "--yes"], ["rotate", "Alice", "--dry-run"]] {
+            let refused = try await project.run(arguments)
+            #expect(refused.status == 2, "\(arguments): \(refused.errorOutput)")
+            #expect(refused.errorOutput.contains("a developer name has 2 to 32") || refused.errorOutput.contains("does not start with a lowercase letter")
+                || refused.errorOutput.contains("holds ';'"), "\(arguments): \(refused.errorOutput)")
+        }
+        let calls = try await project.adminCalls()
+        #expect(calls.keys.filter { $0.hasPrefix("iam/") }.isEmpty, "\(calls)")
+        // The admin's key still works.
+        let devs = try await project.run(["devs"])
+        #expect(devs.status == 0, "\(devs.errorOutput)")
+        #expect(try await project.accessKeys("fleet-admin").count == 1)
+    }
+}
