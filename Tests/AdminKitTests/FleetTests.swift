@@ -26,6 +26,13 @@ import Testing
         #expect(FleetSelection.parseTags(["oops"]).problem?.contains("KEY=VALUE") == true)
     }
 
+    /// `--dev ''` or `--dev 'a;b'` names nobody onboarding could have made: a usage error, not "no instance matches".
+    @Test func devTakesOnlyDeveloperNames() {
+        #expect(FleetSelection(developers: ["ana", ""]).problem == "--dev takes a developer's name: '' has 0 characters; a developer name has 2 to 32")
+        #expect(FleetSelection(developers: ["a;b"]).problem?.hasPrefix("--dev takes a developer's name: 'a;b' holds ';'") == true)
+        #expect(FleetSelection(developers: ["ana", "bob2"]).problem == nil)
+    }
+
     @Test func statusesAreOutcomes() {
         #expect(HostOutcome.of(status: "Success", details: "Success") == .ok)
         #expect(HostOutcome.of(status: "Failed", details: "Failed") == .failed)

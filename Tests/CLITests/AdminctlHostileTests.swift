@@ -29,4 +29,23 @@ import TestSupport
         #expect(devs.status == 0, "\(devs.errorOutput)")
         #expect(try await project.accessKeys("fleet-admin").count == 1)
     }
+
+    /// `run show ""` listed every invocation as if it were one run; a newline in cp's REMOTE_PATH
+    /// placed the file, then failed its own SHA-256 check there (sha256sum escapes such names).
+    @Test func runShowAndCpRefuseWhatCannotNameOneThing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = directory.file("motd")
+        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: file))
+        let show = try await CLI.run("adminctl", ["run", "show", ""], directory: directory.path)
+        #expect(show.status == 2, "\(show.errorOutput)")
+        #expect(show.errorOutput.contains("run show takes a command id such as"), "\(show.errorOutput)")
+        #expect(show.errorOutput.contains("`adminctl run --history` lists them"), "\(show.errorOutput)")
+        let copy = try await CLI.run("adminctl", ["cp", file, "/etc/motd\nx", "--all"], directory: directory.path)
+        #expect(copy.status == 2, "\(copy.errorOutput)")
+        #expect(copy.errorOutput.contains("REMOTE_PATH holds the control character \\n"), "\(copy.errorOutput)")
+        let dev = try await CLI.run("adminctl", ["run", "--dev", "", "--", "true"], directory: directory.path)
+        #expect(dev.status == 2, "\(dev.errorOutput)")
+        #expect(dev.errorOutput.contains("--dev takes a developer's name"), "\(dev.errorOutput)")
+    }
 }
