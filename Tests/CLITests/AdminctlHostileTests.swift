@@ -48,4 +48,36 @@ import TestSupport
         #expect(dev.status == 2, "\(dev.errorOutput)")
         #expect(dev.errorOutput.contains("--dev takes a developer's name"), "\(dev.errorOutput)")
     }
+
+    /// Ctrl-C while the new machine clones: exit 130, and the admin is told that the machine and
+    /// the bundle exist and how to remove them (they were left silently); offboarding it then works.
+    @Test func onboardInterruptedWhileTheMachineSetsUpSaysWhatIsLeft() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2",
+                           "ADMINCTL_REPOSITORY_URL": "git://127.0.0.1:1/nowhere.git"]   // the clone never succeeds
+        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            environment[key] = project.fleet.environment[key]
+        }
+        let (process, stderr) = try CLI.launch("adminctl", ["onboard", "carol", "--bundle-dir", project.bundles, "--yes", "--timeout", "600"],
+                                               environment: environment, directory: project.directory.file("project"))
+        let bundle = "\(project.bundles)/\(project.name)-carol.aws-access"
+        let deadline = ContinuousClock.now + .seconds(240)
+        while !FileManager.default.fileExists(atPath: bundle), process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try await Task.sleep(for: .seconds(2))   // into the wait for devbox init
+        #expect(process.isRunning)
+        kill(process.processIdentifier, SIGINT)
+        let (status, errorOutput) = await CLI.finish(process, stderr)
+        #expect(status == 130, "\(errorOutput)")
+        let said = errorOutput.replacingOccurrences(of: "\n", with: " ")
+        #expect(said.contains("carol's machine i-"), "\(errorOutput)")
+        #expect(said.contains("and access bundle \(bundle) are kept; the machine was not seen ready. `adminctl devs` shows it; "
+            + "`adminctl offboard carol --yes` removes it."), "\(errorOutput)")
+        let offboarded = try await project.run(["offboard", "carol", "--yes"])
+        #expect(offboarded.status == 0, "\(offboarded.errorOutput)")
+        let left = try await project.inventory()
+        #expect(left.stacks.isEmpty && left.users.isEmpty && left.owners.isEmpty, "\(left)")
+    }
 }

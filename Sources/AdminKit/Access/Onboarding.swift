@@ -158,7 +158,15 @@ public struct Onboarding: Sendable {
                             devboxVersion: devboxVersion, devboxPublished: published, ready: false,
                             secondsToStack: secondsToStack, checks: [])
         let readiness = MachineReadiness(ssm: access.ssm, instanceID: instance, poll: access.pollInterval, timeout: readinessTimeout)
-        let ready = try await readiness.wait { console.note($0) }
+        let ready: MachineReadiness.Ready
+        do {
+            ready = try await readiness.wait { console.note($0) }
+        } catch where Task.isCancelled {
+            // Stopped while the machine sets up: what is made stays (as when it never gets ready), and the admin is told.
+            console.note("\(developer)'s machine \(instance) (stack \(stack.name)) and access bundle \(bundlePath) are kept; the "
+                + "machine was not seen ready. `adminctl devs` shows it; `adminctl offboard \(developer) --yes` removes it.")
+            throw error
+        }
         report.ready = true
         report.secondsToReady = Self.seconds(since: started)
         report.checks = ready.checks
