@@ -50,7 +50,8 @@ import TestSupport
     }
 
     /// Ctrl-C while the new machine clones: exit 130, and the admin is told that the machine and
-    /// the bundle exist and how to remove them (they were left silently); offboarding it then works.
+    /// the bundle exist and how to remove them (they were left silently); `devs` shows it, with
+    /// devbox's version on one line; offboarding it then works.
     @Test func onboardInterruptedWhileTheMachineSetsUpSaysWhatIsLeft() async throws {
         let project = try await Project.start()
         defer { project.stop() }
@@ -75,6 +76,20 @@ import TestSupport
         #expect(said.contains("carol's machine i-"), "\(errorOutput)")
         #expect(said.contains("and access bundle \(bundle) are kept; the machine was not seen ready. `adminctl devs` shows it; "
             + "`adminctl offboard carol --yes` removes it."), "\(errorOutput)")
+        // The machine's setup goes on (devbox installed, then the clone retried): devs shows its devbox once it is there.
+        var listed: [[String: Any]] = []
+        var version: String?
+        let installed = ContinuousClock.now + .seconds(120)
+        repeat {
+            let devs = try await project.run(["devs", "--json"])
+            #expect(devs.status == 0, "\(devs.errorOutput)")
+            listed = (try JSONSerialization.jsonObject(with: Data(devs.standardOutput)) as? [String: Any])?["developers"] as? [[String: Any]] ?? []
+            version = listed.first?["devboxVersion"] as? String
+            if version == nil { try await Task.sleep(for: .seconds(1)) }
+        } while version == nil && ContinuousClock.now < installed
+        #expect(listed.map { $0["name"] as? String } == ["carol"])
+        #expect(version?.hasPrefix("devbox ") == true && version?.contains("\n") == false && version?.contains("libgit2") == false,
+                "\(String(describing: version))")
         let offboarded = try await project.run(["offboard", "carol", "--yes"])
         #expect(offboarded.status == 0, "\(offboarded.errorOutput)")
         let left = try await project.inventory()
