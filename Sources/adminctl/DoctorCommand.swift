@@ -45,6 +45,8 @@ extension Adminctl {
                                      http: HTTPClient(userAgent: "adminctl/\(ToolVersion.number)"))
             doctor.probeTimeout = .milliseconds(Int(timeout * 1000))
             let report = await doctor.run()
+            // A check cut short by Ctrl-C failed for no reason of its own: exit 130, not a report saying "CancellationError()".
+            try Task.checkCancellation()
             try console.present(report, text: report.render)
             if !report.ok { throw ExitCode(1) }
         }

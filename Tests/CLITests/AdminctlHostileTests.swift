@@ -95,4 +95,50 @@ import TestSupport
         let left = try await project.inventory()
         #expect(left.stacks.isEmpty && left.users.isEmpty && left.owners.isEmpty, "\(left)")
     }
+
+    /// `--json` promises one document on stdout: Ctrl-C and a run-time usage error (no --yes
+    /// without a terminal) left it empty.
+    @Test func jsonGetsItsDocumentWhenInterruptedOrRefused() async throws {
+        let refused = try await CLI.run("adminctl", ["offboard", "alice", "--json"])
+        #expect(refused.status == 2, "\(refused.errorOutput)")
+        let document = try JSONSerialization.jsonObject(with: Data(refused.standardOutput)) as? [String: Any]
+        let detail = document?["error"] as? [String: Any]
+        #expect(detail?["type"] as? String == "ValidationError", "\(refused.output)")
+        #expect((detail?["message"] as? String)?.contains("add --yes") == true, "\(refused.output)")
+
+        // An endpoint that takes the connection and never answers: doctor waits for it until Ctrl-C.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        #expect(listen(listener, 16) == 0)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        let endpoint = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        let process = Process()
+        process.executableURL = BuildProducts.executable("adminctl")
+        process.arguments = ["doctor", "--json", "--timeout", "120"]
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "eu-west-3",
+                               "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE12", "AWS_SECRET_ACCESS_KEY": "not-a-real-secret-not-a-real-secret-1234",
+                               "AWS_EC2_METADATA_DISABLED": "true"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try ChildProcess.spawn(process)
+        try await Task.sleep(for: .seconds(2))
+        #expect(process.isRunning)
+        kill(process.processIdentifier, SIGINT)
+        let (output, errors, status) = await Blocking.run { _ in
+            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (output, errors, process.terminationStatus)
+        }
+        #expect(status == 130, "\(output)\n\(errors)")
+        #expect(errors.contains("Interrupted."), "\(errors)")
+        let interrupted = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        #expect((interrupted?["error"] as? [String: Any])?["type"] as? String == "Interrupted", "\(output)")
+    }
 }
