@@ -47,6 +47,10 @@ extension Adminctl {
             if let region, let problem = AdminConfig.schema.setting("aws.region")?.problem(with: region) {
                 throw ValidationError("--region \(problem).")
             }
+            // adminctl.toml is 0644 and the URL goes into stack parameters: a token must not reach either.
+            if let repo, let problem = AdminConfig.schema.setting("repository.url")?.problem(with: repo) {
+                throw ValidationError("--repo \(problem).")
+            }
         }
 
         func run() async throws {
