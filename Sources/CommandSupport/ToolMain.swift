@@ -43,6 +43,8 @@ public enum ToolMain {
         case .success:
             exit(0)
         case .failure(let code as ExitCode):
+            // A command that reports its own interruption exits 130, Ctrl-C's status; the signal that came decides.
+            if code.rawValue == 128 + SIGINT, let signalled { exit(128 + signalled) }
             exit(code.rawValue)
         case .failure(let error):
             // `--help` parses as ArgumentParser's own help command, whose run() throws the
