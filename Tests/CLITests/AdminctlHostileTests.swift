@@ -141,4 +141,23 @@ import TestSupport
         let interrupted = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
         #expect((interrupted?["error"] as? [String: Any])?["type"] as? String == "Interrupted", "\(output)")
     }
+
+    /// `db refresh dev --dump` names a dump under dumps/prod/: an empty value, a key elsewhere or
+    /// one climbing with `..` reached S3 and came back as "no dump" or a puzzling 403.
+    @Test(arguments: ["", "../../x.sql.gz", "dumps/other/2026-11-29T030000Z.sql.gz", "dumps/prod/../../etc/x.sql.gz",
+                      "s3://shop-dumps/backups/x.sql.gz"])
+    func refreshTakesOnlyADumpOfProduction(dump: String) async throws {
+        let result = try await CLI.run("adminctl", ["db", "refresh", "dev", "--dump", dump, "--yes"])
+        #expect(result.status == 2, "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("--dump takes a dump under dumps/prod/: its file name (2026-11-29T030000Z.sql.gz), key "
+            + "or s3:// URL, not \"\(dump)\""), "\(result.errorOutput)")
+    }
+
+    @Test(arguments: ["2026-11-29T030000Z.sql.gz", "dumps/prod/2026-11-29T030000Z.sql.gz", "s3://shop-dumps/dumps/prod/2026-11-29T030000Z.sql.gz"])
+    func refreshTakesADumpOfProductionHoweverNamed(dump: String) async throws {
+        // No adminctl.toml here: past the check, it stops for want of a project, not a usage error.
+        let result = try await CLI.run("adminctl", ["db", "refresh", "dev", "--dump", dump, "--yes"])
+        #expect(result.status == 1, "\(result.errorOutput)")
+        #expect(!result.errorOutput.contains("--dump takes"), "\(result.errorOutput)")
+    }
 }
