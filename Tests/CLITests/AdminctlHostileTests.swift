@@ -160,4 +160,30 @@ import TestSupport
         #expect(result.status == 1, "\(result.errorOutput)")
         #expect(!result.errorOutput.contains("--dump takes"), "\(result.errorOutput)")
     }
+
+    /// A --bundle-dir open to others (or a file) was found out only after the stack was made, so
+    /// a machine was launched, keyed and deleted for nothing (minutes on AWS); /tmp was answered
+    /// with `chmod 700 /tmp`.
+    @Test func aBadBundleDirectoryIsRefusedBeforeAnythingIsMade() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        let open = project.directory.file("open")
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let file = project.directory.file("a-file")
+        try Data().write(to: URL(fileURLWithPath: file))
+        let shared = project.directory.file("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o1777])
+        _ = try await project.adminCalls(reset: true)
+        for (directory, said) in [(open, "is open to other users (mode 755), and access bundles hold keys: run `chmod 700 \(open)` or choose another --bundle-dir."),
+                                  (file, "--bundle-dir \(file) is a file; name a directory."),
+                                  (shared, "is open to other users (mode 1777), and access bundles hold keys: choose a directory of your own (--bundle-dir ~/handover).")] {
+            let result = try await project.run(["onboard", "erin", "--bundle-dir", directory, "--yes"])
+            #expect(result.status == 1, "\(result.errorOutput)")
+            #expect(result.errorOutput.contains(said), "\(result.errorOutput)")
+            #expect(!result.errorOutput.contains("removing what was made"), "\(result.errorOutput)")
+        }
+        let calls = try await project.adminCalls()
+        #expect(calls.keys.filter { $0.hasPrefix("cloudformation/Create") || $0.hasPrefix("iam/Create") }.isEmpty, "\(calls)")
+        #expect(try await project.inventory().stacks.isEmpty)
+    }
 }

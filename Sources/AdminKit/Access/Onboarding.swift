@@ -69,6 +69,7 @@ public struct Onboarding: Sendable {
             throw AccessError(.notReady, "adminctl.toml sets no repository.url, which developer machines clone: "
                 + "`adminctl config set repository.url https://github.com/acme/nuvola.git` (or edit adminctl.toml).")
         }
+        _ = try AccessBundle.checkDirectory(bundleDirectory)
         let stack = DeveloperStack(project: access.project, developer: developer)
         if let existing = try await access.cloudFormation.stack(stack.name), existing.status != "DELETE_COMPLETE" {
             throw AccessError(.duplicate, "\(developer) is already onboarded (stack \(stack.name) is \(existing.status)). "
