@@ -186,4 +186,40 @@ import TestSupport
         #expect(calls.keys.filter { $0.hasPrefix("cloudformation/Create") || $0.hasPrefix("iam/Create") }.isEmpty, "\(calls)")
         #expect(try await project.inventory().stacks.isEmpty)
     }
+
+    /// Ctrl-C while rotate proves the new key through STS: the cleanup's own request was cancelled
+    /// with the task, so the new key stayed active (its secret gone) while the message said it was
+    /// deleted, and the next rotate refused the two active keys.
+    @Test func rotateInterruptedWhileProvingTheNewKeyLeavesOnlyTheOldOne() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        let onboarded = try await project.run(["onboard", "alice", "--bundle-dir", project.bundles, "--yes", "--timeout", "120"])
+        #expect(onboarded.status == 0, "\(onboarded.errorOutput)")
+        let bundle = "\(project.bundles)/\(project.name)-alice.aws-access"
+        let before = try String(contentsOfFile: bundle, encoding: .utf8)
+        let old = try #require(try await project.accessKeys("alice").first?["AccessKeyId"] as? String)
+        try await project.fleet.inject(kind: "latency", service: "sts", count: 1, seconds: 60)   // the proof hangs
+        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
+        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            environment[key] = project.fleet.environment[key]
+        }
+        let (process, stderr) = try CLI.launch("adminctl", ["rotate", "alice", "--bundle-dir", project.bundles, "--yes"],
+                                               environment: environment, directory: project.directory.file("project"))
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await project.accessKeys("alice").count < 2, process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try await Task.sleep(for: .seconds(1))   // into the proof
+        #expect(process.isRunning)
+        kill(process.processIdentifier, SIGINT)
+        let (status, errorOutput) = await CLI.finish(process, stderr)
+        #expect(status == 130, "\(errorOutput)")
+        #expect(errorOutput.contains("The new key of alice was not proven: the rotation was interrupted; it was deleted, the previous "
+            + "bundle put back, and the old key \(old) is unchanged."), "\(errorOutput)")
+        let keys = try await project.accessKeys("alice")
+        #expect(keys.map { $0["AccessKeyId"] as? String } == [old], "\(keys)")
+        #expect(try String(contentsOfFile: bundle, encoding: .utf8) == before)
+        let again = try await project.run(["rotate", "alice", "--bundle-dir", project.bundles, "--yes"])
+        #expect(again.status == 0, "\(again.errorOutput)")
+    }
 }
