@@ -22,6 +22,10 @@ extension Adminctl {
                 AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_STS) points adminctl at another endpoint, \
                 such as the local simulated cloud started by `Tests/Fleet/fleet up`.
 
+                Examples:
+                  adminctl doctor
+                  AWS_PROFILE=admin adminctl doctor --region eu-west-3 --json
+
                 Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed.
                 """
         )

@@ -19,6 +19,10 @@ extension Adminctl {
                 An existing adminctl.toml is never overwritten: `adminctl config show` prints \
                 what it holds.
 
+                Examples:
+                  adminctl init
+                  adminctl init --yes --repo https://github.com/acme/nuvola.git
+
                 Exit status: 0 when the file was written, 1 when it exists or cannot be \
                 written, 2 for a usage error (a bad --name or --region, or --yes missing).
                 """
