@@ -222,4 +222,15 @@ import TestSupport
         let again = try await project.run(["rotate", "alice", "--bundle-dir", project.bundles, "--yes"])
         #expect(again.status == 0, "\(again.errorOutput)")
     }
+
+    /// The developer template's patterns refuse these, but CloudFormation says so only when the
+    /// change set is asked for, in its own words (and the simulator let them through).
+    @Test(arguments: [(["--email", "a\nb@example.com"], #"Error: --email takes one address such as ana@example.com, not "a\nb@example.com"."#),
+                      (["--email", "ana"], #"Error: --email takes one address such as ana@example.com, not "ana"."#),
+                      (["--instance-type", "t3.micro; id"], "Error: --instance-type is not an EC2 instance type such as t3.small: 't3.micro; id'.")])
+    func onboardRefusesWhatTheTemplateWouldRefuse(arguments: [String], said: String) async throws {
+        let result = try await CLI.run("adminctl", ["onboard", "zed", "--yes"] + arguments)
+        #expect(result.status == 2, "\(result.errorOutput)")
+        #expect(result.errorOutput.hasPrefix(said + "\n"), "\(result.errorOutput)")
+    }
 }

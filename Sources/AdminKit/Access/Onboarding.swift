@@ -20,6 +20,15 @@ public struct Onboarding: Sendable {
     /// Also keep the bundle as an SSM SecureString for one retrieval (`--store-bundle`).
     public var storeBundle = false
 
+    /// What the developer template's DeveloperEmail pattern (`^(|[^@\\s]+@[^@\\s]+)$`) refuses,
+    /// said before CloudFormation says it in its own words; nil when fine.
+    public static func emailProblem(_ email: String) -> String? {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        let fine = email.isEmpty || (parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+            && !email.unicodeScalars.contains { $0.properties.isWhitespace })
+        return fine ? nil : "--email takes one address such as ana@example.com, not \(String(reflecting: email))"
+    }
+
     public init(access: DeveloperAccess, developer: String, email: String?, instanceType: String?, bundleDirectory: String,
                 devboxVersion: String, devboxBinary: String?) {
         self.access = access
