@@ -233,4 +233,24 @@ import TestSupport
         #expect(result.status == 2, "\(result.errorOutput)")
         #expect(result.errorOutput.hasPrefix(said + "\n"), "\(result.errorOutput)")
     }
+
+    /// Values that trapped (SIGILL, a Swift crash) converting seconds to a deadline: --wait-online
+    /// once a machine was offline, ADMINCTL_POLL_SECONDS in every access command.
+    @Test func infiniteSecondsAreRefusedOrIgnoredNotACrash() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for value in ["inf", "nan", "1e300"] {
+            let wait = try await CLI.run("adminctl", ["run", "--all", "--wait-online", value, "--", "true"], directory: directory.path)
+            #expect(wait.status == 2, "\(value): \(wait.errorOutput)")
+            #expect(wait.errorOutput.contains("--wait-online takes 0 to 172800 seconds (48 hours)"), "\(wait.errorOutput)")
+        }
+        let written = try await CLI.run("adminctl", ["init", "--yes", "--name", "shop", "--region", "eu-west-3"], directory: directory.path)
+        #expect(written.status == 0, "\(written.errorOutput)")
+        // Nothing listens there: the command fails as any would without AWS, it does not crash.
+        let environment = ["ADMINCTL_POLL_SECONDS": "inf", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE12",
+                           "AWS_SECRET_ACCESS_KEY": "not-a-real-secret-not-a-real-secret-1234", "AWS_EC2_METADATA_DISABLED": "true"]
+        let devs = try await CLI.run("adminctl", ["devs"], environment: environment, directory: directory.path)
+        #expect(devs.status == 1, "\(devs.errorOutput)")
+        #expect(!devs.errorOutput.contains("Fatal error"), "\(devs.errorOutput)")
+    }
 }
