@@ -43,6 +43,8 @@ public enum ToolMain {
         case .success:
             exit(0)
         case .failure(let code as ExitCode):
+            // A command that reports its own interruption exits 130, Ctrl-C's status; the signal that came decides.
+            if code.rawValue == 128 + SIGINT, let signalled { exit(128 + signalled) }
             exit(code.rawValue)
         case .failure(let error):
             // `--help` parses as ArgumentParser's own help command, whose run() throws the
@@ -50,11 +52,14 @@ public enum ToolMain {
             if root.exitCode(for: error) == .success { root.exit(withError: error) }
             if error is CancellationError {
                 FileDescriptorOutput.standardError.write("Interrupted.\n")
+                // A script reading --json gets its one document on every way out, a signal included.
+                if json { emitFailure(message: "Interrupted.", type: "Interrupted") }
             } else if root.exitCode(for: error) == .validationFailure {
                 // Thrown by run() (a flag the situation needs, e.g. --yes without a terminal): the
                 // sentence says what to add; the root's usage line would only mislead.
                 let text = (error as? ValidationError).map { "Error: \($0.message)" } ?? root.fullMessage(for: error)
                 FileDescriptorOutput.standardError.write(text + "\n")
+                if json { emitFailure(message: (error as? ValidationError)?.message ?? text, type: "ValidationError") }
                 exit(2)
             } else {
                 report(error, json: json)
@@ -71,12 +76,17 @@ public enum ToolMain {
         let message = String(describing: error)
         console.error(message)
         if json {
-            struct Failure: Encodable {
-                struct Detail: Encodable { var message: String; var type: String }
-                var error: Detail
-            }
-            try? console.emit(Failure(error: .init(message: message, type: (error as? any NamedErrorType)?.typeName ?? String(describing: type(of: error)))))
+            emitFailure(message: message, type: (error as? any NamedErrorType)?.typeName ?? String(describing: type(of: error)))
         }
+    }
+
+    /// The `{"error": {"message", "type"}}` document on stdout.
+    static func emitFailure(message: String, type: String) {
+        struct Failure: Encodable {
+            struct Detail: Encodable { var message: String; var type: String }
+            var error: Detail
+        }
+        try? Console.standard(format: .json).emit(Failure(error: .init(message: message, type: type)))
     }
 }
 

@@ -19,6 +19,13 @@ extension Adminctl {
                     current directory upwards, else ~/.config/adminctl/adminctl.toml), \
                     ADMINCTL_* variables, then a command's flags. Keys are `section.name` in the \
                     file; the variable is ADMINCTL_SECTION_NAME. `adminctl init` writes the file.
+
+                    Examples:
+                      adminctl config show
+                      ADMINCTL_PROD_MAX_SIZE=12 adminctl config show --json
+
+                    Exit status: 0, or 1 when a value breaks its rule (the file and line, or the \
+                    variable, are named).
                     """
             )
 

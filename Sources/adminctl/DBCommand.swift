@@ -164,6 +164,16 @@ extension Adminctl.DB {
             guard environment == .dev else {
                 throw ValidationError("Only dev is refreshed from production's dumps; production's data is never replaced by adminctl.")
             }
+            if let dump {
+                // A key elsewhere in the bucket is refused by the dev instance's role anyway, as a puzzling 403.
+                let key = dump.hasPrefix("s3://") ? String(dump.dropFirst(5).drop { $0 != "/" }.dropFirst()) : dump
+                if dump.isEmpty || key.split(separator: "/", omittingEmptySubsequences: false).contains("..")
+                    || (key.contains("/") && !key.hasPrefix(BucketLayout.productionDumps)) {
+                    throw ValidationError("--dump takes a dump under \(BucketLayout.productionDumps): its file name "
+                        + "(2026-11-29T030000Z.sql.gz), key or s3:// URL, not \"\(Printable.escaping(dump))\" "
+                        + "(`devbox sync-db --list` lists them)")
+                }
+            }
         }
 
         func run() async throws {

@@ -13,6 +13,10 @@ extension Adminctl {
                 online, the age of each access key in days, and the devbox version the machine \
                 itself reports (asked through Run Command, 15 seconds at most; "-" when offline).
 
+                Examples:
+                  adminctl devs
+                  adminctl devs --json
+
                 Exit status: 0 on success, 1 when the developers could not be listed.
                 """
         )

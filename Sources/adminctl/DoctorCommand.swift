@@ -22,6 +22,10 @@ extension Adminctl {
                 AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_STS) points adminctl at another endpoint, \
                 such as the local simulated cloud started by `Tests/Fleet/fleet up`.
 
+                Examples:
+                  adminctl doctor
+                  AWS_PROFILE=admin adminctl doctor --region eu-west-3 --json
+
                 Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed.
                 """
         )
@@ -45,6 +49,8 @@ extension Adminctl {
                                      http: HTTPClient(userAgent: "adminctl/\(ToolVersion.number)"))
             doctor.probeTimeout = .milliseconds(Int(timeout * 1000))
             let report = await doctor.run()
+            // A check cut short by Ctrl-C failed for no reason of its own: exit 130, not a report saying "CancellationError()".
+            try Task.checkCancellation()
             try console.present(report, text: report.render)
             if !report.ok { throw ExitCode(1) }
         }

@@ -27,6 +27,13 @@ struct TargetOptions: ParsableArguments {
     @Option(name: .customLong("wait-online"), help: ArgumentHelp("Wait up to this many seconds for offline machines before sending.", valueName: "seconds"))
     var waitOnline: Double?
 
+    func validate() throws {
+        // Checked here: an infinite or huge value trapped converting to a deadline once a machine was offline.
+        if let waitOnline, !(0...172_800).contains(waitOnline) {
+            throw ValidationError("--wait-online takes 0 to 172800 seconds (48 hours), not \(waitOnline)")
+        }
+    }
+
     /// Whether any machine was named at all.
     var named: Bool { all || !developers.isEmpty || !tags.isEmpty || !instanceIDs.isEmpty || environment != nil }
 

@@ -35,6 +35,10 @@ extension Adminctl {
 
                     \(Infra.templateHelp)
 
+                    Examples:
+                      adminctl infra up
+                      adminctl infra up --yes --json
+
                     Exit status: 0 when the stack is up to date, 1 when the change failed (the \
                     first failed resource and CloudFormation's reason are shown, after the \
                     rollback) or was not confirmed, 2 for a usage error (--yes missing without a \
@@ -73,6 +77,13 @@ extension Adminctl {
                     remove (replacements and removals flagged), then deletes it.
 
                     \(Infra.templateHelp)
+
+                    Examples:
+                      adminctl infra diff
+                      adminctl infra diff --json
+
+                    Exit status: 0 when the change set was made (whether or not it changes \
+                    anything), 1 when it could not be.
                     """
             )
 
@@ -93,6 +104,10 @@ extension Adminctl {
                     up` (`adminctl infra diff` then shows the change). With --drift it also asks \
                     CloudFormation which resources were changed by hand since (group sizes, \
                     database settings, security group rules), property by property.
+
+                    Examples:
+                      adminctl infra status
+                      adminctl infra status --drift --json
 
                     Exit status: 0, or 1 with --drift when a resource drifted (for a daily check).
                     """

@@ -19,6 +19,10 @@ extension Adminctl {
                 An existing adminctl.toml is never overwritten: `adminctl config show` prints \
                 what it holds.
 
+                Examples:
+                  adminctl init
+                  adminctl init --yes --repo https://github.com/acme/nuvola.git
+
                 Exit status: 0 when the file was written, 1 when it exists or cannot be \
                 written, 2 for a usage error (a bad --name or --region, or --yes missing).
                 """
@@ -46,6 +50,10 @@ extension Adminctl {
             if let name, let problem = ResourceNames.projectNameProblem(name) { throw ValidationError("--name \(problem).") }
             if let region, let problem = AdminConfig.schema.setting("aws.region")?.problem(with: region) {
                 throw ValidationError("--region \(problem).")
+            }
+            // adminctl.toml is 0644 and the URL goes into stack parameters: a token must not reach either.
+            if let repo, let problem = AdminConfig.schema.setting("repository.url")?.problem(with: repo) {
+                throw ValidationError("--repo \(problem).")
             }
         }
 

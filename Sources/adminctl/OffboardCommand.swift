@@ -36,6 +36,12 @@ extension Adminctl {
 
         @OptionGroup var output: OutputOptions
 
+        func validate() throws {
+            // An empty name is not nobody to IAM: GetUser and ListAccessKeys without a user name
+            // answer for the caller, whose own keys the removal would then delete.
+            if let problem = DeveloperName.problem(name) { throw ValidationError("\(problem).") }
+        }
+
         func run() async throws {
             if !yes, isatty(STDIN_FILENO) != 1 {
                 throw ValidationError("adminctl offboard asks before it removes \(name), and there is no terminal to ask on: add --yes.")

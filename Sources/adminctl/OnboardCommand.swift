@@ -84,6 +84,11 @@ extension Adminctl {
         func validate() throws {
             if let problem = DeveloperName.problem(name) { throw ValidationError("\(problem).") }
             if timeout < 1 { throw ValidationError("--timeout takes a number of seconds, at least 1.") }
+            // CloudFormation refuses both by the template's patterns, but only once the change set is asked for.
+            if let email, let problem = Onboarding.emailProblem(email) { throw ValidationError("\(problem).") }
+            if let instanceType, let problem = AdminConfig.schema.setting("dev.instance_type")?.problem(with: instanceType) {
+                throw ValidationError("--instance-type \(problem).")
+            }
         }
 
         func run() async throws {

@@ -49,6 +49,7 @@ extension Adminctl {
 
         func validate() throws {
             if (name == nil) == !all { throw ValidationError("Name one developer, or give --all (not both).") }
+            if let name, let problem = DeveloperName.problem(name) { throw ValidationError("\(problem).") }
             if maxAge < 1 { throw ValidationError("--max-age takes a number of days, at least 1.") }
         }
 

@@ -72,7 +72,14 @@ extension Adminctl {
                 if !command.isEmpty || script != nil { throw ValidationError("--history runs nothing: leave out the command and --script") }
                 return
             }
-            if shownID != nil { return }
+            if let shownID {
+                // An empty id lists every invocation: `run show ""` would show other runs' output as this one's.
+                guard UUID(uuidString: shownID) != nil else {
+                    throw ValidationError("run show takes a command id such as 6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b, not \"\(shownID)\" "
+                        + "(`adminctl run --history` lists them)")
+                }
+                return
+            }
             if command.isEmpty && script == nil { throw ValidationError("give a command after -- (adminctl run --all -- uptime) or --script FILE") }
             if !command.isEmpty && script != nil { throw ValidationError("give a command after -- or --script FILE, not both") }
             _ = try targets.selection()
@@ -157,6 +164,11 @@ extension Adminctl {
 
         func validate() throws {
             guard remote.hasPrefix("/") else { throw ValidationError("REMOTE_PATH must be absolute (/etc/motd), not \"\(remote)\"") }
+            // sha256sum escapes such a name in its output, so the check on the machine would fail after the file was placed.
+            if let bad = remote.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+                throw ValidationError("REMOTE_PATH holds the control character \(bad.escaped(asASCII: true)): "
+                    + "give a path without newlines or tabs")
+            }
             guard FileManager.default.fileExists(atPath: local) else { throw ValidationError("\(local) does not exist: give the file or directory to copy") }
             _ = try targets.selection()
         }

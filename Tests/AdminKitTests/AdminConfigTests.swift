@@ -114,6 +114,10 @@ import TestSupport
         ("network.certificate_arn", "arn:aws:iam::123456789012:server-certificate/x", "is not an ACM certificate ARN"),
         ("dumps.retention_days", "0", "must be between 1 and 3650"),
         ("repository.integration_branch", "new..features", "is not a valid branch name"),
+        ("repository.url", "https://x-access-token:ghp_s3cret@github.com/acme/nuvola.git",
+         "holds credentials before its host (the URL without them: 'https://github.com/acme/nuvola.git')"),
+        ("repository.url", "https://ghp_s3cret@github.com/acme/nuvola.git", "give the token in ADMINCTL_GIT_TOKEN or GH_TOKEN instead"),
+        ("repository.url", "ssh://git:hunter2@git.example.com/nuvola.git", "holds credentials before its host"),
     ])
     func valuesFollowAWSAndTheTemplatesRules(key: String, value: String, problem: String) throws {
         let setup = try Setup(nil)
@@ -122,6 +126,16 @@ import TestSupport
         let message = try setup.failure([variable: value])
         #expect(message?.hasPrefix("\(key) from env \(variable) ") == true, "\(message ?? "")")
         #expect(message?.contains(problem) == true, "\(message ?? "")")
+        #expect(message?.contains("s3cret") == false && message?.contains("hunter2") == false, "\(message ?? "")")
+    }
+
+    /// URLs without a secret before the host are the usual ones and stay accepted.
+    @Test(arguments: ["https://github.com/acme/nuvola.git", "ssh://git@github.com/acme/nuvola.git", "git@github.com:acme/nuvola.git",
+                      "git://127.0.0.1:9418/nuvola.git", "/srv/git/nuvola.git"])
+    func repositoryURLsWithoutCredentialsPass(url: String) throws {
+        let setup = try Setup(nil)
+        defer { setup.directory.remove() }
+        #expect(try setup.load(["ADMINCTL_REPOSITORY_URL": url]).repositoryURL == url)
     }
 
     @Test(arguments: ["shop", "nuvola-app", "eu-west-3", "us-gov-west-1", "shop-x1z9qa-artifacts", "10.0.0.0/8", "8.0.39",

@@ -26,6 +26,13 @@ import Testing
         #expect(FleetSelection.parseTags(["oops"]).problem?.contains("KEY=VALUE") == true)
     }
 
+    /// `--dev ''` or `--dev 'a;b'` names nobody onboarding could have made: a usage error, not "no instance matches".
+    @Test func devTakesOnlyDeveloperNames() {
+        #expect(FleetSelection(developers: ["ana", ""]).problem == "--dev takes a developer's name: '' has 0 characters; a developer name has 2 to 32")
+        #expect(FleetSelection(developers: ["a;b"]).problem?.hasPrefix("--dev takes a developer's name: 'a;b' holds ';'") == true)
+        #expect(FleetSelection(developers: ["ana", "bob2"]).problem == nil)
+    }
+
     @Test func statusesAreOutcomes() {
         #expect(HostOutcome.of(status: "Success", details: "Success") == .ok)
         #expect(HostOutcome.of(status: "Failed", details: "Failed") == .failed)
@@ -52,6 +59,11 @@ import Testing
         #expect(FleetLimits.problem("0", name: "--max-errors", allowsZero: true) == nil)
         #expect(FleetLimits.problem("101%", name: "--max-errors", allowsZero: true) != nil)
         #expect(FleetLimits.problem("ten", name: "--max-errors", allowsZero: true) != nil)
+        // Int.max trapped in deliveryTimeout's sum (SIGILL); SendCommand takes at most seven characters anyway.
+        #expect(FleetLimits.problem("9223372036854775807", name: "--concurrency", allowsZero: false)
+            == "--concurrency takes a count (1 to 9999999) or a percentage such as 10%, not \"9223372036854775807\"")
+        #expect(FleetLimits.problem("9999999", name: "--max-errors", allowsZero: true) == nil)
+        #expect(FleetLimits.problem("10000000", name: "--max-errors", allowsZero: true) != nil)
         #expect(FleetLimits(timeoutSeconds: 60).deliveryTimeout(hosts: 500) == 120)
         #expect(FleetLimits(concurrency: "10", timeoutSeconds: 60).deliveryTimeout(hosts: 95) == 660)
         #expect(FleetLimits(concurrency: "25%", timeoutSeconds: 60).deliveryTimeout(hosts: 7) == 300)

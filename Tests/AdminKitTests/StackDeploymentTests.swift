@@ -105,6 +105,10 @@ import Testing
         #expect(AppEnvironments.sizeProblem(.prod, Sizes(min: 1, max: 6, desired: 2))?.hasPrefix("production keeps at least 2") == true)
         #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: 3, max: 2, desired: 2)) == "min 3 is above max 2")
         #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: 1, max: 2, desired: 5)) == "desired 5 is outside min 1 and max 2")
+        // `scale dev --min N --max N` with N = Int.max had the simulated group launch without end.
+        #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: .max, max: .max, desired: .max))
+            == "max \(Int.max) is above 100, the most prod.max_size and dev.max_size in adminctl.toml allow")
+        #expect(AppEnvironments.sizeProblem(.prod, Sizes(min: 2, max: 100, desired: 100)) == nil)
         #expect(AppEnvironments.sizeProblem(.dev, Sizes(min: -1, max: 2, desired: 0)) == "sizes must be positive (min ≥ 0, max ≥ 1)")
     }
 }

@@ -95,6 +95,27 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: setup.file))
     }
 
+    /// adminctl.toml is 0644 and repository.url goes into every developer stack's parameters: a
+    /// token in `--repo` was written there in clear.
+    @Test func aTokenInTheRepositoryURLIsRefusedNotWritten() async throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let result = try await setup.run(["init", "--yes", "--name", "shop", "--region", "eu-west-3",
+                                          "--repo", "https://x-access-token:ghp_Inl1neT0ken@github.com/acme/nuvola.git"])
+        #expect(result.status == 2)
+        #expect(result.errorOutput.hasPrefix("Error: --repo holds credentials before its host (the URL without them: "
+            + "'https://github.com/acme/nuvola.git'); "), "\(result.errorOutput)")
+        #expect(!result.errorOutput.contains("ghp_Inl1neT0ken") && !result.output.contains("ghp_Inl1neT0ken"))
+        #expect(!FileManager.default.fileExists(atPath: setup.file))
+        // Put in the file by hand (or a variable), every command refuses it without showing it.
+        let written = try await setup.run(["init", "--yes", "--name", "shop", "--region", "eu-west-3"])
+        #expect(written.status == 0, "\(written.errorOutput)")
+        let shown = try await setup.run(["config", "show"], environment: ["ADMINCTL_REPOSITORY_URL": "https://ghp_Inl1neT0ken@github.com/acme/nuvola.git"])
+        #expect(shown.status == 1)
+        #expect(shown.errorOutput.contains("repository.url from env ADMINCTL_REPOSITORY_URL holds credentials"), "\(shown.errorOutput)")
+        #expect(!shown.errorOutput.contains("ghp_Inl1neT0ken") && !shown.output.contains("ghp_Inl1neT0ken"))
+    }
+
     @Test func configShowFindsTheFileUpwardsAndNamesEachOrigin() async throws {
         let setup = try Setup()
         defer { setup.directory.remove() }

@@ -420,7 +420,9 @@ import TestSupport
         #expect(refused.status == 1 && refused.errorOutput.contains("no bucket is known"), "\(refused.errorOutput)")
     }
 
-    @Test func ctrlCCancelsWhatHasNotFinishedAndPrintsWhatRan() async throws {
+    /// Ctrl-C, and SIGTERM as a supervisor sends it (which exited 130 too, as if it were Ctrl-C).
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalCancelsWhatHasNotFinishedAndPrintsWhatRan(signal: Int32) async throws {
         let cloud = try await Cloud.start()
         defer { cloud.stop() }
         let ana = try await cloud.developer("ana")
@@ -454,7 +456,7 @@ import TestSupport
         }
         #expect(running, "the command never ran on bob")
         try await Task.sleep(for: .milliseconds(800))   // ana's result printed first
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         // Read and waited for off the cooperative pool (two threads on a 2-core box: blocking one
         // stalls every other test's tasks).
         let (output, errors, status) = await Blocking.run { _ in
@@ -463,7 +465,7 @@ import TestSupport
             process.waitUntilExit()
             return (output, errors, process.terminationStatus)
         }
-        #expect(status == 130, "\(output)\n\(errors)")
+        #expect(status == 128 + signal, "\(output)\n\(errors)")
         #expect(output.contains("ana | quick\nana: ok, exit 0"), "\(output)")
         #expect(output.contains("bob: cancelled"), "\(output)")
         #expect(output.contains("Interrupted: CancelCommand was sent"))

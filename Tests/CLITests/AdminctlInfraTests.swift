@@ -139,6 +139,10 @@ import TestSupport
         ADMINCTL_TEMPLATES or walking up from adminctl's own directory; its parameters
         come from adminctl.toml (`adminctl config show`).
 
+        Examples:
+          adminctl infra up
+          adminctl infra up --yes --json
+
         Exit status: 0 when the stack is up to date, 1 when the change failed (the
         first failed resource and CloudFormation's reason are shown, after the
         rollback) or was not confirmed, 2 for a usage error (--yes missing without a

@@ -49,6 +49,10 @@ import Testing
         An existing adminctl.toml is never overwritten: `adminctl config show` prints
         what it holds.
 
+        Examples:
+          adminctl init
+          adminctl init --yes --repo https://github.com/acme/nuvola.git
+
         Exit status: 0 when the file was written, 1 when it exists or cannot be
         written, 2 for a usage error (a bad --name or --region, or --yes missing).
 
@@ -76,6 +80,13 @@ import Testing
         current directory upwards, else ~/.config/adminctl/adminctl.toml), ADMINCTL_*
         variables, then a command's flags. Keys are `section.name` in the file; the
         variable is ADMINCTL_SECTION_NAME. `adminctl init` writes the file.
+
+        Examples:
+          adminctl config show
+          ADMINCTL_PROD_MAX_SIZE=12 adminctl config show --json
+
+        Exit status: 0, or 1 when a value breaks its rule (the file and line, or the
+        variable, are named).
 
         USAGE: adminctl config show [--json]
 
@@ -107,6 +118,10 @@ import Testing
 
             AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_STS) points adminctl at another endpoint,
             such as the local simulated cloud started by `Tests/Fleet/fleet up`.
+
+            Examples:
+              adminctl doctor
+              AWS_PROFILE=admin adminctl doctor --region eu-west-3 --json
 
             Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed.
 

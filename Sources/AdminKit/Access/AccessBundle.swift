@@ -68,19 +68,28 @@ public struct AccessBundle: Sendable {
         """
     }
 
+    /// Whether `directory` exists (false: write makes it 0700); a file or a directory open to other
+    /// users is refused. Onboarding asks before it creates anything, so a bad --bundle-dir costs no machine.
+    public static func checkDirectory(_ directory: String) throws -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else { return false }
+        guard isDirectory.boolValue else {
+            throw AccessError(.bundle, "--bundle-dir \(directory) is a file; name a directory.")
+        }
+        if let mode = SecretFile.mode(of: directory), mode & 0o077 != 0 {
+            // A sticky world-writable directory (/tmp) is shared by design: chmod is not the fix there.
+            let fix = mode & 0o1000 != 0 ? "choose a directory of your own (--bundle-dir ~/handover)"
+                : "run `chmod 700 \(directory)` or choose another --bundle-dir"
+            throw AccessError(.bundle, "\(directory) is open to other users (mode \(String(mode, radix: 8))), and access bundles "
+                + "hold keys: \(fix).")
+        }
+        return true
+    }
+
     /// Writes the bundle; the directory is made 0700, and one open to others is refused.
     @discardableResult
     public func write(directory: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw AccessError(.bundle, "--bundle-dir \(directory) is a file; name a directory.")
-            }
-            if let mode = SecretFile.mode(of: directory), mode & 0o077 != 0 {
-                throw AccessError(.bundle, "\(directory) is open to other users (mode \(String(mode, radix: 8))), and access bundles "
-                    + "hold keys: run `chmod 700 \(directory)` or choose another --bundle-dir.")
-            }
-        } else {
+        if try Self.checkDirectory(directory) == false {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])

@@ -30,8 +30,8 @@ public struct DeveloperAccess: Sendable {
         var access = DeveloperAccess(project: project, region: configuration.region.name, repositoryURL: config.repositoryURL,
                                      integrationBranch: config.value("repository.integration_branch") ?? "new_features",
                                      environment: environment, configuration: configuration)
-        if let interval = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), interval > 0 {
-            access.pollInterval = .milliseconds(Int(interval * 1000))
+        if let interval = AdminSession.pollOverride(environment) {
+            access.pollInterval = interval
         }
         return access
     }

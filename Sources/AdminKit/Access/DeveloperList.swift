@@ -61,7 +61,9 @@ public struct DeveloperList: Sendable {
                                                                     commands: ["\(MachineReadiness.devbox) --version"],
                                                                     timeout: .seconds(15), poll: access.pollInterval),
                    result.Status == "Success" {
-                    item.devboxVersion = result.StandardOutputContent?.trimmingCharacters(in: .whitespacesAndNewlines)
+                    // `devbox --version` goes on with the libraries it links: the first line is devbox's.
+                    item.devboxVersion = result.StandardOutputContent?.split(whereSeparator: \.isNewline).first
+                        .map { $0.trimmingCharacters(in: .whitespaces) }
                 }
             }
             developers.append(item)

@@ -21,6 +21,10 @@ public struct DeveloperRemoval: Sendable {
 
     /// What was removed, one line each, in order.
     public func run(progress: @Sendable (String) -> Void) async throws -> [String] {
+        // IAM reads a missing user name as the caller: "" would delete the admin's own keys.
+        if let problem = DeveloperName.problem(developer) {
+            throw AccessError(.invalidName, "\(problem): nothing was removed.")
+        }
         var removed: [String] = []
         let iam = access.iam
         let user = try await iam.getUser(developer)

@@ -106,15 +106,25 @@ public struct KeyRotation: Sendable {
                                              instanceID: instance, key: key).write(directory: bundleDirectory)
             try await verify(key)
         } catch {
-            try? await iam.deleteAccessKey(user: developer, accessKeyID: key.accessKeyID)
-            if let previous { try? SecretFile.write(previous, to: path) }
-            throw AccessError(.rotation, "The new key of \(developer) did not work (\(error)); it was deleted, the previous bundle "
+            // In a task of its own: after Ctrl-C this task's requests are cancelled, and the new key
+            // stayed live (its secret lost) while the next rotate refused two active keys.
+            let deleted = await Task.detached { [iam] in
+                (try? await iam.deleteAccessKey(user: developer, accessKeyID: key.accessKeyID)) != nil
+            }.value
+            if let previous { try? SecretFile.write(previous, to: path) } else if result.bundle != nil { try? FileManager.default.removeItem(atPath: path) }
+            let cause = error is CancellationError || Task.isCancelled ? "was not proven: the rotation was interrupted" : "did not work (\(error))"
+            let fate = deleted ? "it was deleted"
+                : "deleting it failed too (`aws iam delete-access-key --user-name \(developer) --access-key-id \(key.accessKeyID)` does it)"
+            throw AccessError(.rotation, "The new key of \(developer) \(cause); \(fate), the previous bundle "
                 + "put back, and the old key \(old?.accessKeyID ?? "") is unchanged. Run `adminctl rotate \(developer)` again.")
         }
         if let old {
             progress("\(developer): the new key works; deactivating and deleting \(old.accessKeyID)…")
-            try await iam.updateAccessKey(user: developer, accessKeyID: old.accessKeyID, active: false)
-            try await iam.deleteAccessKey(user: developer, accessKeyID: old.accessKeyID)
+            // Finished even after Ctrl-C: the new bundle is in place, and two active keys would block the next rotate.
+            try await Task.detached { [iam] in
+                try await iam.updateAccessKey(user: developer, accessKeyID: old.accessKeyID, active: false)
+                try await iam.deleteAccessKey(user: developer, accessKeyID: old.accessKeyID)
+            }.value
         }
         return result
     }

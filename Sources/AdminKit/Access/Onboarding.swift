@@ -20,6 +20,15 @@ public struct Onboarding: Sendable {
     /// Also keep the bundle as an SSM SecureString for one retrieval (`--store-bundle`).
     public var storeBundle = false
 
+    /// What the developer template's DeveloperEmail pattern (`^(|[^@\\s]+@[^@\\s]+)$`) refuses,
+    /// said before CloudFormation says it in its own words; nil when fine.
+    public static func emailProblem(_ email: String) -> String? {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        let fine = email.isEmpty || (parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+            && !email.unicodeScalars.contains { $0.properties.isWhitespace })
+        return fine ? nil : "--email takes one address such as ana@example.com, not \(String(reflecting: email))"
+    }
+
     public init(access: DeveloperAccess, developer: String, email: String?, instanceType: String?, bundleDirectory: String,
                 devboxVersion: String, devboxBinary: String?) {
         self.access = access
@@ -69,6 +78,7 @@ public struct Onboarding: Sendable {
             throw AccessError(.notReady, "adminctl.toml sets no repository.url, which developer machines clone: "
                 + "`adminctl config set repository.url https://github.com/acme/nuvola.git` (or edit adminctl.toml).")
         }
+        _ = try AccessBundle.checkDirectory(bundleDirectory)
         let stack = DeveloperStack(project: access.project, developer: developer)
         if let existing = try await access.cloudFormation.stack(stack.name), existing.status != "DELETE_COMPLETE" {
             throw AccessError(.duplicate, "\(developer) is already onboarded (stack \(stack.name) is \(existing.status)). "
@@ -158,7 +168,15 @@ public struct Onboarding: Sendable {
                             devboxVersion: devboxVersion, devboxPublished: published, ready: false,
                             secondsToStack: secondsToStack, checks: [])
         let readiness = MachineReadiness(ssm: access.ssm, instanceID: instance, poll: access.pollInterval, timeout: readinessTimeout)
-        let ready = try await readiness.wait { console.note($0) }
+        let ready: MachineReadiness.Ready
+        do {
+            ready = try await readiness.wait { console.note($0) }
+        } catch where Task.isCancelled {
+            // Stopped while the machine sets up: what is made stays (as when it never gets ready), and the admin is told.
+            console.note("\(developer)'s machine \(instance) (stack \(stack.name)) and access bundle \(bundlePath) are kept; the "
+                + "machine was not seen ready. `adminctl devs` shows it; `adminctl offboard \(developer) --yes` removes it.")
+            throw error
+        }
         report.ready = true
         report.secondsToReady = Self.seconds(since: started)
         report.checks = ready.checks

@@ -13,7 +13,7 @@ public struct AdminConfig: Sendable {
         Setting(key: "project.name", help: "lowercase, 3-20 characters: it names the stack, buckets, IAM roles and parameters",
                 rule: ResourceNames.projectNameProblem),
         Setting(key: "aws.region", help: "where the shared infrastructure lives (else AWS_REGION or the profile's)", rule: AdminRules.region),
-        Setting(key: "repository.url", help: "the app's git repository, cloned by developer machines"),
+        Setting(key: "repository.url", help: "the app's git repository, cloned by developer machines", rule: AdminRules.repositoryURL),
         Setting(key: "repository.integration_branch", defaultValue: "new_features",
                 help: "where features are integrated; the dev environment runs it", rule: branchProblem),
         Setting(key: "repository.production_branch", defaultValue: "main", help: "what production runs", rule: branchProblem),

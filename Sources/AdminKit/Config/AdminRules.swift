@@ -18,6 +18,19 @@ enum AdminRules {
         return nil
     }
 
+    /// No credentials in the repository's URL: it goes into the developer stacks' parameters, the
+    /// machines' config and adminctl's messages; tokens come from ADMINCTL_GIT_TOKEN or GH_TOKEN.
+    /// An HTTP(S) user alone counts (`https://<token>@github.com/...`); `ssh://git@host/...` does not.
+    static func repositoryURL(_ value: String) -> String? {
+        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(), let user = url.user else { return nil }
+        guard url.password != nil || (["http", "https"].contains(scheme) && !user.isEmpty) else { return nil }
+        var bare = url
+        bare.user = nil
+        bare.password = nil
+        return "holds credentials before its host (the URL without them: \(shown(bare.string ?? ""))); the URL is shown in stack "
+            + "parameters and messages, so remove them and give the token in ADMINCTL_GIT_TOKEN or GH_TOKEN instead"
+    }
+
     /// An IPv4 CIDR block such as 198.51.100.7/32, with the host bits clear.
     static func cidr(_ value: String) -> String? {
         let problem = "is not an IPv4 CIDR block such as 198.51.100.7/32: \(shown(value))"

@@ -38,8 +38,12 @@ public struct AdminSession: Sendable {
 
     /// ADMINCTL_POLL_SECONDS: how often long operations poll AWS, when set (the simulator
     /// settles in milliseconds where AWS takes seconds).
-    public var pollOverride: Duration? {
-        guard let seconds = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), seconds > 0 else { return nil }
+    public var pollOverride: Duration? { Self.pollOverride(environment) }
+
+    /// The same, for what opens without a session. Up to an hour: `inf` or `1e300` trapped
+    /// converting to milliseconds (a crash instead of a setting ignored).
+    public static func pollOverride(_ environment: [String: String]) -> Duration? {
+        guard let seconds = environment["ADMINCTL_POLL_SECONDS"].flatMap(Double.init), seconds > 0, seconds <= 3600 else { return nil }
         return .milliseconds(Int(seconds * 1000))
     }
 

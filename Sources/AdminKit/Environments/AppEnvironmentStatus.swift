@@ -171,9 +171,15 @@ public struct ScaleReport: Sendable, Encodable {
 extension AppEnvironments {
     /// The rules a new size must follow; nil when fine. Production keeps two instances at
     /// least, one per zone, so that it survives the loss of one.
+    public static let maximumSize = 100
+
     public static func sizeProblem(_ environment: AppEnvironment, _ sizes: ScaleReport.Sizes) -> String? {
         if sizes.min < 0 || sizes.max < 1 { return "sizes must be positive (min ≥ 0, max ≥ 1)" }
         if sizes.min > sizes.max { return "min \(sizes.min) is above max \(sizes.max)" }
+        // A typo (an extra zero, a pasted number) would have the group launch that many instances.
+        if sizes.max > maximumSize {
+            return "max \(sizes.max) is above \(maximumSize), the most prod.max_size and dev.max_size in adminctl.toml allow"
+        }
         if sizes.desired < sizes.min || sizes.desired > sizes.max {
             return "desired \(sizes.desired) is outside min \(sizes.min) and max \(sizes.max)"
         }

@@ -40,11 +40,12 @@ public struct FleetLimits: Sendable, Encodable {
         self.deliveryTimeoutSeconds = deliveryTimeoutSeconds
     }
 
-    /// "N" or "P%" as Run Command takes them (1-100 %, counts from 1, or 0 for max errors).
+    /// "N" or "P%" as Run Command takes them (1-100 %, counts from 1, or 0 for max errors; at most
+    /// seven characters, so counts up to 9999999: a larger one trapped in the delivery timeout's sum).
     public static func problem(_ value: String, name: String, allowsZero: Bool) -> String? {
         let number = value.hasSuffix("%") ? String(value.dropLast()) : value
-        guard let count = Int(number), count >= (allowsZero ? 0 : 1), !value.hasSuffix("%") || count <= 100 else {
-            return "\(name) takes a count (\(allowsZero ? "0" : "1") or more) or a percentage such as 10%, not \"\(value)\""
+        guard let count = Int(number), count >= (allowsZero ? 0 : 1), count <= (value.hasSuffix("%") ? 100 : 9_999_999) else {
+            return "\(name) takes a count (\(allowsZero ? "0" : "1") to 9999999) or a percentage such as 10%, not \"\(value)\""
         }
         return nil
     }

@@ -44,6 +44,7 @@ public struct FleetSelection: Sendable, Equatable, Encodable {
             return "--all means every developer machine and never app instances; for app instances use --env \(environment!.rawValue) alone"
         }
         if !developers.isEmpty && environment != nil { return "--dev selects developer machines; --env selects app instances: use one" }
+        if let problem = developers.lazy.compactMap(DeveloperName.problem).first { return "--dev takes a developer's name: \(problem)" }
         if tags[NuvolaTag.role] != nil {
             return "--tag \(NuvolaTag.role)=... is not taken: without --env the machines are developer machines (Role=devbox), with --env app instances"
         }

@@ -27,13 +27,21 @@ struct DumpCache {
         }
     }
 
-    func file(for dump: PublishedDump) -> String { "\(paths.cache)/dumps/\(dump.bucket)/\(dump.key)" }
+    /// S3 keys may hold `..` segments, which would place the copy outside the cache (and whoever
+    /// can write under the dumps prefix could aim sync-db's file, as root on an app instance, anywhere).
+    func file(for dump: PublishedDump) throws -> String {
+        guard !dump.key.split(separator: "/", omittingEmptySubsequences: false).contains("..") else {
+            throw ImportError(.source, "s3://\(dump.bucket)/\(Printable.escaping(dump.key)) is not cached: a '..' in its key would put "
+                + "the file outside \(paths.cache)/dumps. Rename the object, or load it with --no-cache.")
+        }
+        return "\(paths.cache)/dumps/\(dump.bucket)/\(dump.key)"
+    }
 
     /// Holds the dump's cache entry for one run (`flock` on `<file>.lock`, released when the
     /// returned descriptor is closed, or the process ends): a second sync-db of the same dump
     /// would otherwise truncate or append to the partial file the first is writing.
     func hold(_ dump: PublishedDump) throws -> Int32 {
-        let file = file(for: dump)
+        let file = try file(for: dump)
         try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let fd = open(file + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ImportError(.source, "cannot open \(file).lock: \(String(cString: strerror(errno))).") }
@@ -48,7 +56,7 @@ struct DumpCache {
     /// The dump in the cache: a verified copy of the same object, a partial download resumed,
     /// or nothing yet (then it is streamed and cached while it is imported).
     func prepare(_ dump: PublishedDump, s3: S3) async throws -> Entry {
-        let file = file(for: dump)
+        let file = try file(for: dump)
         let directory = (file as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if let sha = dump.sha256, (try? String(contentsOfFile: file + ".verified", encoding: .utf8)) == sha, Self.size(file) == dump.size {

@@ -22,6 +22,14 @@ accepted it and left the instance unprotected). So are the properties moto accep
 ownership controls, lifecycle, logging and Bucket Keys, TargetGroupAttributes and
 LoadBalancerAttributes. (Properties an update removes are left as they were.)
 
+Parameter constraints (moto ignored them): CreateStack, UpdateStack and CreateChangeSet check
+each parameter's value (given, else its Default; UsePreviousValue ones are not checked) against
+AllowedValues, AllowedPattern (the whole value), MinLength/MaxLength and, for Type Number, being
+a number within MinValue/MaxValue, as the CloudFormation user guide describes them; a value that
+breaks one is refused with ValidationError "Parameter 'X' failed to satisfy constraint: <its
+ConstraintDescription>" when the template gives one, else in CloudFormation's own words
+("Parameter 'X' must match pattern ...", "must be one of AllowedValues", ...), and nothing is made.
+
 ListStackResources, DescribeStackResources and DescribeStackResource are ours: moto listed the
 types it does not model (bucket and scaling policies) and false-Condition resources as entries
 with no logical id, type or physical id; each resource is listed with its physical id as
@@ -62,6 +70,79 @@ def parameters(params):
             values[params[prefix + "ParameterKey"]] = params.get(prefix + "ParameterValue", "")
         index += 1
     return values
+
+
+def template_parameters(body):
+    """The Parameters section of a JSON or YAML template body (short-form tags read as nothing)."""
+    try:
+        template = json.loads(body)
+    except ValueError:
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+        Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+        try:
+            template = yaml.load(body, Loader=Loader)
+        except yaml.YAMLError:
+            return {}
+    section = template.get("Parameters") if isinstance(template, dict) else None
+    return section if isinstance(section, dict) else {}
+
+
+def constraint_problem(name, spec, value):
+    """Why `value` breaks parameter `name`'s constraints, in CloudFormation's words, or None."""
+    def refused(own):
+        described = spec.get("ConstraintDescription")
+        return f"Parameter '{name}' failed to satisfy constraint: {described}" if described else f"Parameter '{name}' {own}"
+    allowed = spec.get("AllowedValues")
+    if isinstance(allowed, list) and value not in [str(item) for item in allowed]:
+        return refused("must be one of AllowedValues")
+    if str(spec.get("Type", "String")) == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return refused("must be a number")
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return refused(f"must be a number not less than {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return refused(f"must be a number not greater than {spec['MaxValue']}")
+        return None
+    pattern = spec.get("AllowedPattern")
+    if isinstance(pattern, str):
+        try:
+            matches = re.fullmatch(pattern, value) is not None
+        except re.error:
+            matches = True              # a Java-only construct: leave it to the rest
+        if not matches:
+            return refused(f"must match pattern {pattern}")
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return refused(f"must contain at least {spec['MinLength']} characters")
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return refused(f"must contain at most {spec['MaxLength']} characters")
+    return None
+
+
+def check_parameter_constraints(call):
+    params = call.params
+    body = params.get("TemplateBody")
+    if not body:
+        return None                     # TemplateURL or UsePreviousTemplate: not checked here
+    given, previous, index = parameters(params), set(), 1
+    while f"Parameters.member.{index}.ParameterKey" in params:
+        if params.get(f"Parameters.member.{index}.UsePreviousValue", "").lower() == "true":
+            previous.add(params[f"Parameters.member.{index}.ParameterKey"])
+        index += 1
+    for name, spec in template_parameters(body).items():
+        if not isinstance(spec, dict) or name in previous:
+            continue
+        value = given.get(name, spec.get("Default"))
+        if value is None:
+            continue
+        problem = constraint_problem(name, spec, str(value))
+        if problem:
+            raise AWSError("ValidationError", problem)
+    return None
 
 
 def unchanged_change_set(call, response):
@@ -482,6 +563,8 @@ def list_imports(call):
 
 
 def register(registry, world):
+    for operation in ("CreateStack", "UpdateStack", "CreateChangeSet"):
+        registry.before("cloudformation", operation, check_parameter_constraints)
     registry.after("cloudformation", "CreateChangeSet", unchanged_change_set)
     for operation in ("CreateStack", "UpdateStack", "ExecuteChangeSet"):
         registry.after("cloudformation", operation, apply_what_moto_skips)
