@@ -71,28 +71,8 @@ public struct Onboarding: Sendable {
     }
 
     public func run(console: Console, confirm: @Sendable (StackPlan) async throws -> Bool) async throws -> Report {
-        if let problem = DeveloperName.problem(developer) {
-            throw AccessError(.invalidName, "\(problem). Choose a name such as `alice` or `bob2`.")
-        }
-        guard let repository = access.repositoryURL, !repository.isEmpty else {
-            throw AccessError(.notReady, "adminctl.toml sets no repository.url, which developer machines clone: "
-                + "`adminctl config set repository.url https://github.com/acme/nuvola.git` (or edit adminctl.toml).")
-        }
-        _ = try AccessBundle.checkDirectory(bundleDirectory)
+        let (repository, artifacts) = try await preflight()
         let stack = DeveloperStack(project: access.project, developer: developer)
-        if let existing = try await access.cloudFormation.stack(stack.name), existing.status != "DELETE_COMPLETE" {
-            throw AccessError(.duplicate, "\(developer) is already onboarded (stack \(stack.name) is \(existing.status)). "
-                + "`adminctl devs` lists developers; `adminctl offboard \(developer)` removes this one first.")
-        }
-        if try await access.iam.getUser(developer) != nil {
-            throw AccessError(.duplicate, "An IAM user named \(developer) already exists outside adminctl's stacks; a developer "
-                + "cannot take that name. Choose another, or remove that user if it is a leftover (`adminctl offboard \(developer)`).")
-        }
-        let outputs = try await access.sharedOutputs()
-        guard let artifacts = outputs["ArtifactsBucketName"] else {
-            throw AccessError(.notReady, "The shared stack has no ArtifactsBucketName output: run `adminctl infra up`.")
-        }
-
         let release = try DevboxRelease.locate(version: devboxVersion, binary: devboxBinary, environment: access.environment)
         var published = false
         if try await !release.isPublished(bucket: artifacts, s3: access.s3) {
@@ -131,29 +111,7 @@ public struct Onboarding: Sendable {
             bundlePath = try bundle.write(directory: bundleDirectory)
             if storeBundle { stored = try await bundle.store(ssm: access.ssm) }
         } catch {
-            console.note("Onboarding \(developer) failed; removing what was made…")
-            var leftover: (any Error)?
-            do {
-                let removed = try await Task.detached { [removal] in try await removal.run(progress: { _ in }) }.value
-                if !removed.isEmpty { console.note("Removed: \(removed.joined(separator: ", ")).") }
-            } catch let cleanup {
-                leftover = cleanup
-                console.note("Not everything could be removed (\(cleanup)); `\(stack.deleteCommand)` finishes it.")
-            }
-            if let infra = error as? InfraError {
-                // StackDeployment names the resource that failed and CloudFormation's reason; what it
-                // says of the stack's state is past: the stack is gone.
-                var cause = (infra.message.components(separatedBy: ". The stack is now").first ?? infra.message)
-                    .replacingOccurrences(of: "The change to", with: "Creating")
-                while cause.hasSuffix(".") { cause.removeLast() }   // CloudFormation's reason may end a sentence
-                let next = leftover == nil
-                    ? "; everything made for \(developer) was removed (stack and IAM user), so nothing blocks a retry: fix the "
-                        + "cause and run `\(stack.retryCommand)` again."
-                    : "; not everything made for \(developer) could be removed (\(leftover!)): run `\(stack.deleteCommand)`, "
-                        + "then `\(stack.retryCommand)`."
-                throw AccessError(.stackFailed, cause + ". CloudFormation rolled the stack back" + next)
-            }
-            throw error
+            throw await rollBack(after: error, stack: stack, removal: removal, console: console)
         }
         let instance = settled.outputs["InstanceId"] ?? ""
         let secondsToStack = Self.seconds(since: started)
@@ -167,20 +125,81 @@ public struct Onboarding: Sendable {
                                                                                               region: access.region) },
                             devboxVersion: devboxVersion, devboxPublished: published, ready: false,
                             secondsToStack: secondsToStack, checks: [])
-        let readiness = MachineReadiness(ssm: access.ssm, instanceID: instance, poll: access.pollInterval, timeout: readinessTimeout)
-        let ready: MachineReadiness.Ready
-        do {
-            ready = try await readiness.wait { console.note($0) }
-        } catch where Task.isCancelled {
-            // Stopped while the machine sets up: what is made stays (as when it never gets ready), and the admin is told.
-            console.note("\(developer)'s machine \(instance) (stack \(stack.name)) and access bundle \(bundlePath) are kept; the "
-                + "machine was not seen ready. `adminctl devs` shows it; `adminctl offboard \(developer) --yes` removes it.")
-            throw error
-        }
+        let ready = try await waitReady(instance, stack: stack, bundle: bundlePath, console: console)
         report.ready = true
         report.secondsToReady = Self.seconds(since: started)
         report.checks = ready.checks
         return report
+    }
+
+    /// Waits until the machine's agent is online and `devbox doctor` there says it is ready; stopped
+    /// on the way, says what is kept and how to remove it.
+    func waitReady(_ instance: String, stack: DeveloperStack, bundle: String, console: Console) async throws -> MachineReadiness.Ready {
+        let readiness = MachineReadiness(ssm: access.ssm, instanceID: instance, poll: access.pollInterval, timeout: readinessTimeout)
+        do {
+            return try await readiness.wait { console.note($0) }
+        } catch where Task.isCancelled {
+            // Stopped while the machine sets up: what is made stays (as when it never gets ready), and the admin is told.
+            console.note("\(developer)'s machine \(instance) (stack \(stack.name)) and access bundle \(bundle) are kept; the "
+                + "machine was not seen ready. `adminctl devs` shows it; `adminctl offboard \(developer) --yes` removes it.")
+            throw error
+        }
+    }
+
+    /// What must hold before anything is made: a valid name, the repository machines clone, a
+    /// bundle directory of the admin's own, no such developer yet, the shared stack's bucket.
+    func preflight() async throws -> (repository: String, artifacts: String) {
+        if let problem = DeveloperName.problem(developer) {
+            throw AccessError(.invalidName, "\(problem). Choose a name such as `alice` or `bob2`.")
+        }
+        guard let repository = access.repositoryURL, !repository.isEmpty else {
+            throw AccessError(.notReady, "adminctl.toml sets no repository.url, which developer machines clone: "
+                + "`adminctl config set repository.url https://github.com/acme/nuvola.git` (or edit adminctl.toml).")
+        }
+        _ = try AccessBundle.checkDirectory(bundleDirectory)
+        let stack = DeveloperStack(project: access.project, developer: developer)
+        if let existing = try await access.cloudFormation.stack(stack.name), existing.status != "DELETE_COMPLETE" {
+            throw AccessError(.duplicate, "\(developer) is already onboarded (stack \(stack.name) is \(existing.status)). "
+                + "`adminctl devs` lists developers; `adminctl offboard \(developer)` removes this one first.")
+        }
+        if try await access.iam.getUser(developer) != nil {
+            throw AccessError(.duplicate, "An IAM user named \(developer) already exists outside adminctl's stacks; a developer "
+                + "cannot take that name. Choose another, or remove that user if it is a leftover (`adminctl offboard \(developer)`).")
+        }
+        let outputs = try await access.sharedOutputs()
+        guard let artifacts = outputs["ArtifactsBucketName"] else {
+            throw AccessError(.notReady, "The shared stack has no ArtifactsBucketName output: run `adminctl infra up`.")
+        }
+        return (repository, artifacts)
+
+    }
+
+    /// After a failure while the stack is made or the access handed over: removes what was made
+    /// (its own task, so a Ctrl-C does not stop it) and returns the error to throw, saying so.
+    func rollBack(after error: any Error, stack: DeveloperStack, removal: DeveloperRemoval, console: Console) async -> any Error {
+        console.note("Onboarding \(developer) failed; removing what was made…")
+        var leftover: (any Error)?
+        do {
+            let removed = try await Task.detached { [removal] in try await removal.run(progress: { _ in }) }.value
+            if !removed.isEmpty { console.note("Removed: \(removed.joined(separator: ", ")).") }
+        } catch let cleanup {
+            leftover = cleanup
+            console.note("Not everything could be removed (\(cleanup)); `\(stack.deleteCommand)` finishes it.")
+        }
+        if let infra = error as? InfraError {
+            // StackDeployment names the resource that failed and CloudFormation's reason; what it
+            // says of the stack's state is past: the stack is gone.
+            var cause = (infra.message.components(separatedBy: ". The stack is now").first ?? infra.message)
+                .replacingOccurrences(of: "The change to", with: "Creating")
+            while cause.hasSuffix(".") { cause.removeLast() }   // CloudFormation's reason may end a sentence
+            let next = leftover == nil
+                ? "; everything made for \(developer) was removed (stack and IAM user), so nothing blocks a retry: fix the "
+                    + "cause and run `\(stack.retryCommand)` again."
+                : "; not everything made for \(developer) could be removed (\(leftover!)): run `\(stack.deleteCommand)`, "
+                    + "then `\(stack.retryCommand)`."
+            return AccessError(.stackFailed, cause + ". CloudFormation rolled the stack back" + next)
+        }
+        return error
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
