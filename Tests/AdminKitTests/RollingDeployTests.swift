@@ -165,6 +165,24 @@ import TestSupport
         #expect(machine.current() == "releases/\(r1.id)")
     }
 
+    /// deploy.health_path comes from adminctl.toml or ADMINCTL_DEPLOY_HEALTH_PATH: the script holds
+    /// it quoted, so a path with quotes, `$(...)` or backticks is only ever a path.
+    @Test func aHealthPathIsNeverShellCode() async throws {
+        let machine = try Machine()
+        defer { machine.directory.remove() }
+        let broken = try await machine.publish("20261201T000003Z-ccccccc", health: 500)
+        let marker = machine.directory.file("pwned")
+        // No spaces (${IFS} instead), so that curl sends it; the query keeps it the broken /health.
+        let path = "/health?q=\";touch${IFS}\(marker);echo${IFS}\"$(touch${IFS}\(marker))`touch${IFS}\(marker)`"
+        var script = machine.script
+        script.healthPath = path
+        #expect(try await machine.run(script.stage(broken)).status == 0)
+        let unhealthy = try await machine.run(script.switchTo(broken.id, healthCheck: true))
+        #expect(unhealthy.status == DeployScript.Failure.health.rawValue, "\(unhealthy.errorOutput)")
+        #expect(unhealthy.errorOutput.contains("health check: GET \(path) of releases/\(broken.id) answered "), "\(unhealthy.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+
     @Test func switchingKeepsTheNewestReleasesWithTheCurrentAndPreviousOnes() async throws {
         let machine = try Machine()
         defer { machine.directory.remove() }
