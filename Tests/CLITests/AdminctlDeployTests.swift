@@ -381,6 +381,35 @@ import TestSupport
         #expect(left.allSatisfy { project.current($0) == v4 }, "\(left.map { project.current($0) ?? "-" })")
     }
 
+    /// SendCommand has no idempotency token. When its answer is lost after AWS ran it (a wave's
+    /// switch really happens), the deploy finds the command by its comment's tag and follows it:
+    /// it used to give up and put the wave back while the lost switch still ran, so prod ended on
+    /// a mix of releases it did not report.
+    @Test func aWaveWhoseSendCommandAnswerIsLostIsFollowedNotSentTwiceNorLeftRunningUnseen() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        let instances = try await project.instances()
+        let first = try await project.run(["deploy", "prod", "--yes", "--json"])
+        #expect(first.status == 0, "\(first.errorOutput)")
+        let v1 = try #require(try project.json(first)["release"] as? String)
+
+        // A slow health check: the lost switch is still running when a deploy that gave up put the wave back.
+        try await project.commit(["VERSION": "v2\n", "SLOW": "2000000\n"], "v2, slow")
+        _ = try await sendCommands(project, reset: true)
+        // Staging and migrations go through; wave 1's switch runs but its answer is lost.
+        try await project.fleet.inject(kind: "drop-after", service: "ssm", operation: "SendCommand", count: 1, skip: 2)
+        let second = try await project.run(["deploy", "prod", "--yes", "--json"])
+        #expect(second.status == 0, "\(second.errorOutput)")
+        let report = try project.json(second)
+        let v2 = try #require(report["release"] as? String)
+        #expect(v2 != v1 && report["outcome"] as? String == "deployed", "\(report)")
+        #expect((report["waves"] as? [[String: Any]])?.allSatisfy { $0["outcome"] as? String == "ok" } == true, "\(report)")
+        // Every instance serves v2 (none was put back under a switch still running), each step sent once.
+        try await Task.sleep(for: .seconds(3))
+        #expect(instances.allSatisfy { project.current($0) == v2 }, "\(instances.map { project.current($0) ?? "-" })")
+        #expect(try await sendCommands(project) == 4)   // stage, migrations, two waves
+    }
+
     @Test func deployHelpTeaches() async throws {
         let result = try await CLI.run("adminctl", ["deploy", "--help"])
         #expect(result.status == 0)
@@ -402,6 +431,15 @@ import TestSupport
         let result = try await CLI.run("adminctl", ["deploy", "prod"] + extra, environment: ["HOME": "/nonexistent"])
         #expect(result.status == 2, "\(result.errorOutput)")
         #expect(result.errorOutput.contains(expected), "\(result.errorOutput)")
+    }
+
+    /// SendCommands the simulator received (`reset`: from now on).
+    func sendCommands(_ project: Project, reset: Bool = false) async throws -> Int {
+        let url = project.fleet.endpoint + "/_fleet/calls"
+        if reset { _ = try await ChildProcess.run("/usr/bin/curl", ["-sf", "-X", "DELETE", url], timeout: .seconds(30)) }
+        let result = try await ChildProcess.run("/usr/bin/curl", ["-sf", url], timeout: .seconds(30))
+        let calls = (try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?["calls"] as? [String: Int]
+        return calls?["ssm.SendCommand"] ?? 0
     }
 
     // MARK: Waiting
