@@ -21,7 +21,7 @@ extension Adminctl {
         guard report.succeeded else {
             if !output.json {
                 let served = Set(report.instances.compactMap(\.now))
-                let still = served.count == 1 && !report.pointerMoved
+                let still = served.count == 1 && !report.pointerMoved && report.outcome != .pointerNotMoved
                     ? " \(report.environment == .prod ? "production" : "dev") still serves \(served.first!) on every instance." : ""
                 console.error("\(report.failure ?? "the \(report.action.rawValue) stopped").\(still)")
             }

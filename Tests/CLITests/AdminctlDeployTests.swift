@@ -408,6 +408,25 @@ import TestSupport
         try await Task.sleep(for: .seconds(3))
         #expect(instances.allSatisfy { project.current($0) == v2 }, "\(instances.map { project.current($0) ?? "-" })")
         #expect(try await sendCommands(project) == 4)   // stage, migrations, two waves
+
+        // Every wave done but the pointer cannot be moved (PutParameter failing past its retries:
+        // the lock's take and description go through, then three attempts fail): said as such,
+        // exit 1, with the command that moves it, and that command switches nothing again.
+        try await project.fleet.inject(kind: "error500", service: "ssm", operation: "PutParameter", count: 3, skip: 2)
+        let stuck = try await project.run(["deploy", "prod", "--release", v1, "--yes", "--json"])
+        #expect(stuck.status == 1, "\(stuck.errorOutput)")
+        let stuckReport = try project.json(stuck)
+        #expect(stuckReport["outcome"] as? String == "pointer-not-moved" && stuckReport["pointerMoved"] as? Bool == false, "\(stuckReport)")
+        let failure = try #require(stuckReport["failure"] as? String)
+        #expect(failure.contains("it still names \(v2), which instances launched from now on install"), "\(failure)")
+        #expect(failure.contains("`adminctl deploy prod --release \(v1) --yes` moves it"), "\(failure)")
+        #expect(instances.allSatisfy { project.current($0) == v1 })
+        #expect(try await project.status()["release"] as? String == v2)
+        let text = try await project.run(["deploy", "prod", "--release", v1, "--yes"])
+        #expect(text.status == 0, "\(text.errorOutput)")
+        let moved = try project.json(try await project.run(["releases", "prod", "--json"]))
+        #expect(moved["current"] as? String == v1, "\(moved)")
+        #expect(text.output.contains("unchanged"), "\(text.output)")
     }
 
     @Test func deployHelpTeaches() async throws {

@@ -369,9 +369,19 @@ public struct RollingDeploy: Sendable {
             throw error
         }
 
-        // 4. The pointer: instances launched from now on install this release.
-        try await catalog.ssm.putParameter(name: catalog.names.release(environment), value: release.id, overwrite: true,
-                                           description: "adminctl: the release \(name) instances install")
+        // 4. The pointer: instances launched from now on install this release. Every instance
+        // serves it already, so a pointer that cannot be moved is said as such, with the command
+        // that moves it (the instances are then unchanged), not as a bare AWS error.
+        do {
+            try await catalog.ssm.putParameter(name: catalog.names.release(environment), value: release.id, overwrite: true,
+                                               description: "adminctl: the release \(name) instances install")
+        } catch where !(error is CancellationError) {
+            let again = action == .deploy ? "adminctl deploy \(name) --release \(release.id) --yes"
+                : "adminctl rollback \(name) --to \(release.id) --yes"
+            return finish(.pointerNotMoved, failure: "the release pointer \(catalog.names.release(environment)) could not be moved "
+                + "to it (\(error)); it still names \(report.previous ?? "none"), which instances launched from now on install. "
+                + "`\(again)` moves it (every instance already serves \(release.id), so none is switched again)")
+        }
         report.pointerMoved = true
         console.note("Release pointer \(catalog.names.release(environment)) → \(release.id).")
 
