@@ -147,7 +147,12 @@ public struct InstanceRefreshDeploy: Sendable {
                     launchTemplateID: templateID, launchTemplateVersion: String(pinned))
             } catch let error as AWSError where error.code == "InstanceRefreshInProgress" {
                 let active = try? await scaling.describeInstanceRefreshes(group: groupName).first { !Self.finished.contains($0.status) }
-                throw active.map(inProgress) ?? DeployError(.refreshInProgress, "\(error.message) " + nextForInProgress())
+                // A refresh to the version made just now is this one: AWS started it, its answer was
+                // lost and the retry was refused. It is followed (and the pointer moved) as ours.
+                guard let active, active.desiredVersion == String(pinned) else {
+                    throw active.map(inProgress) ?? DeployError(.refreshInProgress, "\(error.message) " + nextForInProgress())
+                }
+                refreshID = active.id
             }
             startedID = refreshID
             progress("Instance refresh \(refreshID) of \(groupName) started: at least \(minHealthyPercentage)% stay in service, "
