@@ -427,6 +427,21 @@ import TestSupport
         let moved = try project.json(try await project.run(["releases", "prod", "--json"]))
         #expect(moved["current"] as? String == v1, "\(moved)")
         #expect(text.output.contains("unchanged"), "\(text.output)")
+
+        // Ctrl-C while staging (the agents slow to pick commands up): nothing was switched, and said so.
+        for instance in instances { try await project.fleet.setAgent(instance, delay: 5) }
+        let staging = try project.start(["deploy", "prod", "--release", v2, "--yes"])
+        async let stagingErrors = SpawnedProcess.readAll(staging.error)
+        try await waitLocked(project, true)
+        try await Task.sleep(for: .seconds(2))
+        staging.signal(SIGINT)
+        #expect(try await staging.wait() == 130)
+        let said = String(decoding: await stagingErrors, as: UTF8.self)
+        #expect(said.contains("Interrupted before any instance was switched: prod serves what it served before (\(v1)); "
+            + "the release pointer was not moved."), "\(said)")
+        #expect(!said.contains("serves )"), "\(said)")
+        for instance in instances { try await project.fleet.setAgent(instance, delay: 0) }
+        #expect(instances.allSatisfy { project.current($0) == v1 })
     }
 
     @Test func deployHelpTeaches() async throws {

@@ -362,9 +362,22 @@ public struct RollingDeploy: Sendable {
             }.value
             state = reverted
             if error is CancellationError || Task.isCancelled {
+                // Said as it is: before any wave nothing changed (staging results may not be in, so
+                // what serves is not known here); after one, what each instance serves now.
                 let served = Set(reverted.values.compactMap(\.now)).sorted()
-                console.note("Interrupted: every instance switched was put back (\(name) serves \(served.joined(separator: ", "))); "
-                    + "the release pointer was not moved.")
+                let stuck = reverted.values.filter { $0.now == release.id && $0.from != release.id }.map(\.id).sorted()
+                if upTo == 0 {
+                    console.note("Interrupted before any instance was switched: \(name) serves what it served before"
+                        + "\(report.previous.map { " (\($0))" } ?? ""); the release pointer was not moved.")
+                } else if stuck.isEmpty {
+                    console.note("Interrupted: every instance switched was put back (\(name) serves \(served.joined(separator: ", "))); "
+                        + "the release pointer was not moved.")
+                } else {
+                    console.note("Interrupted: \(stuck.joined(separator: " ")) could not be put back and serve \(release.id), the others "
+                        + "\(served.filter { $0 != release.id }.joined(separator: ", ")); the release pointer was not moved. "
+                        + "`adminctl status \(name)` shows each instance; `adminctl deploy \(name) --release "
+                        + "\(report.previous ?? release.id) --yes` puts them all on one release.")
+                }
             }
             throw error
         }
