@@ -94,6 +94,12 @@ public final class Fleet: Sendable {
     /// The root directory of an instance's simulated filesystem.
     public func root(of instanceID: String) -> String { "\(state)/instances/\(instanceID)/root" }
 
+    /// The fault rules in force, each with its `hits` so far (`fleet faults`).
+    public func faults() async throws -> [[String: Any]] {
+        let output = try await Self.run(["faults", "--state", state])
+        return (try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]) ?? []
+    }
+
     public func clearFaults() async throws { _ = try await Self.run(["clear", "--state", state]) }
 
     public func stop() async throws { _ = try await Self.run(["down", "--state", state]) }
