@@ -85,9 +85,15 @@ public struct ReleaseCatalog: Sendable {
                                 metadata: ["sha256": release.sha256])
             try await s3.putObject(bucket: bucket, key: BucketLayout.artifactChecksum(environment, release: release.id),
                                    body: .string(release.checksumLine), contentType: "text/plain")
-            try await ssm.putParameter(name: names.release(environment, id: release.id),
-                                       value: String(decoding: try DeployLock.encoder.encode(release), as: UTF8.self), overwrite: false,
-                                       description: "adminctl release \(release.id) of \(environment.rawValue)")
+            let record = String(decoding: try DeployLock.encoder.encode(release), as: UTF8.self)
+            do {
+                try await ssm.putParameter(name: names.release(environment, id: release.id), value: record, overwrite: false,
+                                           description: "adminctl release \(release.id) of \(environment.rawValue)")
+            } catch let error as AWSError where error.code == "ParameterAlreadyExists" {
+                // Our own first attempt, whose answer was lost before the retry, when the record says
+                // exactly this release; anything else is another release under this id.
+                guard try await ssm.getParameter(names.release(environment, id: release.id))?.Value == record else { throw error }
+            }
         } catch let error as CancellationError {
             throw error
         } catch {
