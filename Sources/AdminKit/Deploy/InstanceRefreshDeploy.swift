@@ -172,10 +172,21 @@ public struct InstanceRefreshDeploy: Sendable {
         // Launches from now on install the pointer's release again: it names this one.
         _ = try await releases.catalog.ssm.putParameter(name: releases.catalog.names.release(environment), value: release.id,
                                                         overwrite: true)
-        let unpinned = try await ec2.createLaunchTemplateVersion(
-            templateID: templateID, sourceVersion: String(pinned), userData: ReleasePin.unpinned(source.userData ?? ""),
-            description: "adminctl deploy \(release.id) --refresh: launches follow the release pointer")
-        try await scaling.updateGroup(name: groupName, launchTemplateID: templateID, launchTemplateVersion: String(unpinned))
+        let unpinned: Int
+        do {
+            unpinned = try await ec2.createLaunchTemplateVersion(
+                templateID: templateID, sourceVersion: String(pinned), userData: ReleasePin.unpinned(source.userData ?? ""),
+                description: "adminctl deploy \(release.id) --refresh: launches follow the release pointer")
+            try await scaling.updateGroup(name: groupName, launchTemplateID: templateID, launchTemplateVersion: String(unpinned))
+        } catch where !(error is CancellationError) {
+            // Left so, the group would go on launching the pinned release whatever later deploys
+            // move the pointer to: said, with the command that finishes the job.
+            throw DeployError(.refreshFailed, "Instance refresh \(last.id) replaced every instance of \(groupName) with release "
+                + "\(release.id) and the release pointer names it, but the group could not be put back on a launch template version "
+                + "that follows the pointer (\(error)). It still launches version \(pinned), which installs \(release.id) whatever the "
+                + "pointer says. `adminctl deploy \(environment.rawValue) --refresh --release \(release.id) --yes` finishes it "
+                + "(it replaces the instances once more, with the same release).")
+        }
         let after = try await scaling.group(groupName)
         return InstanceRefreshReport(
             environment: environment, group: groupName, release: release.id, previousRelease: previous, refreshID: refreshID,
