@@ -442,6 +442,22 @@ import TestSupport
         #expect(!said.contains("serves )"), "\(said)")
         for instance in instances { try await project.fleet.setAgent(instance, delay: 0) }
         #expect(instances.allSatisfy { project.current($0) == v1 })
+        try await waitLocked(project, false, timeout: .seconds(10))
+
+        // An instance refresh under way (started outside adminctl): a rolling deploy is refused, nothing switched.
+        let client = project.fleet.client()
+        let group = try #require(try await CloudFormation(client).stack("\(project.name)-shared")?.outputs["ProdAutoScalingGroupName"])
+        let scaling = AutoScaling(client)
+        let launching = try #require(try await scaling.group(group))
+        _ = try await scaling.startInstanceRefresh(group: group, preferences: .init(minHealthyPercentage: 90, instanceWarmup: 600, autoRollback: false),
+                                                   launchTemplateID: launching.launchTemplateID,
+                                                   launchTemplateVersion: launching.launchTemplateVersion)
+        let refused = try await project.run(["deploy", "prod", "--release", v2, "--yes"])
+        try await scaling.cancelInstanceRefresh(group: group)
+        #expect(refused.status == 1, "\(refused.errorOutput)")
+        #expect(refused.errorOutput.contains("the instances it launches install what its launch template version says, not \(v2), "
+            + "so nothing was switched."), "\(refused.errorOutput)")
+        #expect(instances.allSatisfy { project.current($0) == v1 })
     }
 
     @Test func deployHelpTeaches() async throws {

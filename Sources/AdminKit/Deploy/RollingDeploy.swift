@@ -216,6 +216,15 @@ public struct RollingDeploy: Sendable {
                  started: ContinuousClock.Instant) async throws -> DeployReport {
         var report = emptyReport(action, release: release.id, batch: batch, dryRun: false)
         report.previous = try await catalog.current()
+        // An instance refresh replaces instances from its own launch template version while the
+        // waves run, and goes on after them: what it launches would not serve this release.
+        if let active = try await scaling.describeInstanceRefreshes(group: group).first(where: { !InstanceRefreshDeploy.finished.contains($0.status) }) {
+            throw DeployError(.refreshInProgress, "Instance refresh \(active.id) is \(active.status) on \(group) "
+                + "(\(active.percentageComplete)% complete): the instances it launches install what its launch template version says, "
+                + "not \(release.id), so nothing was switched. Wait for it (`aws autoscaling describe-instance-refreshes "
+                + "--auto-scaling-group-name \(group)`) or stop it (`aws autoscaling cancel-instance-refresh --auto-scaling-group-name "
+                + "\(group)`), then run `adminctl \(action.rawValue) \(name)` again.")
+        }
         var hosts = try await instances()
         if hosts.contains(where: { !$0.host.isOnline }) {
             let waited = try await fleet.waitOnline(hosts.map(\.host), seconds: onlineWait) { console.note($0) }
