@@ -228,3 +228,17 @@ def test_a_change_set_that_does_not_exist_is_not_found_as_aws_says(simulator):
         assert failure.value.response["Error"]["Code"] == "ChangeSetNotFound"
         assert failure.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
         assert failure.value.response["Error"]["Message"] == "ChangeSet [second] does not exist"
+
+
+def test_executing_a_change_set_removes_the_stacks_others(simulator):
+    cloudformation = simulator.client("cloudformation")
+    create_with_change_set(cloudformation, "racing", NETWORK)
+    for name, prefix in (("one", "10.8."), ("two", "10.7.")):
+        cloudformation.create_change_set(StackName="racing", ChangeSetName=name, TemplateBody=NETWORK.replace("10.9.", prefix),
+                                         ChangeSetType="UPDATE")
+    cloudformation.execute_change_set(StackName="racing", ChangeSetName="one")
+    with pytest.raises(ClientError) as failure:
+        cloudformation.execute_change_set(StackName="racing", ChangeSetName="two")
+    assert failure.value.response["Error"]["Code"] == "ChangeSetNotFound"
+    names = [item["ChangeSetName"] for item in cloudformation.list_change_sets(StackName="racing")["Summaries"]]
+    assert "two" not in names

@@ -89,6 +89,14 @@ def missing_change_set(call):
     return None
 
 
+def remove_other_change_sets(call, response):
+    """AWS: "After you execute a change set, CloudFormation removes all change sets that are
+    associated with the stack because they aren't applicable to the updated stack." moto kept them."""
+    if response.status == 200:
+        moto_adapter.remove_other_change_sets(call.region, call.params.get("ChangeSetName", ""), call.params.get("StackName", ""))
+    return None
+
+
 def fail_injected_resource(world, call, response):
     """A stack just created by CreateStack or a CREATE change set whose resource an injected
     resource-failure names: that resource CREATE_FAILED with the rule's reason, then the rollback."""
@@ -495,6 +503,7 @@ def register(registry, world):
     registry.after("cloudformation", "CreateChangeSet", unchanged_change_set)
     for operation in ("DescribeChangeSet", "ExecuteChangeSet"):
         registry.before("cloudformation", operation, missing_change_set)
+    registry.after("cloudformation", "ExecuteChangeSet", remove_other_change_sets)
     for operation in ("CreateStack", "UpdateStack", "ExecuteChangeSet"):
         registry.after("cloudformation", operation, apply_what_moto_skips)
     for operation in ("CreateStack", "ExecuteChangeSet"):
