@@ -194,8 +194,12 @@ public struct DeployScript: Sendable {
                   server=$!
                   for i in $(seq 1 60); do
                     kill -0 "$server" 2>/dev/null || break
-                    code=$(curl -s -o "$work/body" -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port$health_path") || true
-                    [[ $code != 000 ]] && break
+                    # Asked only once PHP says it listens: a port another server holds would
+                    # otherwise be answered by that server (PHP then exits; another port is tried).
+                    if grep -q "Development Server (http://127.0.0.1:$port) started" "$work/server.log" 2>/dev/null; then
+                      code=$(curl -s -o "$work/body" -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port$health_path") || true
+                      [[ $code != 000 ]] && break
+                    fi
                     sleep 0.1
                   done
                   kill "$server" 2>/dev/null || true
