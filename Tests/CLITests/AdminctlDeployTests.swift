@@ -458,6 +458,29 @@ import TestSupport
         #expect(refused.errorOutput.contains("the instances it launches install what its launch template version says, not \(v2), "
             + "so nothing was switched."), "\(refused.errorOutput)")
         #expect(instances.allSatisfy { project.current($0) == v1 })
+        let stopping = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < stopping,
+              try await scaling.describeInstanceRefreshes(group: group).contains(where: { !["Cancelled", "Successful", "Failed"].contains($0.status) }) {
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        try await project.waitServing()
+
+        // A release whose deploy failed never served: rollback (no health check) skips it, and --to refuses it.
+        try await project.commit(["VERSION": "v3\n", "BROKEN": "yes\n"], "v3, broken")
+        let broken = try await project.run(["deploy", "prod", "--yes", "--json"])
+        #expect(broken.status == 1, "\(broken.errorOutput)")
+        let v3 = try #require(try project.json(broken)["release"] as? String)
+        try await project.commit(["VERSION": "v4\n"], "v4", remove: ["BROKEN", "SLOW"])
+        let fourth = try await project.run(["deploy", "prod", "--yes", "--json"])
+        #expect(fourth.status == 0, "\(fourth.errorOutput)")
+        let back = try await project.run(["rollback", "prod", "--yes", "--json"])
+        #expect(back.status == 0, "\(back.errorOutput)")
+        #expect(try project.json(back)["release"] as? String == v2, "\(back.output)")
+        let toBroken = try await project.run(["rollback", "prod", "--to", v3, "--yes"])
+        #expect(toBroken.status == 1 && toBroken.errorOutput.contains("Release \(v3) never served prod"), "\(toBroken.errorOutput)")
+        #expect(toBroken.errorOutput.contains("`adminctl deploy prod --release \(v3) --yes` checks its health"), "\(toBroken.errorOutput)")
+        let serving = try await project.instances()
+        #expect(serving.allSatisfy { project.current($0) == v2 }, "\(serving.map { project.current($0) ?? "-" })")
     }
 
     @Test func deployHelpTeaches() async throws {

@@ -172,6 +172,11 @@ public struct InstanceRefreshDeploy: Sendable {
         // Launches from now on install the pointer's release again: it names this one.
         _ = try await releases.catalog.ssm.putParameter(name: releases.catalog.names.release(environment), value: release.id,
                                                         overwrite: true)
+        do {
+            try await releases.catalog.markServed(release)
+        } catch {
+            progress("Release \(release.id) could not be recorded as served (\(error)): `adminctl rollback` will not pick it.")
+        }
         let unpinned: Int
         do {
             unpinned = try await ec2.createLaunchTemplateVersion(

@@ -156,16 +156,27 @@ public struct RollingDeploy: Sendable {
         return (resolved.existing, resolved.existing == nil, resolved.commit.id)
     }
 
-    /// The release before the pointer's in build order, or `to`.
+    /// The release before the pointer's in build order that served, or `to` (which must have served):
+    /// a rollback checks no health and runs no migrations, so a release whose deploy failed (or
+    /// that was only built) is never switched to by one.
     func rollbackTarget(_ to: String?) async throws -> Release {
-        if let to { return try await catalog.deployable(to) }
+        let current = try await catalog.current()
+        if let to {
+            let release = try await catalog.deployable(to)
+            guard release.servedAt != nil || release.id == current else {
+                throw DeployError(.unknownRelease, "Release \(to) never served \(name) (it was only built, or its deploy failed or was "
+                    + "interrupted), so it is not switched to without a health check. `adminctl deploy \(name) --release \(to) --yes` "
+                    + "checks its health on every instance and runs its migrations.")
+            }
+            return release
+        }
         let all = try await catalog.releases()
-        guard let current = try await catalog.current() else {
+        guard let current else {
             throw DeployError(.unknownRelease, "\(name) has no release deployed yet, so there is nothing to roll back to.")
         }
-        guard let before = all.last(where: { $0.id < current }) else {
-            throw DeployError(.unknownRelease, "\(name) runs \(current) and no older release is recorded to roll back to. "
-                + "`adminctl releases \(name)` lists them; `adminctl rollback \(name) --to ID` picks one.")
+        guard let before = all.last(where: { $0.id < current && $0.servedAt != nil }) else {
+            throw DeployError(.unknownRelease, "\(name) runs \(current) and no older release that served it is recorded to roll back to. "
+                + "`adminctl releases \(name)` lists them; `adminctl deploy \(name) --release ID --yes` deploys one with its health checked.")
         }
         return try await catalog.deployable(before.id)
     }
@@ -406,6 +417,11 @@ public struct RollingDeploy: Sendable {
         }
         report.pointerMoved = true
         console.note("Release pointer \(catalog.names.release(environment)) → \(release.id).")
+        do {
+            try await catalog.markServed(release)
+        } catch {
+            console.warning("Release \(release.id) could not be recorded as served (\(error)): `adminctl rollback` will not pick it.")
+        }
 
         // 5. Instances that joined meanwhile may have installed the old pointer's release.
         let catchStart = ContinuousClock.now
