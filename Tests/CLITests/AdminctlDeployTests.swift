@@ -465,6 +465,16 @@ import TestSupport
         }
         try await project.waitServing()
 
+        // A record written before adminctl noted serving (no servedAt): the pointer named it, so the next
+        // deploy marks it served.
+        let ssm = SSM(client)
+        let v1Record = "/\(project.name)/prod/releases/\(v1)"
+        let recorded = try #require(try await ssm.getParameter(v1Record)?.Value)
+        #expect(recorded.contains("\"servedAt\""), "\(recorded)")
+        var unmarked = try #require(try JSONSerialization.jsonObject(with: Data(recorded.utf8)) as? [String: Any])
+        unmarked["servedAt"] = nil
+        _ = try await ssm.putParameter(name: v1Record, value: String(decoding: try JSONSerialization.data(withJSONObject: unmarked), as: UTF8.self))
+
         // A release whose deploy failed never served: rollback (no health check) skips it, and --to refuses it.
         try await project.commit(["VERSION": "v3\n", "BROKEN": "yes\n"], "v3, broken")
         let broken = try await project.run(["deploy", "prod", "--yes", "--json"])
@@ -473,6 +483,7 @@ import TestSupport
         try await project.commit(["VERSION": "v4\n"], "v4", remove: ["BROKEN", "SLOW"])
         let fourth = try await project.run(["deploy", "prod", "--yes", "--json"])
         #expect(fourth.status == 0, "\(fourth.errorOutput)")
+        #expect(try await ssm.getParameter(v1Record)?.Value?.contains("\"servedAt\"") == true)
         let back = try await project.run(["rollback", "prod", "--yes", "--json"])
         #expect(back.status == 0, "\(back.errorOutput)")
         #expect(try project.json(back)["release"] as? String == v2, "\(back.output)")

@@ -173,7 +173,7 @@ public struct InstanceRefreshDeploy: Sendable {
         _ = try await releases.catalog.ssm.putParameter(name: releases.catalog.names.release(environment), value: release.id,
                                                         overwrite: true)
         do {
-            try await releases.catalog.markServed(release)
+            for id in [previous, release.id].compactMap({ $0 }) { try await releases.catalog.markServed(id) }
         } catch {
             progress("Release \(release.id) could not be recorded as served (\(error)): `adminctl rollback` will not pick it.")
         }

@@ -77,14 +77,14 @@ public struct ReleaseCatalog: Sendable {
         }
     }
 
-    /// Records in the release's record that it served (the pointer names it now), once.
-    public func markServed(_ release: Release, at date: Date = Date()) async throws {
-        guard let recorded = try await releases().first(where: { $0.id == release.id }), recorded.servedAt == nil else { return }
+    /// Records in the release's record that it served (the pointer names it now, or named it), once.
+    public func markServed(_ id: String, at date: Date = Date()) async throws {
+        guard let recorded = try await releases().first(where: { $0.id == id }), recorded.servedAt == nil else { return }
         var served = recorded
         served.servedAt = date
-        try await ssm.putParameter(name: names.release(environment, id: release.id),
+        try await ssm.putParameter(name: names.release(environment, id: id),
                                    value: String(decoding: try DeployLock.encoder.encode(served), as: UTF8.self), overwrite: true,
-                                   description: "adminctl release \(release.id) of \(environment.rawValue)")
+                                   description: "adminctl release \(id) of \(environment.rawValue)")
     }
 
     /// Uploads the tarball, then its checksum (last: a release without one is incomplete), then

@@ -418,7 +418,9 @@ public struct RollingDeploy: Sendable {
         report.pointerMoved = true
         console.note("Release pointer \(catalog.names.release(environment)) → \(release.id).")
         do {
-            try await catalog.markServed(release)
+            // The release the pointer named before served too (records made before adminctl noted
+            // this have no mark): so the first rollback after an upgrade has a release to go back to.
+            for id in [report.previous, release.id].compactMap({ $0 }) { try await catalog.markServed(id) }
         } catch {
             console.warning("Release \(release.id) could not be recorded as served (\(error)): `adminctl rollback` will not pick it.")
         }
