@@ -114,6 +114,9 @@ import TestSupport
         ("network.certificate_arn", "arn:aws:iam::123456789012:server-certificate/x", "is not an ACM certificate ARN"),
         ("dumps.retention_days", "0", "must be between 1 and 3650"),
         ("repository.integration_branch", "new..features", "is not a valid branch name"),
+        ("deploy.shared_paths", "var/log/, ../../../etc/", "takes paths inside a release such as var/log/ or .env.local"),
+        ("deploy.shared_paths", "/etc/", "(relative, no '.' or '..' parts, no '//'): '/etc/'"),
+        ("deploy.shared_paths", "var//log", "(relative, no '.' or '..' parts, no '//'): 'var//log'"),
     ])
     func valuesFollowAWSAndTheTemplatesRules(key: String, value: String, problem: String) throws {
         let setup = try Setup(nil)
