@@ -21,7 +21,7 @@ extension Adminctl {
         guard report.succeeded else {
             if !output.json {
                 let served = Set(report.instances.compactMap(\.now))
-                let still = served.count == 1 && !report.pointerMoved
+                let still = served.count == 1 && !report.pointerMoved && report.outcome != .pointerNotMoved
                     ? " \(report.environment == .prod ? "production" : "dev") still serves \(served.first!) on every instance." : ""
                 console.error("\(report.failure ?? "the \(report.action.rawValue) stopped").\(still)")
             }
@@ -193,13 +193,14 @@ extension Adminctl {
         static let configuration = CommandConfiguration(
             abstract: "Switch dev or prod back to an earlier release, in waves, without rebuilding.",
             discussion: """
-                Switches every instance in service back to the release built before the one the \
-                release pointer names (or --to ID), in waves as a deploy does, then moves the \
-                pointer. Nothing is built; nothing is downloaded on an instance that still has \
-                the release in /srv/app/releases (deploy.keep_releases are kept), and an \
-                instance that does not gets it from S3. No health check and no migrations: the \
-                release served before. A release no longer recorded or whose artifact is gone \
-                from S3 is refused.
+                Switches every instance in service back to the last release built before the one \
+                the release pointer names that served (or --to ID), in waves as a deploy does, \
+                then moves the pointer. Nothing is built; nothing is downloaded on an instance \
+                that still has the release in /srv/app/releases (deploy.keep_releases are kept), \
+                and an instance that does not gets it from S3. No health check and no \
+                migrations: the release served before. A release that never served (only built, \
+                or its deploy failed), no longer recorded or whose artifact is gone from S3 is \
+                refused.
 
                 Examples:
                   adminctl rollback prod --yes

@@ -118,6 +118,9 @@ import TestSupport
          "holds credentials before its host (the URL without them: 'https://github.com/acme/nuvola.git')"),
         ("repository.url", "https://ghp_s3cret@github.com/acme/nuvola.git", "give the token in ADMINCTL_GIT_TOKEN or GH_TOKEN instead"),
         ("repository.url", "ssh://git:hunter2@git.example.com/nuvola.git", "holds credentials before its host"),
+        ("deploy.shared_paths", "var/log/, ../../../etc/", "takes paths inside a release such as var/log/ or .env.local"),
+        ("deploy.shared_paths", "/etc/", "(relative, no '.' or '..' parts, no '//'): '/etc/'"),
+        ("deploy.shared_paths", "var//log", "(relative, no '.' or '..' parts, no '//'): 'var//log'"),
     ])
     func valuesFollowAWSAndTheTemplatesRules(key: String, value: String, problem: String) throws {
         let setup = try Setup(nil)

@@ -122,4 +122,16 @@ import Testing
         #expect(FleetCommand.shellLine(["echo", "it's here"]) == "echo 'it'\\''s here'")
         #expect(FleetHistory.comment(String(repeating: "x", count: 200)).count == 100)
     }
+
+    /// Every command's comment ends in a tag of its own (how a SendCommand whose answer was lost is
+    /// found again); `run --history` shows the command without it.
+    @Test func commentsAreTaggedUniquelyAndHistoryShowsTheCommandWithoutTheTag() {
+        let first = FleetHistory.comment("deploy: switch to 20261201T000001Z-aaaaaaa")
+        let second = FleetHistory.comment("deploy: switch to 20261201T000001Z-aaaaaaa")
+        #expect(first != second && first.range(of: " #[0-9a-f]{8}$", options: .regularExpression) != nil, "\(first)")
+        #expect(FleetHistory.command(fromComment: first) == "deploy: switch to 20261201T000001Z-aaaaaaa")
+        #expect(FleetHistory.command(fromComment: "adminctl: uptime") == "uptime")
+        let long = FleetHistory.comment(String(repeating: "x", count: 200), tag: "0123abcd")
+        #expect(long.count == 100 && long.hasSuffix("… #0123abcd"), "\(long)")
+    }
 }

@@ -160,6 +160,44 @@ import TestSupport
         #expect(ReleasePin.pinned("echo hi", release: "r1") == "RELEASE=r1  # pinned by adminctl deploy --refresh\necho hi")
     }
 
+    /// StartInstanceRefresh has no idempotency token: when AWS starts the refresh and its answer is
+    /// lost, the retry is refused with InstanceRefreshInProgress. That refresh, to the launch
+    /// template version just made, is this deploy's own and is followed to its end (the pointer
+    /// moved): it was reported as somebody else's, and ran on unfollowed to a release the pointer
+    /// did not name.
+    @Test func aRefreshWhoseStartAnswerIsLostIsFollowedAsItsOwn() async throws {
+        let cloud = try await Cloud.up()
+        defer { cloud.stop() }
+        let (group, _) = try await Self.standIns(cloud, size: 2)
+        let deploy = try await cloud.deploy()
+        let r1 = try await cloud.release("r1")
+        try await cloud.fleet.inject(kind: "drop-after", service: "autoscaling", operation: "StartInstanceRefresh", count: 1)
+        let report = try await deploy.run(release: r1.id)
+        #expect(report.release == r1.id && report.instances.count == 2, "\(report)")
+        #expect(Set(try await cloud.currentReleases().values) == [r1.id])
+        let client = cloud.fleet.client()
+        #expect(try await SSM(client).getParameter(ParameterNames(project: cloud.name).release(.prod))?.Value == r1.id)
+        let refreshes = try await AutoScaling(client).describeInstanceRefreshes(group: group)
+        #expect(refreshes.map(\.id) == [report.refreshID] && refreshes.first?.status == "Successful", "\(refreshes)")
+
+        // The refresh succeeds but the group cannot be put back on a version following the pointer
+        // (the second CreateLaunchTemplateVersion fails past its retries): said, with the command
+        // that finishes it.
+        let r2 = try await cloud.release("r2")
+        try await cloud.fleet.inject(kind: "error500", service: "ec2", operation: "CreateLaunchTemplateVersion", count: 3, skip: 1)
+        let stuck = await #expect(throws: DeployError.self) { try await deploy.run(release: r2.id) }
+        #expect(stuck?.kind == .refreshFailed && stuck?.message.contains("still launches version ") == true, "\(String(describing: stuck))")
+        #expect(stuck?.message.contains("`adminctl deploy prod --refresh --release \(r2.id) --yes` finishes it") == true)
+        #expect(Set(try await cloud.currentReleases().values) == [r2.id])
+        let finished = try await deploy.run(release: r2.id)
+        #expect(Set(try await cloud.currentReleases().values) == [r2.id], "\(finished)")
+        let version = try #require(try await AutoScaling(client).group(group)?.launchTemplateVersion)
+        #expect(version == String(finished.groupVersion))
+        let template = try #require(try await AutoScaling(client).group(group)?.launchTemplateID)
+        let launched = try await EC2(client).describeLaunchTemplateVersions(templateID: template, versions: [version])
+        #expect(launched.map { ReleasePin.release(in: $0.userData ?? "") } == [nil])
+    }
+
     @Test func aRefreshReplacesSixInstancesWithoutAFailedRequestAndABrokenReleaseIsRolledBack() async throws {
         let cloud = try await Cloud.up()
         defer { cloud.stop() }

@@ -165,6 +165,45 @@ import TestSupport
         #expect(machine.current() == "releases/\(r1.id)")
     }
 
+    /// The local health check asks only the PHP server it started: a port another server already
+    /// listens on (here one answering 200 to everything) is not taken for the release's answer.
+    @Test func theHealthCheckNeverAsksAnotherServerOnItsPort() async throws {
+        let machine = try Machine()
+        defer { machine.directory.remove() }
+        let broken = try await machine.publish("20261201T000003Z-ccccccc", health: 500)
+        #expect(try await machine.run(machine.script.stage(broken)).status == 0)
+        // The port the check picks is held by a server answering 200 to everything.
+        let port = Int.random(in: 20000..<50000)
+        try "<?php echo 'someone else';\n".write(toFile: machine.directory.file("bin/index.php"), atomically: true, encoding: .utf8)
+        let other = try SpawnedProcess.start("/usr/bin/php", ["-S", "127.0.0.1:\(port)", "-t", machine.directory.file("bin")],
+                                             output: .null, error: .null, processGroup: true)
+        defer { other.signal(SIGKILL) }
+        try await Task.sleep(for: .milliseconds(500))
+        let script = machine.script.switchTo(broken.id, healthCheck: true)
+        #expect(script.contains("$(( 20000 + RANDOM % 30000 ))"))
+        let unhealthy = try await machine.run(script.replacingOccurrences(of: "$(( 20000 + RANDOM % 30000 ))", with: String(port)))
+        #expect(unhealthy.status == DeployScript.Failure.health.rawValue, "\(unhealthy.output)\(unhealthy.errorOutput)")
+        #expect(machine.current() == nil)
+    }
+
+    /// deploy.health_path comes from adminctl.toml or ADMINCTL_DEPLOY_HEALTH_PATH: the script holds
+    /// it quoted, so a path with quotes, `$(...)` or backticks is only ever a path.
+    @Test func aHealthPathIsNeverShellCode() async throws {
+        let machine = try Machine()
+        defer { machine.directory.remove() }
+        let broken = try await machine.publish("20261201T000003Z-ccccccc", health: 500)
+        let marker = machine.directory.file("pwned")
+        // No spaces (${IFS} instead), so that curl sends it; the query keeps it the broken /health.
+        let path = "/health?q=\";touch${IFS}\(marker);echo${IFS}\"$(touch${IFS}\(marker))`touch${IFS}\(marker)`"
+        var script = machine.script
+        script.healthPath = path
+        #expect(try await machine.run(script.stage(broken)).status == 0)
+        let unhealthy = try await machine.run(script.switchTo(broken.id, healthCheck: true))
+        #expect(unhealthy.status == DeployScript.Failure.health.rawValue, "\(unhealthy.errorOutput)")
+        #expect(unhealthy.errorOutput.contains("health check: GET \(path) of releases/\(broken.id) answered "), "\(unhealthy.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+
     @Test func switchingKeepsTheNewestReleasesWithTheCurrentAndPreviousOnes() async throws {
         let machine = try Machine()
         defer { machine.directory.remove() }

@@ -381,6 +381,119 @@ import TestSupport
         #expect(left.allSatisfy { project.current($0) == v4 }, "\(left.map { project.current($0) ?? "-" })")
     }
 
+    /// SendCommand has no idempotency token. When its answer is lost after AWS ran it (a wave's
+    /// switch really happens), the deploy finds the command by its comment's tag and follows it:
+    /// it used to give up and put the wave back while the lost switch still ran, so prod ended on
+    /// a mix of releases it did not report.
+    @Test func aWaveWhoseSendCommandAnswerIsLostIsFollowedNotSentTwiceNorLeftRunningUnseen() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        let instances = try await project.instances()
+        let first = try await project.run(["deploy", "prod", "--yes", "--json"])
+        #expect(first.status == 0, "\(first.errorOutput)")
+        let v1 = try #require(try project.json(first)["release"] as? String)
+
+        // A slow health check: the lost switch is still running when a deploy that gave up put the wave back.
+        try await project.commit(["VERSION": "v2\n", "SLOW": "2000000\n"], "v2, slow")
+        _ = try await sendCommands(project, reset: true)
+        // Staging and migrations go through; wave 1's switch runs but its answer is lost.
+        try await project.fleet.inject(kind: "drop-after", service: "ssm", operation: "SendCommand", count: 1, skip: 2)
+        let second = try await project.run(["deploy", "prod", "--yes", "--json"])
+        #expect(second.status == 0, "\(second.errorOutput)")
+        let report = try project.json(second)
+        let v2 = try #require(report["release"] as? String)
+        #expect(v2 != v1 && report["outcome"] as? String == "deployed", "\(report)")
+        #expect((report["waves"] as? [[String: Any]])?.allSatisfy { $0["outcome"] as? String == "ok" } == true, "\(report)")
+        // Every instance serves v2 (none was put back under a switch still running), each step sent once.
+        try await Task.sleep(for: .seconds(3))
+        #expect(instances.allSatisfy { project.current($0) == v2 }, "\(instances.map { project.current($0) ?? "-" })")
+        #expect(try await sendCommands(project) == 4)   // stage, migrations, two waves
+
+        // Every wave done but the pointer cannot be moved (PutParameter failing past its retries:
+        // the lock's take and description go through, then three attempts fail): said as such,
+        // exit 1, with the command that moves it, and that command switches nothing again.
+        try await project.fleet.inject(kind: "error500", service: "ssm", operation: "PutParameter", count: 3, skip: 2)
+        let stuck = try await project.run(["deploy", "prod", "--release", v1, "--yes", "--json"])
+        #expect(stuck.status == 1, "\(stuck.errorOutput)")
+        let stuckReport = try project.json(stuck)
+        #expect(stuckReport["outcome"] as? String == "pointer-not-moved" && stuckReport["pointerMoved"] as? Bool == false, "\(stuckReport)")
+        let failure = try #require(stuckReport["failure"] as? String)
+        #expect(failure.contains("it still names \(v2), which instances launched from now on install"), "\(failure)")
+        #expect(failure.contains("`adminctl deploy prod --release \(v1) --yes` moves it"), "\(failure)")
+        #expect(instances.allSatisfy { project.current($0) == v1 })
+        #expect(try await project.status()["release"] as? String == v2)
+        let text = try await project.run(["deploy", "prod", "--release", v1, "--yes"])
+        #expect(text.status == 0, "\(text.errorOutput)")
+        let moved = try project.json(try await project.run(["releases", "prod", "--json"]))
+        #expect(moved["current"] as? String == v1, "\(moved)")
+        #expect(text.output.contains("unchanged"), "\(text.output)")
+
+        // Ctrl-C while staging (the agents slow to pick commands up): nothing was switched, and said so.
+        for instance in instances { try await project.fleet.setAgent(instance, delay: 5) }
+        let staging = try project.start(["deploy", "prod", "--release", v2, "--yes"])
+        async let stagingErrors = SpawnedProcess.readAll(staging.error)
+        try await waitLocked(project, true)
+        try await Task.sleep(for: .seconds(2))
+        staging.signal(SIGINT)
+        #expect(try await staging.wait() == 130)
+        let said = String(decoding: await stagingErrors, as: UTF8.self)
+        #expect(said.contains("Interrupted before any instance was switched: prod serves what it served before (\(v1)); "
+            + "the release pointer was not moved."), "\(said)")
+        #expect(!said.contains("serves )"), "\(said)")
+        for instance in instances { try await project.fleet.setAgent(instance, delay: 0) }
+        #expect(instances.allSatisfy { project.current($0) == v1 })
+        try await waitLocked(project, false, timeout: .seconds(10))
+
+        // An instance refresh under way (started outside adminctl): a rolling deploy is refused, nothing switched.
+        let client = project.fleet.client()
+        let group = try #require(try await CloudFormation(client).stack("\(project.name)-shared")?.outputs["ProdAutoScalingGroupName"])
+        let scaling = AutoScaling(client)
+        let launching = try #require(try await scaling.group(group))
+        _ = try await scaling.startInstanceRefresh(group: group, preferences: .init(minHealthyPercentage: 90, instanceWarmup: 600, autoRollback: false),
+                                                   launchTemplateID: launching.launchTemplateID,
+                                                   launchTemplateVersion: launching.launchTemplateVersion)
+        let refused = try await project.run(["deploy", "prod", "--release", v2, "--yes"])
+        try await scaling.cancelInstanceRefresh(group: group)
+        #expect(refused.status == 1, "\(refused.errorOutput)")
+        #expect(refused.errorOutput.contains("the instances it launches install what its launch template version says, not \(v2), "
+            + "so nothing was switched."), "\(refused.errorOutput)")
+        #expect(instances.allSatisfy { project.current($0) == v1 })
+        let stopping = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < stopping,
+              try await scaling.describeInstanceRefreshes(group: group).contains(where: { !["Cancelled", "Successful", "Failed"].contains($0.status) }) {
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        try await project.waitServing()
+
+        // A record written before adminctl noted serving (no servedAt): the pointer named it, so the next
+        // deploy marks it served.
+        let ssm = SSM(client)
+        let v1Record = "/\(project.name)/prod/releases/\(v1)"
+        let recorded = try #require(try await ssm.getParameter(v1Record)?.Value)
+        #expect(recorded.contains("\"servedAt\""), "\(recorded)")
+        var unmarked = try #require(try JSONSerialization.jsonObject(with: Data(recorded.utf8)) as? [String: Any])
+        unmarked["servedAt"] = nil
+        _ = try await ssm.putParameter(name: v1Record, value: String(decoding: try JSONSerialization.data(withJSONObject: unmarked), as: UTF8.self))
+
+        // A release whose deploy failed never served: rollback (no health check) skips it, and --to refuses it.
+        try await project.commit(["VERSION": "v3\n", "BROKEN": "yes\n"], "v3, broken")
+        let broken = try await project.run(["deploy", "prod", "--yes", "--json"])
+        #expect(broken.status == 1, "\(broken.errorOutput)")
+        let v3 = try #require(try project.json(broken)["release"] as? String)
+        try await project.commit(["VERSION": "v4\n"], "v4", remove: ["BROKEN", "SLOW"])
+        let fourth = try await project.run(["deploy", "prod", "--yes", "--json"])
+        #expect(fourth.status == 0, "\(fourth.errorOutput)")
+        #expect(try await ssm.getParameter(v1Record)?.Value?.contains("\"servedAt\"") == true)
+        let back = try await project.run(["rollback", "prod", "--yes", "--json"])
+        #expect(back.status == 0, "\(back.errorOutput)")
+        #expect(try project.json(back)["release"] as? String == v2, "\(back.output)")
+        let toBroken = try await project.run(["rollback", "prod", "--to", v3, "--yes"])
+        #expect(toBroken.status == 1 && toBroken.errorOutput.contains("Release \(v3) never served prod"), "\(toBroken.errorOutput)")
+        #expect(toBroken.errorOutput.contains("`adminctl deploy prod --release \(v3) --yes` checks its health"), "\(toBroken.errorOutput)")
+        let serving = try await project.instances()
+        #expect(serving.allSatisfy { project.current($0) == v2 }, "\(serving.map { project.current($0) ?? "-" })")
+    }
+
     @Test func deployHelpTeaches() async throws {
         let result = try await CLI.run("adminctl", ["deploy", "--help"])
         #expect(result.status == 0)
@@ -402,6 +515,15 @@ import TestSupport
         let result = try await CLI.run("adminctl", ["deploy", "prod"] + extra, environment: ["HOME": "/nonexistent"])
         #expect(result.status == 2, "\(result.errorOutput)")
         #expect(result.errorOutput.contains(expected), "\(result.errorOutput)")
+    }
+
+    /// SendCommands the simulator received (`reset`: from now on).
+    func sendCommands(_ project: Project, reset: Bool = false) async throws -> Int {
+        let url = project.fleet.endpoint + "/_fleet/calls"
+        if reset { _ = try await ChildProcess.run("/usr/bin/curl", ["-sf", "-X", "DELETE", url], timeout: .seconds(30)) }
+        let result = try await ChildProcess.run("/usr/bin/curl", ["-sf", url], timeout: .seconds(30))
+        let calls = (try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])?["calls"] as? [String: Int]
+        return calls?["ssm.SendCommand"] ?? 0
     }
 
     // MARK: Waiting

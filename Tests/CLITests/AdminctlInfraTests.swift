@@ -108,6 +108,70 @@ import TestSupport
         #expect(diff.output.contains("~  modify  ProdLaunchTemplate  AWS::EC2::LaunchTemplate"), "\(diff.output)")
     }
 
+    /// Ctrl-C after "Applying" but before ExecuteChangeSet went out (the first events read held
+    /// back): the stack is unchanged and the change set deleted, and that is what is said; it said
+    /// "CloudFormation carries on with the change" of a change nobody had sent.
+    @Test func ctrlCBeforeTheChangeSetIsExecutedSaysTheStackIsUnchanged() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        #expect(try await project.run(["infra", "up", "--yes"]).status == 0)
+        let text = try String(contentsOfFile: project.file, encoding: .utf8)
+        try text.replacingOccurrences(of: "instance_type = \"t3.small\"", with: "instance_type = \"t3.large\"")
+            .write(toFile: project.file, atomically: true, encoding: .utf8)
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 30)
+        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
+        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] { environment[key] = project.fleet.environment[key] }
+        let up = try SpawnedProcess.start(BuildProducts.executable("adminctl").path, ["infra", "up", "--yes"], environment: environment,
+                                          directory: project.directory.file("project"), output: .null, error: .pipe, processGroup: true)
+        async let said = SpawnedProcess.readAll(up.error)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let faults = try await project.fleet.faults()
+            if faults.contains(where: { $0["hits"] as? Int == 1 }) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        up.signal(SIGINT)
+        #expect(try await up.wait() == 130)
+        let errors = String(decoding: await said, as: UTF8.self)
+        #expect(errors.contains("is unchanged and the change set was deleted. `adminctl infra up` applies the change."), "\(errors)")
+        #expect(!errors.contains("carries on"), "\(errors)")
+        try await project.fleet.clearFaults()
+        let diff = try await project.json(["infra", "diff"])
+        #expect((diff["changes"] as? [[String: Any]])?.count == 1, "\(diff)")
+        #expect(try await project.run(["infra", "up", "--yes"]).status == 0)
+    }
+
+    /// Two `infra up` at once: the one that executes second finds its change set removed (AWS
+    /// removes a stack's other change sets when one is executed) and says what happened and what
+    /// to run, exit 1; the stack has the first one's change.
+    @Test func twoUpsAtOnceTheLaterOneSaysItsChangeSetIsGone() async throws {
+        let project = try await Project.start()
+        defer { project.stop() }
+        #expect(try await project.run(["infra", "up", "--yes"]).status == 0)
+        let text = try String(contentsOfFile: project.file, encoding: .utf8)
+        try text.replacingOccurrences(of: "instance_type = \"t3.small\"", with: "instance_type = \"t3.large\"")
+            .write(toFile: project.file, atomically: true, encoding: .utf8)
+        // The first holds after planning (its first events read takes 8 s) while the second plans and applies.
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 8)
+        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
+        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] { environment[key] = project.fleet.environment[key] }
+        let first = try SpawnedProcess.start(BuildProducts.executable("adminctl").path, ["infra", "up", "--yes"], environment: environment,
+                                             directory: project.directory.file("project"), output: .null, error: .pipe, processGroup: true)
+        async let said = SpawnedProcess.readAll(first.error)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, try await project.fleet.faults().first?["hits"] as? Int != 1 {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let second = try await project.run(["infra", "up", "--yes"])
+        #expect(second.status == 0, "\(second.errorOutput)")
+        #expect(try await first.wait() == 1)
+        let errors = String(decoding: await said, as: UTF8.self)
+        #expect(errors.contains("was changed by another `adminctl infra up` (or by hand) since this one was planned"), "\(errors)")
+        #expect(errors.contains("`adminctl infra diff` shows what is still to change, `adminctl infra up` applies it."), "\(errors)")
+        let diff = try await project.json(["infra", "diff"])
+        #expect((diff["changes"] as? [Any])?.isEmpty == true, "\(diff)")
+    }
+
     @Test func withoutATerminalUpNeedsYesAndTouchesNothing() async throws {
         let project = try await Project.start()
         defer { project.stop() }

@@ -14,8 +14,10 @@ import TestSupport
         let name = "r" + String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
         var file: String { directory.file("project/adminctl.toml") }
 
-        static func start(build: String = "", lease: Int? = nil) async throws -> Project {
-            let project = Project(fleet: try await Fleet.shared(), origin: try await GitOrigin.nuvolaApp(), directory: try TemporaryDirectory())
+        /// `fleet`: a simulator of the test's own (for faults), else the shared one.
+        static func start(build: String = "", lease: Int? = nil, fleet: Fleet? = nil) async throws -> Project {
+            let cloud = if let fleet { fleet } else { try await Fleet.shared() }
+            let project = Project(fleet: cloud, origin: try await GitOrigin.nuvolaApp(), directory: try TemporaryDirectory())
             for folder in ["project", "home"] {
                 try FileManager.default.createDirectory(atPath: project.directory.file(folder), withIntermediateDirectories: true)
             }
@@ -152,6 +154,23 @@ import TestSupport
 
         let unknown = try await project.run(["release", "build", "prod", "--ref", "v9.9"])
         #expect(unknown.status == 1 && unknown.errorOutput.contains("error: v9.9 is not a branch, tag or commit of \(project.origin.bare)"))
+    }
+
+    /// The release record is created without Overwrite: when AWS made it and the answer was lost,
+    /// the retry is refused ParameterAlreadyExists. A record that says exactly this release is ours:
+    /// the build succeeds (it failed saying "Nothing was recorded" of a release that was).
+    @Test func aReleaseRecordWhoseAnswerWasLostIsRecognisedAsOurs() async throws {
+        let fleet = try await Fleet.start()
+        defer { Task { try? await fleet.stop() } }
+        let project = try await Project.start(fleet: fleet)
+        defer { project.stop() }
+        // The lock's generation goes through; the record's PutParameter is carried out, its answer lost.
+        try await fleet.inject(kind: "drop-after", service: "ssm", operation: "PutParameter", count: 1, skip: 1)
+        let built = try await project.run(["release", "build", "prod", "--json"])
+        #expect(built.status == 0, "\(built.errorOutput)")
+        #expect(try await fleet.faults().first?["hits"] as? Int == 1)
+        let listed = try await project.json(["releases", "prod"])
+        #expect((listed["releases"] as? [Any])?.count == 1 && listed["locked"] as? Bool == false, "\(listed)")
     }
 
     @Test func aConcurrentBuildIsRefusedAndAKilledBuildsLockIsTakenOverAfterItsLease() async throws {

@@ -56,7 +56,7 @@ public final class Fleet: Sendable {
     /// Adds a fault rule (see Tests/Fleet/simulator/faults.py).
     public func inject(kind: String, service: String = "*", operation: String = "*", count: Int? = nil,
                        rate: Double? = nil, seconds: Double? = nil, afterBytes: Int? = nil, code: String? = nil,
-                       status: Int? = nil, message: String? = nil) async throws {
+                       status: Int? = nil, message: String? = nil, skip: Int? = nil) async throws {
         var arguments = ["inject", "--state", state, "--kind", kind, "--service", service, "--operation", operation]
         if let code { arguments += ["--code", code] }
         if let status { arguments += ["--status", String(status)] }
@@ -65,6 +65,7 @@ public final class Fleet: Sendable {
         if let rate { arguments += ["--rate", String(rate)] }
         if let seconds { arguments += ["--seconds", String(seconds)] }
         if let afterBytes { arguments += ["--after-bytes", String(afterBytes)] }
+        if let skip { arguments += ["--skip", String(skip)] }
         _ = try await Self.run(arguments)
     }
 
@@ -92,6 +93,12 @@ public final class Fleet: Sendable {
 
     /// The root directory of an instance's simulated filesystem.
     public func root(of instanceID: String) -> String { "\(state)/instances/\(instanceID)/root" }
+
+    /// The fault rules in force, each with its `hits` so far (`fleet faults`).
+    public func faults() async throws -> [[String: Any]] {
+        let output = try await Self.run(["faults", "--state", state])
+        return (try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]) ?? []
+    }
 
     public func clearFaults() async throws { _ = try await Self.run(["clear", "--state", state]) }
 

@@ -183,6 +183,8 @@ public struct AutoScaling: QueryService {
         public var instancesToUpdate: Int
         public var startTime: Date?
         public var endTime: Date?
+        /// The launch template version it replaces instances with (its DesiredConfiguration), when it names one.
+        public var desiredVersion: String? = nil
     }
 
     public func describeInstanceRefreshes(group: String, ids: [String]? = nil) async throws -> [InstanceRefresh] {
@@ -193,7 +195,8 @@ public struct AutoScaling: QueryService {
             InstanceRefresh(id: $0.string("InstanceRefreshId") ?? "", status: $0.string("Status") ?? "",
                             statusReason: $0.string("StatusReason"), percentageComplete: $0.int("PercentageComplete") ?? 0,
                             instancesToUpdate: $0.int("InstancesToUpdate") ?? 0, startTime: $0.date("StartTime"),
-                            endTime: $0.date("EndTime"))
+                            endTime: $0.date("EndTime"),
+                            desiredVersion: $0.child("DesiredConfiguration")?.child("LaunchTemplate")?.string("Version"))
         }
     }
 

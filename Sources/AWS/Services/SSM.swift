@@ -151,11 +151,27 @@ public struct SSM: Sendable {
         return try await call("GetCommandInvocation", Input(CommandId: commandID, InstanceId: instanceID))
     }
 
-    public func listCommands(commandID: String? = nil, pageSize: Int? = nil) -> Paginator<[Command]> {
-        struct Input: Encodable { var CommandId: String?; var MaxResults: Int?; var NextToken: String? }
+    /// A ListCommands filter (CommandFilter): `InvokedAfter` / `InvokedBefore` (ISO 8601), `Status`,
+    /// `ExecutionStage`, `DocumentName`.
+    public struct CommandFilter: Encodable, Sendable {
+        public var key: String
+        public var value: String
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+
+        /// Commands requested at or after `date`.
+        public static func invokedAfter(_ date: Date) -> CommandFilter {
+            CommandFilter(key: "InvokedAfter", value: date.formatted(.iso8601))
+        }
+    }
+
+    public func listCommands(commandID: String? = nil, filters: [CommandFilter]? = nil, pageSize: Int? = nil) -> Paginator<[Command]> {
+        struct Input: Encodable { var CommandId: String?; var Filters: [CommandFilter]?; var MaxResults: Int?; var NextToken: String? }
         struct Output: Decodable { var Commands: [Command]?; var NextToken: String? }
         return Paginator { token in
-            let output = try await call("ListCommands", Input(CommandId: commandID, MaxResults: pageSize, NextToken: token),
+            let output = try await call("ListCommands", Input(CommandId: commandID, Filters: filters, MaxResults: pageSize, NextToken: token),
                                         Output.self)
             return (output.Commands ?? [], output.NextToken)
         }

@@ -59,7 +59,7 @@ public struct AdminConfig: Sendable {
                 rule: { $0.hasPrefix("/") ? nil : "must start with / (such as /health), not \"\($0)\"" }),
         Setting(key: "deploy.shared_paths", defaultValue: "var/log/,public/uploads/,.env.local",
                 help: "linked into every release from /srv/app/shared: a trailing / marks a directory (made when missing), "
-                    + "else a file (linked when it exists)", shape: .list),
+                    + "else a file (linked when it exists)", shape: .list, rule: AdminRules.sharedPaths),
         Setting(key: "deploy.step_timeout_seconds", defaultValue: "300",
                 help: "how long one step (staging, migrations, a wave) may run on an instance", shape: .integer(10...3600)),
         Setting(key: "deploy.refresh_min_healthy_percent", defaultValue: "90",

@@ -56,6 +56,18 @@ enum AdminRules {
         return items.lazy.compactMap(cidr).first
     }
 
+    /// deploy.shared_paths: paths inside a release (each is `rm -rf`-ed there before it is linked
+    /// to shared/), so relative and without `..`: `../../etc/` would reach outside it on every instance.
+    static func sharedPaths(_ value: String) -> String? {
+        for item in Setting.items(value) {
+            let parts = item.split(separator: "/", omittingEmptySubsequences: false).dropLast(item.hasSuffix("/") ? 1 : 0)
+            if item.hasPrefix("/") || parts.isEmpty || parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+                return "takes paths inside a release such as var/log/ or .env.local (relative, no '.' or '..' parts, no '//'): \(shown(item))"
+            }
+        }
+        return nil
+    }
+
     /// An ACM certificate ARN (empty for HTTP only).
     static func certificateARN(_ value: String) -> String? {
         let parts = value.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)

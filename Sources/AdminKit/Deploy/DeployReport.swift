@@ -17,6 +17,9 @@ public struct DeployReport: Sendable, Encodable {
         case incomplete
         /// Ctrl-C: the wave under way was put back.
         case interrupted
+        /// Every instance serves the release, but the release pointer could not be moved: instances
+        /// launched from now on install the old one until it is.
+        case pointerNotMoved = "pointer-not-moved"
     }
 
     public struct Wave: Sendable, Encodable {
@@ -89,6 +92,8 @@ public struct DeployReport: Sendable, Encodable {
             lines.append(Style.red.apply("\(environment.rawValue) now installs \(release), but \(failure ?? "an instance was not brought along").", policy))
         case .interrupted:
             lines.append(Style.red.apply("\(verb) of \(release) interrupted.", policy))
+        case .pointerNotMoved:
+            lines.append(Style.red.apply("\(environment.rawValue) serves \(release) on every instance, but \(failure ?? "the release pointer was not moved").", policy))
         }
         let built = self.built == true ? (dryRun ? ", to be built" : ", built now") : ""
         lines.append("  release     \(release)\(commit.map { " (\(String($0.prefix(12))))" } ?? "")\(built)")

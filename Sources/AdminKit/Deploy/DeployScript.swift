@@ -186,6 +186,7 @@ public struct DeployScript: Sendable {
             """
         if healthCheck {
             script += """
+                health_path=\(Shell.quote(healthPath))
                 code=000
                 for attempt in 1 2 3 4 5; do
                   port=$(( 20000 + RANDOM % 30000 ))
@@ -193,8 +194,12 @@ public struct DeployScript: Sendable {
                   server=$!
                   for i in $(seq 1 60); do
                     kill -0 "$server" 2>/dev/null || break
-                    code=$(curl -s -o "$work/body" -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port"\(Shell.quote(healthPath))) || true
-                    [[ $code != 000 ]] && break
+                    # Asked only once PHP says it listens: a port another server holds would
+                    # otherwise be answered by that server (PHP then exits; another port is tried).
+                    if grep -q "Development Server (http://127.0.0.1:$port) started" "$work/server.log" 2>/dev/null; then
+                      code=$(curl -s -o "$work/body" -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port$health_path") || true
+                      [[ $code != 000 ]] && break
+                    fi
                     sleep 0.1
                   done
                   kill "$server" 2>/dev/null || true
@@ -203,7 +208,7 @@ public struct DeployScript: Sendable {
                 done
                 if [[ $code != 200 ]]; then
                   { head -c 1000 "$work/body" 2>/dev/null; echo; } | sed '/^$/d' >&2 || true
-                  echo "health check: GET \(healthPath) of releases/$release answered $code, not 200; not switched" >&2
+                  echo "health check: GET $health_path of releases/$release answered $code, not 200; not switched" >&2
                   exit \(Failure.health.rawValue)
                 fi
                 say "health=200"

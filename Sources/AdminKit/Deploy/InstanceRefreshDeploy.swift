@@ -147,7 +147,12 @@ public struct InstanceRefreshDeploy: Sendable {
                     launchTemplateID: templateID, launchTemplateVersion: String(pinned))
             } catch let error as AWSError where error.code == "InstanceRefreshInProgress" {
                 let active = try? await scaling.describeInstanceRefreshes(group: groupName).first { !Self.finished.contains($0.status) }
-                throw active.map(inProgress) ?? DeployError(.refreshInProgress, "\(error.message) " + nextForInProgress())
+                // A refresh to the version made just now is this one: AWS started it, its answer was
+                // lost and the retry was refused. It is followed (and the pointer moved) as ours.
+                guard let active, active.desiredVersion == String(pinned) else {
+                    throw active.map(inProgress) ?? DeployError(.refreshInProgress, "\(error.message) " + nextForInProgress())
+                }
+                refreshID = active.id
             }
             startedID = refreshID
             progress("Instance refresh \(refreshID) of \(groupName) started: at least \(minHealthyPercentage)% stay in service, "
@@ -167,10 +172,26 @@ public struct InstanceRefreshDeploy: Sendable {
         // Launches from now on install the pointer's release again: it names this one.
         _ = try await releases.catalog.ssm.putParameter(name: releases.catalog.names.release(environment), value: release.id,
                                                         overwrite: true)
-        let unpinned = try await ec2.createLaunchTemplateVersion(
-            templateID: templateID, sourceVersion: String(pinned), userData: ReleasePin.unpinned(source.userData ?? ""),
-            description: "adminctl deploy \(release.id) --refresh: launches follow the release pointer")
-        try await scaling.updateGroup(name: groupName, launchTemplateID: templateID, launchTemplateVersion: String(unpinned))
+        do {
+            for id in [previous, release.id].compactMap({ $0 }) { try await releases.catalog.markServed(id) }
+        } catch {
+            progress("Release \(release.id) could not be recorded as served (\(error)): `adminctl rollback` will not pick it.")
+        }
+        let unpinned: Int
+        do {
+            unpinned = try await ec2.createLaunchTemplateVersion(
+                templateID: templateID, sourceVersion: String(pinned), userData: ReleasePin.unpinned(source.userData ?? ""),
+                description: "adminctl deploy \(release.id) --refresh: launches follow the release pointer")
+            try await scaling.updateGroup(name: groupName, launchTemplateID: templateID, launchTemplateVersion: String(unpinned))
+        } catch where !(error is CancellationError) {
+            // Left so, the group would go on launching the pinned release whatever later deploys
+            // move the pointer to: said, with the command that finishes the job.
+            throw DeployError(.refreshFailed, "Instance refresh \(last.id) replaced every instance of \(groupName) with release "
+                + "\(release.id) and the release pointer names it, but the group could not be put back on a launch template version "
+                + "that follows the pointer (\(error)). It still launches version \(pinned), which installs \(release.id) whatever the "
+                + "pointer says. `adminctl deploy \(environment.rawValue) --refresh --release \(release.id) --yes` finishes it "
+                + "(it replaces the instances once more, with the same release).")
+        }
         let after = try await scaling.group(groupName)
         return InstanceRefreshReport(
             environment: environment, group: groupName, release: release.id, previousRelease: previous, refreshID: refreshID,

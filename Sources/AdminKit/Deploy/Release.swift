@@ -20,6 +20,10 @@ public struct Release: Codable, Sendable, Equatable {
     public var key: String
     public var size: Int64
     public var sha256: String
+    /// When the release pointer first named it after a deploy, rollback or refresh of it: a
+    /// release that never served is not rolled back to (a rollback checks no health). Nil for a
+    /// release only built, or whose deploy failed or was interrupted.
+    public var servedAt: Date? = nil
 
     /// `20261201T093512Z-1a2b3c4`.
     public static func id(builtAt: Date, commit: String) -> String {

@@ -77,6 +77,16 @@ public struct ReleaseCatalog: Sendable {
         }
     }
 
+    /// Records in the release's record that it served (the pointer names it now, or named it), once.
+    public func markServed(_ id: String, at date: Date = Date()) async throws {
+        guard let recorded = try await releases().first(where: { $0.id == id }), recorded.servedAt == nil else { return }
+        var served = recorded
+        served.servedAt = date
+        try await ssm.putParameter(name: names.release(environment, id: id),
+                                   value: String(decoding: try DeployLock.encoder.encode(served), as: UTF8.self), overwrite: true,
+                                   description: "adminctl release \(id) of \(environment.rawValue)")
+    }
+
     /// Uploads the tarball, then its checksum (last: a release without one is incomplete), then
     /// records the release. A failure leaves no record, so the next build starts afresh.
     public func publish(_ release: Release, tarball: String) async throws {
@@ -85,9 +95,15 @@ public struct ReleaseCatalog: Sendable {
                                 metadata: ["sha256": release.sha256])
             try await s3.putObject(bucket: bucket, key: BucketLayout.artifactChecksum(environment, release: release.id),
                                    body: .string(release.checksumLine), contentType: "text/plain")
-            try await ssm.putParameter(name: names.release(environment, id: release.id),
-                                       value: String(decoding: try DeployLock.encoder.encode(release), as: UTF8.self), overwrite: false,
-                                       description: "adminctl release \(release.id) of \(environment.rawValue)")
+            let record = String(decoding: try DeployLock.encoder.encode(release), as: UTF8.self)
+            do {
+                try await ssm.putParameter(name: names.release(environment, id: release.id), value: record, overwrite: false,
+                                           description: "adminctl release \(release.id) of \(environment.rawValue)")
+            } catch let error as AWSError where error.code == "ParameterAlreadyExists" {
+                // Our own first attempt, whose answer was lost before the retry, when the record says
+                // exactly this release; anything else is another release under this id.
+                guard try await ssm.getParameter(names.release(environment, id: release.id))?.Value == record else { throw error }
+            }
         } catch let error as CancellationError {
             throw error
         } catch {

@@ -156,16 +156,27 @@ public struct RollingDeploy: Sendable {
         return (resolved.existing, resolved.existing == nil, resolved.commit.id)
     }
 
-    /// The release before the pointer's in build order, or `to`.
+    /// The release before the pointer's in build order that served, or `to` (which must have served):
+    /// a rollback checks no health and runs no migrations, so a release whose deploy failed (or
+    /// that was only built) is never switched to by one.
     func rollbackTarget(_ to: String?) async throws -> Release {
-        if let to { return try await catalog.deployable(to) }
+        let current = try await catalog.current()
+        if let to {
+            let release = try await catalog.deployable(to)
+            guard release.servedAt != nil || release.id == current else {
+                throw DeployError(.unknownRelease, "Release \(to) never served \(name) (it was only built, or its deploy failed or was "
+                    + "interrupted), so it is not switched to without a health check. `adminctl deploy \(name) --release \(to) --yes` "
+                    + "checks its health on every instance and runs its migrations.")
+            }
+            return release
+        }
         let all = try await catalog.releases()
-        guard let current = try await catalog.current() else {
+        guard let current else {
             throw DeployError(.unknownRelease, "\(name) has no release deployed yet, so there is nothing to roll back to.")
         }
-        guard let before = all.last(where: { $0.id < current }) else {
-            throw DeployError(.unknownRelease, "\(name) runs \(current) and no older release is recorded to roll back to. "
-                + "`adminctl releases \(name)` lists them; `adminctl rollback \(name) --to ID` picks one.")
+        guard let before = all.last(where: { $0.id < current && $0.servedAt != nil }) else {
+            throw DeployError(.unknownRelease, "\(name) runs \(current) and no older release that served it is recorded to roll back to. "
+                + "`adminctl releases \(name)` lists them; `adminctl deploy \(name) --release ID --yes` deploys one with its health checked.")
         }
         return try await catalog.deployable(before.id)
     }
@@ -216,6 +227,15 @@ public struct RollingDeploy: Sendable {
                  started: ContinuousClock.Instant) async throws -> DeployReport {
         var report = emptyReport(action, release: release.id, batch: batch, dryRun: false)
         report.previous = try await catalog.current()
+        // An instance refresh replaces instances from its own launch template version while the
+        // waves run, and goes on after them: what it launches would not serve this release.
+        if let active = try await scaling.describeInstanceRefreshes(group: group).first(where: { !InstanceRefreshDeploy.finished.contains($0.status) }) {
+            throw DeployError(.refreshInProgress, "Instance refresh \(active.id) is \(active.status) on \(group) "
+                + "(\(active.percentageComplete)% complete): the instances it launches install what its launch template version says, "
+                + "not \(release.id), so nothing was switched. Wait for it (`aws autoscaling describe-instance-refreshes "
+                + "--auto-scaling-group-name \(group)`) or stop it (`aws autoscaling cancel-instance-refresh --auto-scaling-group-name "
+                + "\(group)`), then run `adminctl \(action.rawValue) \(name)` again.")
+        }
         var hosts = try await instances()
         if hosts.contains(where: { !$0.host.isOnline }) {
             let waited = try await fleet.waitOnline(hosts.map(\.host), seconds: onlineWait) { console.note($0) }
@@ -362,18 +382,48 @@ public struct RollingDeploy: Sendable {
             }.value
             state = reverted
             if error is CancellationError || Task.isCancelled {
+                // Said as it is: before any wave nothing changed (staging results may not be in, so
+                // what serves is not known here); after one, what each instance serves now.
                 let served = Set(reverted.values.compactMap(\.now)).sorted()
-                console.note("Interrupted: every instance switched was put back (\(name) serves \(served.joined(separator: ", "))); "
-                    + "the release pointer was not moved.")
+                let stuck = reverted.values.filter { $0.now == release.id && $0.from != release.id }.map(\.id).sorted()
+                if upTo == 0 {
+                    console.note("Interrupted before any instance was switched: \(name) serves what it served before"
+                        + "\(report.previous.map { " (\($0))" } ?? ""); the release pointer was not moved.")
+                } else if stuck.isEmpty {
+                    console.note("Interrupted: every instance switched was put back (\(name) serves \(served.joined(separator: ", "))); "
+                        + "the release pointer was not moved.")
+                } else {
+                    console.note("Interrupted: \(stuck.joined(separator: " ")) could not be put back and serve \(release.id), the others "
+                        + "\(served.filter { $0 != release.id }.joined(separator: ", ")); the release pointer was not moved. "
+                        + "`adminctl status \(name)` shows each instance; `adminctl deploy \(name) --release "
+                        + "\(report.previous ?? release.id) --yes` puts them all on one release.")
+                }
             }
             throw error
         }
 
-        // 4. The pointer: instances launched from now on install this release.
-        try await catalog.ssm.putParameter(name: catalog.names.release(environment), value: release.id, overwrite: true,
-                                           description: "adminctl: the release \(name) instances install")
+        // 4. The pointer: instances launched from now on install this release. Every instance
+        // serves it already, so a pointer that cannot be moved is said as such, with the command
+        // that moves it (the instances are then unchanged), not as a bare AWS error.
+        do {
+            try await catalog.ssm.putParameter(name: catalog.names.release(environment), value: release.id, overwrite: true,
+                                               description: "adminctl: the release \(name) instances install")
+        } catch where !(error is CancellationError) {
+            let again = action == .deploy ? "adminctl deploy \(name) --release \(release.id) --yes"
+                : "adminctl rollback \(name) --to \(release.id) --yes"
+            return finish(.pointerNotMoved, failure: "the release pointer \(catalog.names.release(environment)) could not be moved "
+                + "to it (\(error)); it still names \(report.previous ?? "none"), which instances launched from now on install. "
+                + "`\(again)` moves it (every instance already serves \(release.id), so none is switched again)")
+        }
         report.pointerMoved = true
         console.note("Release pointer \(catalog.names.release(environment)) → \(release.id).")
+        do {
+            // The release the pointer named before served too (records made before adminctl noted
+            // this have no mark): so the first rollback after an upgrade has a release to go back to.
+            for id in [report.previous, release.id].compactMap({ $0 }) { try await catalog.markServed(id) }
+        } catch {
+            console.warning("Release \(release.id) could not be recorded as served (\(error)): `adminctl rollback` will not pick it.")
+        }
 
         // 5. Instances that joined meanwhile may have installed the old pointer's release.
         let catchStart = ContinuousClock.now

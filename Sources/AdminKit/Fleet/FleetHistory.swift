@@ -7,10 +7,23 @@ import Terminal
 public enum FleetHistory {
     static let prefix = "adminctl: "
 
-    /// Run Command's Comment (at most 100 characters) for a command adminctl sends.
-    static func comment(_ display: String) -> String {
+    /// Run Command's Comment (at most 100 characters) for a command adminctl sends, ending in
+    /// ` #<tag>`: SendCommand has no idempotency token, so when its answer is lost the command is
+    /// found again by this (`FleetRun.send`) instead of being sent twice.
+    static func comment(_ display: String, tag: String = newTag()) -> String {
         let text = prefix + display.replacingOccurrences(of: "\n", with: " ")
-        return text.count <= 100 ? text : String(text.prefix(99)) + "…"
+        let room = 100 - tag.count - 2
+        return (text.count <= room ? text : String(text.prefix(room - 1)) + "…") + " #" + tag
+    }
+
+    /// Eight random hex digits.
+    static func newTag() -> String { String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(8)) }
+
+    /// The command as a person gave it: the comment without the prefix and the tag.
+    static func command(fromComment comment: String) -> String {
+        var text = String(comment.dropFirst(prefix.count))
+        if let range = text.range(of: " #[0-9a-f]{8}$", options: .regularExpression) { text.removeSubrange(range) }
+        return text
     }
 
     public struct Entry: Sendable, Encodable {
@@ -45,7 +58,7 @@ public enum FleetHistory {
         var runs: [Entry] = []
         for try await page in ssm.listCommands(pageSize: 50) {
             for command in page where (command.Comment ?? "").hasPrefix(prefix) {
-                runs.append(Entry(commandID: command.CommandId, command: String((command.Comment ?? "").dropFirst(prefix.count)),
+                runs.append(Entry(commandID: command.CommandId, command: Self.command(fromComment: command.Comment ?? ""),
                                   requested: command.RequestedDateTime, status: command.Status, targets: command.TargetCount ?? 0,
                                   completed: command.CompletedCount ?? 0, errors: command.ErrorCount ?? 0,
                                   deliveryTimedOut: command.DeliveryTimedOutCount ?? 0))
@@ -75,7 +88,7 @@ public enum FleetHistory {
                 for instance in found { hosts[instance.id] = FleetHost(instance) }
             }
         }
-        var report = FleetRunReport(command: String((command.Comment ?? "").dropFirst(prefix.count)), selection: nil, limits: nil)
+        var report = FleetRunReport(command: Self.command(fromComment: command.Comment ?? ""), selection: nil, limits: nil)
         report.commandIDs = [commandID]
         for invocation in invocations {
             let host = hosts[invocation.InstanceId] ?? FleetHost(instanceID: invocation.InstanceId)

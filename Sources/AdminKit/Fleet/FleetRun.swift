@@ -91,6 +91,8 @@ public struct FleetRun: Sendable {
     public var pollInterval: (fastest: Duration, slowest: Duration) = (.milliseconds(250), .seconds(3))
     /// Scripts longer than this go to the hosts through S3 (SendCommand refuses large parameters).
     public var inlineLimit = 32 * 1024
+    /// How many times `send` looks for a command whose SendCommand answer was lost (a second apart).
+    public var lostAnswerLookups = 5
     /// Instance ids per SendCommand (Run Command's limit).
     public static let batchSize = 50
 
@@ -258,7 +260,7 @@ public struct FleetRun: Sendable {
                 comment: FleetHistory.comment(command.display), timeoutSeconds: limits.deliveryTimeout(hosts: batch.count),
                 maxConcurrency: concurrency ?? limits.concurrency ?? "100%", maxErrors: maxErrors,
                 outputS3Bucket: outputBucket, outputS3KeyPrefix: outputBucket == nil ? nil : BucketLayout.fleetOutput)
-            let sentCommand = try await ssm.sendCommand(input)
+            let sentCommand = try await send(input)
             report.commandIDs.append(sentCommand.CommandId)
             sent.append((sentCommand.CommandId, batch))
             onNote("Sent \(sentCommand.CommandId) to \(batch.count) machine(s)\(byTags != nil ? " by tags (\(selection.summary))" : "").")
@@ -277,6 +279,25 @@ public struct FleetRun: Sendable {
         }
         report.finish(started)
         return report
+    }
+
+    /// SendCommand, once. When its answer was lost after AWS may have taken it (`mayHaveTakenEffect`)
+    /// the command is looked for by its comment's unique tag for a few seconds (ListCommands can lag):
+    /// found, it is followed like any other; sending it again would run a deploy's switch or a
+    /// dump twice, and following nothing would leave what it does unseen.
+    func send(_ input: SSM.SendCommandInput) async throws -> SSM.Command {
+        let sentAfter = Date().addingTimeInterval(-300)   // room for a clock that is off
+        do {
+            return try await ssm.sendCommand(input)
+        } catch let error as AWSError where error.mayHaveTakenEffect {
+            for attempt in 0..<lostAnswerLookups {
+                if attempt > 0 { try await Task.sleep(for: .seconds(1)) }
+                let found = try? await ssm.listCommands(filters: [.invokedAfter(sentAfter)], pageSize: 50)
+                    .all { $0 }.first { $0.Comment == input.Comment }
+                if let found { return found }
+            }
+            throw error
+        }
     }
 
     /// The script as sent: run as another user if asked, and through S3 when too large to send inline.

@@ -82,8 +82,32 @@ public struct SharedInfrastructure: Sendable {
             progress.finish(settled.status, succeeded: true)
         } catch is CancellationError {
             progress.finish("stopped following", succeeded: false)
-            console.note("Stopped following \(stack.name); CloudFormation carries on with the change. "
-                + "`adminctl infra status` shows where it is.")
+            // Stopped before ExecuteChangeSet went out, the change set is still only AVAILABLE:
+            // it is deleted and that is said (not "CloudFormation carries on"). Still there after
+            // the deletion, an ExecuteChangeSet on its way took it first.
+            let cloudFormation = cloudFormation
+            let unchanged = await Task.detached { () -> Bool in
+                guard (try? await cloudFormation.describeChangeSet(stack: plan.stack, name: plan.changeSet))?.executionStatus
+                        == "AVAILABLE" else { return false }
+                try? await cloudFormation.deleteChangeSet(stack: plan.stack, name: plan.changeSet)
+                do {
+                    _ = try await cloudFormation.describeChangeSet(stack: plan.stack, name: plan.changeSet)
+                    return false
+                } catch let error as AWSError where error.code == "ChangeSetNotFound" {
+                    return true
+                } catch {
+                    return false
+                }
+            }.value
+            if !unchanged {
+                console.note("Stopped following \(stack.name); CloudFormation carries on with the change. "
+                    + "`adminctl infra status` shows where it is.")
+            } else {
+                await deployment.discard(plan)   // a new stack's empty REVIEW_IN_PROGRESS stack goes too
+                console.note("Stopped before \(plan.changeSet) was applied: stack \(stack.name) is "
+                    + "\(plan.type == "CREATE" ? "not created" : "unchanged") and the change set was deleted. "
+                    + "`adminctl infra up` applies the change.")
+            }
             throw CancellationError()
         } catch {
             progress.finish("failed", succeeded: false)

@@ -87,7 +87,15 @@ public struct StackDeployment: Sendable {
     public func execute(_ plan: StackPlan, event report: @Sendable (CloudFormation.Event) -> Void) async throws -> CloudFormation.Stack {
         // A new stack has only its REVIEW_IN_PROGRESS event yet (not reported): nothing to skip.
         var seen = plan.type == "CREATE" ? [] : Set(try await firstEvents(of: plan.stack).map(\.id))
-        try await cloudFormation.executeChangeSet(stack: plan.stack, name: plan.changeSet)
+        do {
+            try await cloudFormation.executeChangeSet(stack: plan.stack, name: plan.changeSet)
+        } catch let error as AWSError where error.code == "ChangeSetNotFound" {
+            // CloudFormation removes a stack's other change sets when it executes one.
+            throw InfraError(.changeSet, "Change set \(plan.changeSet) is gone: \(plan.stack) was changed by another "
+                + "`adminctl infra up` (or by hand) since this one was planned, and CloudFormation then removes the stack's other "
+                + "change sets. Nothing of this one was applied: `adminctl infra diff` shows what is still to change, "
+                + "`adminctl infra up` applies it.")
+        }
         let (settled, failures) = try await follow(plan.stack, seen: &seen, event: report)
         if settled.isHealthy { return settled }
         throw Self.failure(of: settled, failures: failures, retry: stack.retryCommand, delete: stack.deleteCommand)

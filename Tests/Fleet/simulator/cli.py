@@ -3,7 +3,7 @@
   fleet up [--port P] [--state DIR] [--auth]   start in the background; print `export ...` lines
   fleet down [--state DIR]                     stop everything `up` started
   fleet env [--state DIR]                      print the `export ...` lines again
-  fleet inject --kind K [--service S] [--operation O] [--count N | --rate R] [--seconds S] [--after-bytes B]
+  fleet inject --kind K [--service S] [--operation O] [--count N | --rate R] [--skip N] [--seconds S] [--after-bytes B]
   fleet clear                                   remove every injected fault
   fleet faults                                  list injected faults (JSON)
   fleet clock --offset S                        the cloud's clock runs S seconds ahead (clock-skew tests)
@@ -161,6 +161,8 @@ def inject(args):
         rule["seconds"] = args.seconds
     if args.after_bytes is not None:
         rule["after_bytes"] = args.after_bytes
+    if args.skip is not None:
+        rule["skip"] = args.skip
     for name in ("code", "status", "message"):
         if getattr(args, name) is not None:
             rule[name] = getattr(args, name)
@@ -246,6 +248,7 @@ def main(argv=None):
             command.add_argument("--rate", type=float)
             command.add_argument("--seconds", type=float)
             command.add_argument("--after-bytes", type=int)
+            command.add_argument("--skip", type=int, help="let this many matching requests through first")
     args = parser.parse_args(argv)
     args.handler(args)
 

@@ -2,7 +2,8 @@
 
 A rule matches a service (its SigV4 signing name, "ssm", "monitoring", ..., or its botocore
 name, "cloudwatch") and optionally an operation, and applies to its next `count` matches (or to
-a `rate` fraction of them). Kinds, all applied around whichever handler answers (ours or moto's):
+a `rate` fraction of them), after letting the first `skip` matches through (a fault in the third
+SendCommand of a deploy, not the first). Kinds, all applied around whichever handler answers (ours or moto's):
   throttle     the service's own throttling error in its own protocol (Throttling for query
                services, ThrottlingException for JSON and CBOR ones, RequestLimitExceeded 503 for
                EC2, SlowDown 503 for S3); `code` overrides it
@@ -42,13 +43,17 @@ class Rule:
         self.status = int(spec.get("status") or 400)
         self.code = spec.get("code")
         self.message = spec.get("message") or ""
+        self.skip = int(spec.get("skip") or 0)   # matches let through untouched first
         self.hits = 0
 
     def matches(self, services, operation):
         return (self.service == "*" or self.service in services) and self.operation in ("*", operation)
 
     def take(self, rng):
-        """Whether this match is affected; consumes one of `count`."""
+        """Whether this match is affected; consumes one of `skip`, else one of `count`."""
+        if self.skip > 0:
+            self.skip -= 1
+            return False
         if self.count is not None:
             if self.hits >= self.count:
                 return False
@@ -76,7 +81,7 @@ class Rule:
 
     def describe(self):
         return {"service": self.service, "operation": self.operation, "kind": self.kind, "count": self.count,
-                "rate": self.rate, "hits": self.hits}
+                "rate": self.rate, "skip": self.skip, "hits": self.hits}
 
 
 class FaultInjector:

@@ -820,6 +820,19 @@ def change_set_stack(region, change_set, stack_name=""):
     return None
 
 
+def remove_other_change_sets(region, change_set, stack_name=""):
+    """After a change set is executed, the stack's other change sets are removed, as AWS removes
+    them (they were computed against the stack as it was)."""
+    from moto.cloudformation.models import cloudformation_backends
+    backend = cloudformation_backends[ACCOUNT_ID][region]
+    stack_id = change_set_stack(region, change_set, stack_name)
+    executed = next((identifier for identifier, item in backend.change_sets.items()
+                     if change_set == identifier or (item.change_set_name == change_set and item.stack.stack_id == stack_id)), None)
+    for identifier in [identifier for identifier, item in backend.change_sets.items()
+                       if item.stack.stack_id == stack_id and identifier != executed]:
+        del backend.change_sets[identifier]
+
+
 # --- CloudFormation stacks: exports, imports and deletion ---------------------------------------
 def _cloudformation(region):
     from moto.cloudformation.models import cloudformation_backends

@@ -213,3 +213,32 @@ Resources:
                  if r["LogicalResourceId"] == "Group"][0]
         rules = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
         assert sorted(r["CidrIp"] for rule in rules for r in rule["IpRanges"]) == expected
+
+
+def test_a_change_set_that_does_not_exist_is_not_found_as_aws_says(simulator):
+    cloudformation = simulator.client("cloudformation")
+    create_with_change_set(cloudformation, "changesets", NETWORK)
+    cloudformation.create_change_set(StackName="changesets", ChangeSetName="second", TemplateBody=NETWORK.replace("10.9.", "10.8."),
+                                     ChangeSetType="UPDATE")
+    assert cloudformation.describe_change_set(StackName="changesets", ChangeSetName="second")["ExecutionStatus"] in ("AVAILABLE", "UNAVAILABLE")
+    cloudformation.delete_change_set(StackName="changesets", ChangeSetName="second")
+    for call in (cloudformation.describe_change_set, cloudformation.execute_change_set):
+        with pytest.raises(ClientError) as failure:
+            call(StackName="changesets", ChangeSetName="second")
+        assert failure.value.response["Error"]["Code"] == "ChangeSetNotFound"
+        assert failure.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        assert failure.value.response["Error"]["Message"] == "ChangeSet [second] does not exist"
+
+
+def test_executing_a_change_set_removes_the_stacks_others(simulator):
+    cloudformation = simulator.client("cloudformation")
+    create_with_change_set(cloudformation, "racing", NETWORK)
+    for name, prefix in (("one", "10.8."), ("two", "10.7.")):
+        cloudformation.create_change_set(StackName="racing", ChangeSetName=name, TemplateBody=NETWORK.replace("10.9.", prefix),
+                                         ChangeSetType="UPDATE")
+    cloudformation.execute_change_set(StackName="racing", ChangeSetName="one")
+    with pytest.raises(ClientError) as failure:
+        cloudformation.execute_change_set(StackName="racing", ChangeSetName="two")
+    assert failure.value.response["Error"]["Code"] == "ChangeSetNotFound"
+    names = [item["ChangeSetName"] for item in cloudformation.list_change_sets(StackName="racing")["Summaries"]]
+    assert "two" not in names

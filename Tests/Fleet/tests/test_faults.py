@@ -73,3 +73,16 @@ def test_clock_skew_is_refused_like_aws(simulator):
     finally:
         simulator.fleet("clock", "--offset", "0")
     assert simulator.client("sts").get_caller_identity()["Account"] == "123456789012"
+
+
+def test_a_rule_can_let_the_first_matches_through(simulator):
+    ssm = simulator.client("ssm", max_attempts=1)
+    ssm.put_parameter(Name="/faults/skip", Value="v", Type="String")
+    simulator.fleet("inject", "--kind", "error500", "--service", "ssm", "--operation", "GetParameter", "--count", "1",
+                    "--skip", "2")
+    assert ssm.get_parameter(Name="/faults/skip")["Parameter"]["Value"] == "v"
+    assert ssm.get_parameter(Name="/faults/skip")["Parameter"]["Value"] == "v"
+    with pytest.raises(botocore.exceptions.ClientError) as failure:
+        ssm.get_parameter(Name="/faults/skip")
+    assert failure.value.response["Error"]["Code"] == "InternalServerError"
+    assert ssm.get_parameter(Name="/faults/skip")["Parameter"]["Value"] == "v"

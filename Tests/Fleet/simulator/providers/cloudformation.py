@@ -160,6 +160,24 @@ def unchanged_change_set(call, response):
     return wire.query_result("cloudformation", "CreateChangeSet", f"<Id>{change_set_id}</Id><StackId>{stack_id}</StackId>")
 
 
+def missing_change_set(call):
+    """DescribeChangeSet and ExecuteChangeSet of a change set that does not exist
+    (never made, or deleted) answer ChangeSetNotFound (404) as AWS documents; moto said ValidationError
+    "Stack with id <change set> does not exist"."""
+    name = call.params.get("ChangeSetName", "")
+    if name and moto_adapter.change_set_type(call.region, name, call.params.get("StackName", "")) is None:
+        raise AWSError("ChangeSetNotFound", f"ChangeSet [{name}] does not exist", 404)
+    return None
+
+
+def remove_other_change_sets(call, response):
+    """AWS: "After you execute a change set, CloudFormation removes all change sets that are
+    associated with the stack because they aren't applicable to the updated stack." moto kept them."""
+    if response.status == 200:
+        moto_adapter.remove_other_change_sets(call.region, call.params.get("ChangeSetName", ""), call.params.get("StackName", ""))
+    return None
+
+
 def fail_injected_resource(world, call, response):
     """A stack just created by CreateStack or a CREATE change set whose resource an injected
     resource-failure names: that resource CREATE_FAILED with the rule's reason, then the rollback."""
@@ -566,6 +584,9 @@ def register(registry, world):
     for operation in ("CreateStack", "UpdateStack", "CreateChangeSet"):
         registry.before("cloudformation", operation, check_parameter_constraints)
     registry.after("cloudformation", "CreateChangeSet", unchanged_change_set)
+    for operation in ("DescribeChangeSet", "ExecuteChangeSet"):
+        registry.before("cloudformation", operation, missing_change_set)
+    registry.after("cloudformation", "ExecuteChangeSet", remove_other_change_sets)
     for operation in ("CreateStack", "UpdateStack", "ExecuteChangeSet"):
         registry.after("cloudformation", operation, apply_what_moto_skips)
     for operation in ("CreateStack", "ExecuteChangeSet"):
