@@ -429,7 +429,7 @@ import TestSupport
         #expect(text.output.contains("unchanged"), "\(text.output)")
 
         // Ctrl-C while staging (the agents slow to pick commands up): nothing was switched, and said so.
-        for instance in instances { try await project.fleet.setAgent(instance, delay: 5) }
+        for instance in instances { try await project.fleet.setAgent(instance, delay: 15) }
         let staging = try project.start(["deploy", "prod", "--release", v2, "--yes"])
         async let stagingErrors = SpawnedProcess.readAll(staging.error)
         try await waitLocked(project, true)

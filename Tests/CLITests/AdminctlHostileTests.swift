@@ -127,7 +127,11 @@ import TestSupport
         process.standardOutput = out
         process.standardError = err
         try ChildProcess.spawn(process)
-        try await Task.sleep(for: .seconds(2))
+        // Until doctor's connection waits in the listener's queue: it is then inside its request.
+        var waiting = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while poll(&waiting, 1, 0) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(waiting.revents & Int16(POLLIN) != 0, "doctor never connected")
         #expect(process.isRunning)
         kill(process.processIdentifier, SIGINT)
         let (output, errors, status) = await Blocking.run { _ in
@@ -209,7 +213,10 @@ import TestSupport
         while try await project.accessKeys("alice").count < 2, process.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
         }
-        try await Task.sleep(for: .seconds(1))   // into the proof
+        // Into the proof: the held STS call has been reached (a fixed pause is not enough on a loaded machine).
+        while try await project.fleet.faults().first?["hits"] as? Int != 1, process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
         #expect(process.isRunning)
         kill(process.processIdentifier, SIGINT)
         let (status, errorOutput) = await CLI.finish(process, stderr)

@@ -151,8 +151,9 @@ import TestSupport
         let text = try String(contentsOfFile: project.file, encoding: .utf8)
         try text.replacingOccurrences(of: "instance_type = \"t3.small\"", with: "instance_type = \"t3.large\"")
             .write(toFile: project.file, atomically: true, encoding: .utf8)
-        // The first holds after planning (its first events read takes 8 s) while the second plans and applies.
-        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 8)
+        // The first holds after planning (its first events read takes 45 s) while the second plans and applies
+        // (13 s on a loaded two-core machine: 8 s of hold was not enough there).
+        try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 45)
         var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
         for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] { environment[key] = project.fleet.environment[key] }
         let first = try SpawnedProcess.start(BuildProducts.executable("adminctl").path, ["infra", "up", "--yes"], environment: environment,
