@@ -172,7 +172,7 @@ final class ImportSession: @unchecked Sendable {
     /// Drops the shadow, whatever happened (also after cancellation).
     func dropShadow() async {
         let shadow = MySQLConnection.identifier(names.shadow), control = ConnectionBox(control)
-        await Blocking.run { _ in Self.retryingAfterAKill(control.connection, "DROP DATABASE IF EXISTS \(shadow)") }
+        _ = await Blocking.run { _ in Self.retryingAfterAKill(control.connection, "DROP DATABASE IF EXISTS \(shadow)") }
     }
 
     /// Drops the temporary user and releases the lock (the server would on disconnect anyway).

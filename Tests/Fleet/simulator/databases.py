@@ -136,17 +136,27 @@ class Database:
         self.ready = False
         data = os.path.join(self.directory, "data")
         os.makedirs(self.directory, exist_ok=True)
-        if not os.path.isdir(os.path.join(data, "mysql")):
-            shutil.rmtree(data, ignore_errors=True)
-            subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
-                            "--auth-root-authentication-method=socket", "--skip-test-db"],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Its own tmpdir: a mariadbd starting deletes every `#sql*` file in its tmpdir, which in a
-        # shared /tmp are the live temporary tables of every other server on the machine.
-        os.makedirs(os.path.join(self.directory, "tmp"), exist_ok=True)
+        # shared /tmp are the live temporary tables of every other server on the machine; the
+        # install's bootstrap server is one too (two installs at once in /tmp failed each other).
+        tmpdir = os.path.join(self.directory, "tmp")
+        os.makedirs(tmpdir, exist_ok=True)
+        if not os.path.isdir(os.path.join(data, "mysql")):
+            # Installed aside and renamed when complete: a failed install is never taken for a datadir.
+            installing = data + ".installing"
+            shutil.rmtree(data, ignore_errors=True)
+            shutil.rmtree(installing, ignore_errors=True)
+            result = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={installing}", "--user=root",
+                                     "--auth-root-authentication-method=socket", "--skip-test-db", f"--tmpdir={tmpdir}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if result.returncode != 0:
+                shutil.rmtree(installing, ignore_errors=True)
+                said = result.stderr.decode(errors="replace").strip().splitlines()[-3:]
+                raise OSError(f"mariadb-install-db for {self.id} failed (exit {result.returncode}): {' | '.join(said)}")
+            os.rename(installing, data)
         self.server = processes.spawn(
             ["mariadbd", "--no-defaults", f"--datadir={data}", "--user=root", "--skip-networking",
-             f"--tmpdir={os.path.join(self.directory, 'tmp')}",
+             f"--tmpdir={tmpdir}",
              f"--socket={self.socket_path}", f"--pid-file={self.directory}/mysqld.pid",
              "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci", "--max-allowed-packet=1G",
              "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=64M", "--innodb-flush-log-at-trx-commit=2",

@@ -32,13 +32,14 @@ def main():
     datadir = tempfile.mkdtemp(prefix="devbox-mariadb-")
     sock = os.path.join(datadir, "mysqld.sock")
     port = free_port()
-    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}/data", "--user=root",
-                    "--auth-root-authentication-method=socket", "--skip-test-db"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # A temporary directory of its own: a mariadbd starting deletes every `#sql*` file in its tmpdir
     # (leftovers of a crash, it assumes), so a server sharing /tmp lost the temporary tables of the
-    # ones already running there (their statements failed, "Error on delete of '/tmp/#sql-temptable…").
+    # ones already running there (their statements failed, "Error on delete of '/tmp/#sql-temptable…"),
+    # and the install's bootstrap server is one too: two installs at once in /tmp failed each other.
     os.makedirs(os.path.join(datadir, "tmp"))
+    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}/data", "--user=root",
+                    "--auth-root-authentication-method=socket", "--skip-test-db", f"--tmpdir={datadir}/tmp"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = subprocess.Popen(["mariadbd", "--no-defaults", f"--datadir={datadir}/data", "--user=root",
                                f"--tmpdir={datadir}/tmp", f"--port={port}", "--bind-address=127.0.0.1", f"--socket={sock}",
                                f"--pid-file={datadir}/mysqld.pid", "--skip-name-resolve",
