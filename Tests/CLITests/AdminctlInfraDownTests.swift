@@ -271,11 +271,7 @@ extension AdminctlInfraStatusTests {
     typealias Project = AdminctlInfraTests.Project
 
     func launch(_ project: Project, _ arguments: [String] = ["infra", "up", "--yes"]) throws -> (Process, Pipe) {
-        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
-        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-            environment[key] = project.fleet.environment[key]
-        }
-        return try CLI.launch("adminctl", arguments, environment: environment, directory: project.directory.file("project"))
+        try CLI.launch("adminctl", arguments, environment: project.environment, directory: project.directory.file("project"))
     }
 
     /// Waits (up to 20 s) until the stack's status satisfies `ready`.

@@ -22,14 +22,31 @@ import TestSupport
             return project
         }
 
-        /// adminctl in the project's directory with the fleet's admin credentials (or `environment`'s).
-        func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> ProcessResult {
+        /// adminctl's environment: the project's home and the fleet's admin credentials.
+        var environment: [String: String] {
             var environment = ["HOME": directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
             for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
                 environment[key] = fleet.environment[key]
             }
-            environment.merge(extra) { $1 }
-            return try await CLI.run("adminctl", arguments, environment: environment, directory: directory.file("project"))
+            return environment
+        }
+
+        /// adminctl in the project's directory with the fleet's admin credentials (or `environment`'s).
+        func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> ProcessResult {
+            try await CLI.run("adminctl", arguments, environment: environment.merging(extra) { $1 }, directory: directory.file("project"))
+        }
+
+        /// adminctl started in the background, its stderr a pipe to read.
+        func start(_ arguments: [String]) throws -> SpawnedProcess {
+            try SpawnedProcess.start(BuildProducts.executable("adminctl").path, arguments, environment: environment,
+                                     directory: directory.file("project"), output: .null, error: .pipe, processGroup: true)
+        }
+
+        /// adminctl.toml's production instance type changed, so `infra up` has one change to make.
+        func changeInstanceType() throws {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            try text.replacingOccurrences(of: "instance_type = \"t3.small\"", with: "instance_type = \"t3.large\"")
+                .write(toFile: file, atomically: true, encoding: .utf8)
         }
 
         func json(_ arguments: [String]) async throws -> [String: Any] {
@@ -115,16 +132,11 @@ import TestSupport
         let project = try await Project.start()
         defer { project.stop() }
         #expect(try await project.run(["infra", "up", "--yes"]).status == 0)
-        let text = try String(contentsOfFile: project.file, encoding: .utf8)
-        try text.replacingOccurrences(of: "instance_type = \"t3.small\"", with: "instance_type = \"t3.large\"")
-            .write(toFile: project.file, atomically: true, encoding: .utf8)
+        try project.changeInstanceType()
         // Held up to three times 55 s (each under the client's 60 s stall limit, the retries held too): on a
         // loaded CI machine the test's own polling lagged past a single 30 s hold, and the change went through.
         try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 3, seconds: 55)
-        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
-        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] { environment[key] = project.fleet.environment[key] }
-        let up = try SpawnedProcess.start(BuildProducts.executable("adminctl").path, ["infra", "up", "--yes"], environment: environment,
-                                          directory: project.directory.file("project"), output: .null, error: .pipe, processGroup: true)
+        let up = try project.start(["infra", "up", "--yes"])
         async let said = SpawnedProcess.readAll(up.error)
         let deadline = ContinuousClock.now + .seconds(110)
         while ContinuousClock.now < deadline {
@@ -150,16 +162,11 @@ import TestSupport
         let project = try await Project.start()
         defer { project.stop() }
         #expect(try await project.run(["infra", "up", "--yes"]).status == 0)
-        let text = try String(contentsOfFile: project.file, encoding: .utf8)
-        try text.replacingOccurrences(of: "instance_type = \"t3.small\"", with: "instance_type = \"t3.large\"")
-            .write(toFile: project.file, atomically: true, encoding: .utf8)
+        try project.changeInstanceType()
         // The first holds after planning (its first events read takes 55 s, under the client's 60 s stall
         // limit) while the second plans and applies (13-34 s on a loaded two-core machine: 8 s was not enough).
         try await project.fleet.inject(kind: "latency", service: "cloudformation", operation: "DescribeStackEvents", count: 1, seconds: 55)
-        var environment = ["HOME": project.directory.file("home"), "ADMINCTL_POLL_SECONDS": "0.2"]
-        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] { environment[key] = project.fleet.environment[key] }
-        let first = try SpawnedProcess.start(BuildProducts.executable("adminctl").path, ["infra", "up", "--yes"], environment: environment,
-                                             directory: project.directory.file("project"), output: .null, error: .pipe, processGroup: true)
+        let first = try project.start(["infra", "up", "--yes"])
         async let said = SpawnedProcess.readAll(first.error)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline, try await project.fleet.faults().first?["hits"] as? Int != 1 {
