@@ -100,13 +100,40 @@ final class TestClock: Sendable {
         let hold = try await lock.acquire(holder: "long deploy", purpose: "deploy")
         let first = hold.lease.expiresAt
         let value = try await hold.holding {
-            // Longer than the lease: only renewals keep others out.
-            try await Task.sleep(for: .seconds(10))
+            // Past the first lease's end, however slow the machine: only renewals keep others out.
+            while Date() < first.addingTimeInterval(1) || hold.lease.renewedAt == hold.lease.acquiredAt {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let refused = await #expect(throws: DeployError.self) { _ = try await lock.acquire(holder: "next", purpose: "deploy") }
+            #expect(refused?.kind == .locked)
             return 42
         }
         #expect(value == 42)
         let after = try #require(try await lock.current())
-        #expect(after.isReleased && after.renewedAt > hold.lease.acquiredAt && after.expiresAt > first)
+        #expect(after.isReleased, "\(after)")
+        #expect(after.renewedAt > hold.lease.acquiredAt && after.expiresAt > first, "\(after)")
+    }
+
+    /// A renewal still on its way when the work ends is finished before the release is written:
+    /// aborted, its PutParameter could reach Parameter Store after the release and leave the lock
+    /// held until its lease ran out (a CI run saw the lock unreleased after a deploy).
+    @Test func aRenewalUnderWayWhenTheWorkEndsCannotUndoTheRelease() async throws {
+        let fleet = try await Fleet.start()
+        defer { Task { try? await fleet.stop() } }
+        let setup = Setup(ssm: SSM(fleet.client()))
+        let lock = setup.lock(lease: 3)
+        let hold = try await lock.acquire(holder: "deploy", purpose: "deploy")
+        // The first renewal's write (the acquisition's was the first PutParameter) is held 4 s.
+        try await fleet.inject(kind: "latency", service: "ssm", operation: "PutParameter", count: 1, seconds: 4, skip: 1)
+        _ = try await hold.holding {
+            while try await fleet.faults().first?["hits"] as? Int != 1 { try await Task.sleep(for: .milliseconds(100)) }
+            return 0
+        }
+        let released = try #require(try await lock.current())
+        try await Task.sleep(for: .seconds(5))      // past the held write, wherever it went
+        let later = try #require(try await lock.current())
+        #expect(released.isReleased && later.isReleased, "\(released) then \(later)")
+        #expect(later.renewedAt > later.acquiredAt, "the renewal was finished, then released: \(later)")
     }
 
     @Test func aRefusalDuringTheWorkLeavesItRunningAndAFailureReleases() async throws {

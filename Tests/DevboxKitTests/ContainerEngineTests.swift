@@ -4,10 +4,10 @@ import Testing
 import TestSupport
 
 @Suite struct ContainerEngineTests {
-    func sandboxWith(_ programs: [String]) throws -> TemporaryDirectory {
+    func sandboxWith(_ programs: [String], script: (String) -> String = { _ in "exit 0" }) throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory()
         for program in programs {
-            try "#!/bin/sh\nexit 0\n".write(toFile: dir.file(program), atomically: true, encoding: .utf8)
+            try "#!/bin/sh\n\(script(program))\n".write(toFile: dir.file(program), atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.file(program))
         }
         return dir
@@ -39,6 +39,29 @@ import TestSupport
         #expect(ComposeFlavour.dockerPlugin.command == ["docker", "compose"])
         #expect(ComposeFlavour.dockerCompose.command == ["docker-compose"])
         #expect(ComposeFlavour.podmanCompose.command == ["podman-compose"])
+    }
+
+    /// A compose that is there but does not answer is named with why, not reported missing (a CI
+    /// run once said "no compose is installed" on a machine that had one).
+    @Test func composeThatDoesNotAnswerIsNamedWithWhyAndNoneIsMissing() async throws {
+        let dir = try sandboxWith(["docker", "docker-compose", "podman-compose"]) { program in
+            switch program {
+            case "docker": "echo \"docker: unknown command: docker $1\" >&2; exit 1"
+            case "docker-compose": "echo 'ImportError: No module named compose' >&2; exit 3"
+            default: "echo 'podman-compose version 1.0.6'"
+            }
+        }
+        defer { dir.remove() }
+        let (flavour, version) = try await ComposeFlavour.detect(environment: ["PATH": dir.path])
+        #expect(flavour == .podmanCompose && version == "podman-compose version 1.0.6")
+
+        try FileManager.default.removeItem(atPath: dir.file("podman-compose"))
+        let broken = await #expect(throws: ComposeError.self) { _ = try await ComposeFlavour.detect(environment: ["PATH": dir.path]) }
+        #expect(broken?.message.hasPrefix("compose is installed but did not answer (`docker-compose version` exited with 3: "
+            + "ImportError: No module named compose).") == true, "\(broken?.message ?? "")")
+
+        let none = await #expect(throws: ComposeError.self) { _ = try await ComposeFlavour.detect(environment: ["PATH": "/nonexistent"]) }
+        #expect(none?.message.hasPrefix("no compose is installed") == true)
     }
 }
 

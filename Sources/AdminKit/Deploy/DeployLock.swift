@@ -210,7 +210,10 @@ public final class DeployLockHold: Sendable {
                     while true {
                         try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
                         do {
-                            try await self.renewOnce()
+                            // A renewal under way is finished, not aborted, when the work ends: aborted,
+                            // its PutParameter could still reach Parameter Store after the release below
+                            // and put back a held lease. The group waits for it before releasing.
+                            try await Task { try await self.renewOnce() }.value
                         } catch let error as DeployError where error.kind == .lockLost {
                             throw error
                         } catch is CancellationError {

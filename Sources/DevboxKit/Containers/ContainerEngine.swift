@@ -81,17 +81,34 @@ public enum ComposeFlavour: String, Sendable, Encodable, CaseIterable {
         }
     }
 
-    /// The first flavour that answers `version`, with the version it printed.
-    public static func detect(environment: [String: String]) async -> (ComposeFlavour, String)? {
+    /// The first flavour that answers `version`, with the version it printed. Throws a
+    /// `ComposeError` that names every compose found that did not answer, and why (a timeout, its
+    /// exit status and last line), or says none is installed.
+    public static func detect(environment: [String: String]) async throws(ComposeError) -> (ComposeFlavour, String) {
+        var unanswered: [String] = []
         for flavour in allCases {
             guard Executable.find(flavour.command[0], environment: environment) != nil else { continue }
             let arguments = Array(flavour.command.dropFirst()) + ["version"]
-            guard let result = try? await ChildProcess.run(flavour.command[0], arguments, environment: environment,
-                                                           timeout: .seconds(20)),
-                  result.succeeded else { continue }
-            let firstLine = result.output.split(separator: "\n").first.map(String.init) ?? ""
-            return (flavour, firstLine)
+            let line = flavour.command.joined(separator: " ") + " version"
+            do {
+                // Generous: a Python compose starting on a machine busy with disk work can take many seconds.
+                let result = try await ChildProcess.run(flavour.command[0], arguments, environment: environment,
+                                                        timeout: .seconds(60))
+                if result.succeeded {
+                    return (flavour, result.output.split(separator: "\n").first.map(String.init) ?? "")
+                }
+                // `docker compose` without the plugin is docker saying it has no such command: not installed.
+                guard flavour != .dockerPlugin else { continue }
+                let said = result.errorOutput.split(separator: "\n").last.map(String.init) ?? ""
+                unanswered.append("`\(line)` exited with \(result.status)" + (said.isEmpty ? "" : ": \(said)"))
+            } catch {
+                unanswered.append("`\(line)`: \((error as? ChildProcessError)?.reason ?? "\(error)")")
+            }
         }
-        return nil
+        guard unanswered.isEmpty else {
+            throw ComposeError("compose is installed but did not answer (\(unanswered.joined(separator: "; "))). "
+                + "Run the command yourself to see why; reinstall it if it fails (sudo apt-get install --reinstall docker-compose).")
+        }
+        throw ComposeError("no compose is installed (docker compose, docker-compose or podman-compose). Install one (sudo apt-get install docker-compose).")
     }
 }

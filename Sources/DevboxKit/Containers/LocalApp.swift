@@ -21,9 +21,7 @@ public struct LocalApp: Sendable {
         guard let engine = ContainerEngine.detect(environment: environment) else {
             throw ComposeError("neither docker nor podman is installed. Install one (sudo apt-get install docker.io docker-compose), then run the command again.")
         }
-        guard let (flavour, _) = await ComposeFlavour.detect(environment: environment) else {
-            throw ComposeError("no compose is installed (docker compose, docker-compose or podman-compose). Install one (sudo apt-get install docker-compose).")
-        }
+        let (flavour, _) = try await ComposeFlavour.detect(environment: environment)
         let directory = try composeDirectory(config: config)
         var composeEnvironment = environment
         composeEnvironment["NUVOLA_WORKSPACE"] = config.workspacePath

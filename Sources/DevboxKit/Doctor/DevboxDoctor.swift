@@ -77,10 +77,11 @@ public struct DevboxDoctor: Sendable {
         } else {
             checks.append(Check("container engine", .ok, "\(engine.kind.rawValue) engine answers at \(engine.address)"))
         }
-        if let (flavour, version) = await ComposeFlavour.detect(environment: environment) {
+        do {
+            let (flavour, version) = try await ComposeFlavour.detect(environment: environment)
             checks.append(Check("compose", .ok, "\(flavour.rawValue): \(version)"))
-        } else {
-            checks.append(Check("compose", .failed, "no compose implementation found (docker compose, docker-compose, podman-compose)",
+        } catch {
+            checks.append(Check("compose", .failed, error.message,
                                 fix: engine.kind == .docker ? "sudo apt-get install docker-compose" : "sudo apt-get install podman-compose"))
         }
         return checks
