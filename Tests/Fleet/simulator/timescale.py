@@ -1,8 +1,8 @@
 """The one factor by which the simulator may compress AWS's time: FLEET_TIME_SCALE.
 
-Load balancer health checks (interval, timeout, healthy/unhealthy thresholds counted in checks)
-and the deregistration delay are AWS's durations multiplied by this factor, so their ratios stay
-AWS's: with the default 1 a target needs 5 x 30 s to turn healthy, as on AWS; the pytest suite
+Load balancer health checks (interval, healthy/unhealthy thresholds counted in checks) and the
+deregistration delay are AWS's durations multiplied by this factor, so their ratios stay AWS's
+(the check's timeout is not taken below 1 s: it bounds the app's real latency, see web.py): with the default 1 a target needs 5 x 30 s to turn healthy, as on AWS; the pytest suite
 runs with 0.02 (0.6 s checks, 3 s to healthy), and a deploy that waits too little for health
 fails here as it would there. Nothing else is scaled.
 """

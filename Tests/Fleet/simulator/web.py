@@ -107,7 +107,8 @@ class Balancer:
         self.config_path = os.path.join(directory, f"lb-{name}.cfg")
         self.socket_path = os.path.join(directory, f"lb-{name}.sock")
         self.process = None
-        self.structure = None    # the configuration without server states: a change means a reload
+        self.structure = None    # listeners and backends: a change means a reload
+        self.servers = {}        # (backend, server) -> port haproxy has, added and removed at run time
         self.applied = {}        # (backend, server) -> state haproxy was last told
         self.backends = {}       # backend name -> target group arn
 
@@ -303,7 +304,10 @@ class Web:
         port = self.web_port(target_id)
         if port is None:
             return False, ("Target.FailedHealthChecks", "Health checks failed")
-        timeout = max(0.05, min(timescale.scaled(group["timeout"]), timescale.scaled(group["interval"])))
+        # The timeout bounds the app's own latency, which the time scale does not compress: scaled
+        # to 0.1 s, a PHP server on a loaded test machine failed checks a real instance passes. So
+        # at least 1 s (never more than AWS's own timeout).
+        timeout = min(float(group["timeout"]), max(1.0, timescale.scaled(group["timeout"])))
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
             connection.request("GET", group["path"], headers={"User-Agent": "ELB-HealthChecker/2.0"})
@@ -366,15 +370,20 @@ class Web:
             lines += [f"backend {name}", "    balance roundrobin"]
             structure += [f"backend {name}"]
             for target, (port, wanted) in servers.items():
-                structure.append(f"    server {target} 127.0.0.1:{port}")
                 lines.append(f"    server {target} 127.0.0.1:{port}" + ("" if wanted == "ready" else
                                                                         " disabled" if wanted == "maint" else " weight 0"))
         with state.LOCK:
             balancer.backends = dict(arns)
         desired = {(name, target): wanted for name, servers in backends.items() for target, (_, wanted) in servers.items()}
-        if structure != balancer.structure or balancer.process is None or balancer.process.poll() is not None:
+        ports = {(name, target): port for name, servers in backends.items() for target, (port, _) in servers.items()}
+        # Listeners and backends are the configuration; servers come and go over the admin socket,
+        # as targets do on an ALB: a reload would close the old process's idle keep-alive client
+        # connections (clients saw "Connection reset by peer" while prod scaled out).
+        if (structure != balancer.structure or balancer.process is None or balancer.process.poll() is not None
+                or not self.update_servers(balancer, ports)):
             self.reload(balancer, "\n".join(lines) + "\n")
             balancer.structure = structure
+            balancer.servers = dict(ports)
             balancer.applied = {}
             for key, wanted in desired.items():   # the config's flags; "drain" is set over the socket
                 balancer.applied[key] = "maint" if wanted == "maint" else ("ready" if wanted == "ready" else None)
@@ -391,6 +400,38 @@ class Web:
                     self.reported[key] = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
                 elif record is not None:
                     self.reported[key] = (record.state, record.reason, record.description)
+
+    def update_servers(self, balancer, ports):
+        """Adds, moves and removes `balancer`'s servers at run time to match `ports` ((backend,
+        target) -> port). A server leaves once in maintenance and without connections (a draining
+        target's last requests finish first; its removal is tried again next round). False when
+        haproxy did not take a change (not answering): the caller reloads instead."""
+        for key, port in ports.items():
+            name, target = key
+            known = balancer.servers.get(key)
+            if known == port:
+                continue
+            if known is None:
+                # A server added at run time starts in maintenance; its state is set after.
+                if "New server registered" not in self.command(balancer, f"add server {name}/{target} 127.0.0.1:{port}"):
+                    return False
+                balancer.applied[key] = "maint"
+            else:
+                self.command(balancer, f"set server {name}/{target} state maint")
+                balancer.applied[key] = "maint"
+                answer = self.command(balancer, f"set server {name}/{target} addr 127.0.0.1 port {port}")
+                if not answer.strip() or "No such" in answer:
+                    return False
+            balancer.servers[key] = port
+        for key in [key for key in balancer.servers if key not in ports]:
+            name, target = key
+            if balancer.applied.get(key) != "maint":
+                self.command(balancer, f"set server {name}/{target} state maint")
+                balancer.applied[key] = "maint"
+            if "Server deleted" in self.command(balancer, f"del server {name}/{target}"):
+                del balancer.servers[key]
+                balancer.applied.pop(key, None)
+        return True
 
     def reload(self, balancer, config):
         with open(balancer.config_path, "w") as handle:

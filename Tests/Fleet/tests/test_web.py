@@ -148,3 +148,70 @@ def test_a_balancers_dns_name_answers_through_the_simulator_as_a_proxy(simulator
         raise AssertionError("a port with no listener answered")
     except urllib.error.HTTPError as error:
         assert error.code == 502 and b"no load balancer listens at" in error.read()
+
+
+def test_a_reload_for_new_targets_drops_no_connection(simulator):
+    """Registering a target changes haproxy's configuration, so haproxy reloads; an ALB loses no
+    request when it grows, so the reload must not either: the new process takes the listening
+    sockets over from the old one (a plain -sf reset connections waiting in the old backlog, which
+    a burst while prod scaled out showed as "Connection reset by peer")."""
+    import http.client
+    import socket
+    import threading
+    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+    instances = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=5, MaxCount=5)["Instances"]]
+    for instance in instances:
+        serve_release(simulator, instance, "r1")
+    balancer = elb.create_load_balancer(Name="grows", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    group = elb.create_target_group(Name="grows", Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckPath="/health.php",
+                                    HealthCheckIntervalSeconds=5, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    elb.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instances[0]}])
+    eventually(lambda: states(elb, group).get(instances[0]) == "healthy")
+    url = next(item["url"] for item in status(simulator)["loadBalancers"] if item["name"] == "grows")
+
+    def haproxy_pid():
+        with socket.socket(socket.AF_UNIX) as admin:
+            admin.connect(os.path.join(simulator.state, "lb-grows.sock"))
+            admin.sendall(b"show info\n")
+            answer = b"".join(iter(lambda: admin.recv(65536), b"")).decode()
+        return next(line.split(": ")[1] for line in answer.splitlines() if line.startswith("Pid: "))
+
+    pid = haproxy_pid()
+    failures, answered, stop = [], [0], threading.Event()
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+
+    def hammer():
+        # Keep-alive, as browsers and load balancers' clients are: a reload closing idle client
+        # connections shows here as a reset or a disconnect.
+        connection = None
+        while not stop.is_set():
+            try:
+                connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", "/")
+                connection.getresponse().read()
+                answered[0] += 1
+            except Exception as error:          # noqa: BLE001 - every failure is the finding
+                failures.append(repr(error))
+                connection.close()
+                connection = None
+            time.sleep(0.04)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        for instance in instances[1:]:
+            elb.register_targets(TargetGroupArn=group, Targets=[{"Id": instance}])
+            eventually(lambda: states(elb, group).get(instance) == "healthy")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert answered[0] > 100 and failures == [], (answered[0], failures[:5])
+    assert haproxy_pid() == pid           # targets came and went at run time: no reload, as on an ALB
+    elb.deregister_targets(TargetGroupArn=group, Targets=[{"Id": instances[1]}])
+    assert eventually(lambda: instances[1] not in states(elb, group))
+    assert haproxy_pid() == pid
