@@ -262,7 +262,7 @@ struct ServiceTests {
         #expect(events.first?.status == "CREATE_COMPLETE")
         #expect(events.contains { $0.status == "CREATE_IN_PROGRESS" })
 
-        try await cloudFormation.createChangeSet(stack: name, name: "to-r2", template: template, parameters: ["Release": "r2"])
+        _ = try await cloudFormation.createChangeSet(stack: name, name: "to-r2", template: template, parameters: ["Release": "r2"])
         let changes = try await cloudFormation.describeChangeSet(stack: name, name: "to-r2")
         // (moto lists no resource changes for a parameter-only change; AWS would show Modify Pointer.)
         #expect(changes.status == "CREATE_COMPLETE")
@@ -275,7 +275,7 @@ struct ServiceTests {
         try await cloudFormation.updateStack(name: name, template: template, parameters: ["Release": "r3"])
         let third = try await cloudFormation.waitUntilSettled(name, every: .milliseconds(200))
         #expect(third.parameters["Release"] == "r3")
-        try await cloudFormation.createChangeSet(stack: name, name: "abandoned", template: template, parameters: ["Release": "r4"])
+        _ = try await cloudFormation.createChangeSet(stack: name, name: "abandoned", template: template, parameters: ["Release": "r4"])
         try await cloudFormation.deleteChangeSet(stack: name, name: "abandoned")
         await #expect(throws: AWSError.self) { try await cloudFormation.describeChangeSet(stack: name, name: "abandoned") }
 

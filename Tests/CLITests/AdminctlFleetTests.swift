@@ -52,7 +52,7 @@ import TestSupport
             return environment
         }
 
-        func adminctl(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> ProcessResult {
+        func adminctl(_ arguments: [String], timeout: Duration = .seconds(300)) async throws -> ProcessResult {
             try await CLI.run("adminctl", arguments, environment: environment, directory: home.path, timeout: timeout)
         }
 

@@ -73,7 +73,7 @@ import TestSupport
             if let umask {
                 let path = BuildProducts.executable("adminctl").path
                 return try await ChildProcess.run("/bin/sh", ["-c", "umask \(umask) && exec \"$0\" \"$@\"", path] + arguments,
-                                                  environment: environment, directory: directory.file("project"), timeout: .seconds(60))
+                                                  environment: environment, directory: directory.file("project"), timeout: .seconds(300))
             }
             return try await CLI.run("adminctl", arguments, environment: environment, directory: directory.file("project"))
         }

@@ -43,8 +43,10 @@ enum CLI {
         }
     }
 
+    /// `timeout` guards against a hang; it is no measure of speed: a dozen simulated clouds running
+    /// `infra up` at once on two cores take more than a minute each (a fresh-clone run saw 14 time out at 60 s).
     static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
-                    input: [UInt8]? = nil, directory: String? = nil, timeout: Duration = .seconds(60)) async throws -> ProcessResult {
+                    input: [UInt8]? = nil, directory: String? = nil, timeout: Duration = .seconds(300)) async throws -> ProcessResult {
         try await ChildProcess.run(BuildProducts.executable(tool).path, arguments, environment: Self.environment(environment),
                                           directory: directory, input: input, timeout: timeout)
     }

@@ -88,6 +88,27 @@ public struct SSM: Sendable {
         return try await call("SendCommand", input, Output.self, idempotency: .repeatsWork).Command
     }
 
+    /// SendCommand for a command whose `Comment` no other command has: when the answer is lost
+    /// after AWS may have taken it (`mayHaveTakenEffect`), the command is looked for by that
+    /// comment (ListCommands can lag: `lookups` tries a second apart) and returned when found, so
+    /// it is followed like any other; sending it again would run it twice, and following nothing
+    /// would leave what it does unseen. Not found, the original error is thrown.
+    public func sendCommand(_ input: SendCommandInput, lookingForALostAnswer lookups: Int) async throws -> Command {
+        precondition(input.Comment != nil, "a lost answer is found by the command's unique Comment")
+        let sentAfter = Date().addingTimeInterval(-300)   // room for a clock that is off
+        do {
+            return try await sendCommand(input)
+        } catch let error as AWSError where error.mayHaveTakenEffect {
+            for attempt in 0..<lookups {
+                if attempt > 0 { try await Task.sleep(for: .seconds(1)) }
+                let found = try? await listCommands(filters: [.invokedAfter(sentAfter)], pageSize: 50)
+                    .all { $0 }.first { $0.Comment == input.Comment }
+                if let found { return found }
+            }
+            throw error
+        }
+    }
+
     public struct PluginResult: Decodable, Sendable {
         public var Name: String?
         public var Status: String?

@@ -3,13 +3,15 @@ import Foundation
 import Host
 import Terminal
 
-/// Runs one shell script on one instance through Run Command and waits for its result. This is
-/// the single-host probe onboarding and `devs` need; the fleet engine (Sources/AdminKit/Fleet)
-/// can take its place when it is merged.
+/// Runs one shell script on one instance through Run Command and waits for its result: the
+/// single-host probe onboarding and `devs` need. Its comment is adminctl's, with a unique tag, so
+/// it shows in `adminctl run --history` and a lost SendCommand answer is found again, not fatal.
 public func runOnOneInstance(_ ssm: SSM, instanceID: String, commands: [String], timeout: Duration,
-                             poll: Duration) async throws -> SSM.InvocationResult {
+                             poll: Duration, lostAnswerLookups: Int = 5) async throws -> SSM.InvocationResult {
     let seconds = max(30, Int(timeout.components.seconds))
-    let command = try await ssm.sendCommand(.shell(commands, instanceIDs: [instanceID], executionTimeout: seconds))
+    var input = SSM.SendCommandInput.shell(commands, instanceIDs: [instanceID], executionTimeout: seconds)
+    input.Comment = FleetHistory.comment(commands.joined(separator: "; "))
+    let command = try await ssm.sendCommand(input, lookingForALostAnswer: lostAnswerLookups)
     let deadline = ContinuousClock.now + timeout
     while true {
         do {

@@ -281,23 +281,9 @@ public struct FleetRun: Sendable {
         return report
     }
 
-    /// SendCommand, once. When its answer was lost after AWS may have taken it (`mayHaveTakenEffect`)
-    /// the command is looked for by its comment's unique tag for a few seconds (ListCommands can lag):
-    /// found, it is followed like any other; sending it again would run a deploy's switch or a
-    /// dump twice, and following nothing would leave what it does unseen.
+    /// SendCommand, once; a lost answer is found again by the comment's unique tag (`FleetHistory.comment`).
     func send(_ input: SSM.SendCommandInput) async throws -> SSM.Command {
-        let sentAfter = Date().addingTimeInterval(-300)   // room for a clock that is off
-        do {
-            return try await ssm.sendCommand(input)
-        } catch let error as AWSError where error.mayHaveTakenEffect {
-            for attempt in 0..<lostAnswerLookups {
-                if attempt > 0 { try await Task.sleep(for: .seconds(1)) }
-                let found = try? await ssm.listCommands(filters: [.invokedAfter(sentAfter)], pageSize: 50)
-                    .all { $0 }.first { $0.Comment == input.Comment }
-                if let found { return found }
-            }
-            throw error
-        }
+        try await ssm.sendCommand(input, lookingForALostAnswer: lostAnswerLookups)
     }
 
     /// The script as sent: run as another user if asked, and through S3 when too large to send inline.
