@@ -20,8 +20,10 @@ import TestSupport
         #expect(result.Status == "Success" && result.StandardOutputContent == "probed\n", "\(result)")
         #expect(try await fleet.faults().first?["hits"] as? Int == 1)
         let sent = try await ssm.listCommands().all { $0 }
-        #expect(sent.count == 1 && sent.first?.Comment?.hasPrefix("adminctl: cd /; echo probed >> probes.txt; cat probes.txt #") == true,
+        #expect(sent.count == 1 && sent.first?.Comment?.hasPrefix("adminctl probe: cd /; echo probed >> probes.txt; cat probes.txt #") == true,
                 "\(sent.map(\.Comment))")
         #expect(try String(contentsOfFile: fleet.root(of: instance) + "/probes.txt", encoding: .utf8) == "probed\n")
+        // A probe is adminctl's own, not one of the admin's runs.
+        #expect(try await FleetHistory.list(ssm).runs.isEmpty)
     }
 }

@@ -4,13 +4,13 @@ import Host
 import Terminal
 
 /// Runs one shell script on one instance through Run Command and waits for its result: the
-/// single-host probe onboarding and `devs` need. Its comment is adminctl's, with a unique tag, so
-/// it shows in `adminctl run --history` and a lost SendCommand answer is found again, not fatal.
+/// single-host probe onboarding and `devs` need. Its comment carries a unique tag, so a lost
+/// SendCommand answer is found again, not fatal; it is a probe's, kept out of `adminctl run --history`.
 public func runOnOneInstance(_ ssm: SSM, instanceID: String, commands: [String], timeout: Duration,
                              poll: Duration, lostAnswerLookups: Int = 5) async throws -> SSM.InvocationResult {
     let seconds = max(30, Int(timeout.components.seconds))
     var input = SSM.SendCommandInput.shell(commands, instanceIDs: [instanceID], executionTimeout: seconds)
-    input.Comment = FleetHistory.comment(commands.joined(separator: "; "))
+    input.Comment = FleetHistory.comment(commands.joined(separator: "; "), prefix: FleetHistory.probePrefix)
     let command = try await ssm.sendCommand(input, lookingForALostAnswer: lostAnswerLookups)
     let deadline = ContinuousClock.now + timeout
     while true {

@@ -6,11 +6,14 @@ import Terminal
 /// recognised by the comment adminctl gives every command it sends.
 public enum FleetHistory {
     static let prefix = "adminctl: "
+    /// adminctl's own probes (onboarding's readiness wait sends one every few seconds, `devs` one
+    /// per machine): tagged like every command, but not the admin's runs, so not in the history.
+    static let probePrefix = "adminctl probe: "
 
     /// Run Command's Comment (at most 100 characters) for a command adminctl sends, ending in
     /// ` #<tag>`: SendCommand has no idempotency token, so when its answer is lost the command is
-    /// found again by this (`FleetRun.send`) instead of being sent twice.
-    static func comment(_ display: String, tag: String = newTag()) -> String {
+    /// found again by this (`SSM.sendCommand(_:lookingForALostAnswer:)`) instead of being sent twice.
+    static func comment(_ display: String, tag: String = newTag(), prefix: String = prefix) -> String {
         let text = prefix + display.replacingOccurrences(of: "\n", with: " ")
         let room = 100 - tag.count - 2
         return (text.count <= room ? text : String(text.prefix(room - 1)) + "…") + " #" + tag
