@@ -40,7 +40,7 @@ test: build
 ADMIN_CLI_TESTS = CLITests.Adminctl
 ADMIN_KIT_TESTS = AdminKitTests
 test-swift:
-	eval "$$(scripts/engine up)" || exit 1; status=0; \
+	engine=$$(scripts/engine up) || exit 1; eval "$$engine"; status=0; \
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --skip '$(ADMIN_CLI_TESTS)|$(ADMIN_KIT_TESTS)' || status=1; \
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(ADMIN_CLI_TESTS)' || status=1; \
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '$(ADMIN_KIT_TESTS)' || status=1; \

@@ -52,7 +52,8 @@ final class TestClock: Sendable {
         await hold.release()
         #expect(try await lock.current()?.isReleased == true)
         let next = try await lock.acquire(holder: "bob", purpose: "deploy")
-        #expect(next.generation == hold.generation + 1)
+        // The release was a generation of its own (so no late write to the held one can undo it); bob's is the next.
+        #expect(next.generation == hold.generation + 2)
         // Older generations are tidied away once a new one is taken.
         #expect(try await lock.generations().map(\.number) == [next.generation])
         await next.release()
@@ -114,26 +115,38 @@ final class TestClock: Sendable {
         #expect(after.renewedAt > hold.lease.acquiredAt && after.expiresAt > first, "\(after)")
     }
 
-    /// A renewal still on its way when the work ends is finished before the release is written:
-    /// aborted, its PutParameter could reach Parameter Store after the release and leave the lock
-    /// held until its lease ran out (a CI run saw the lock unreleased after a deploy).
-    @Test func aRenewalUnderWayWhenTheWorkEndsCannotUndoTheRelease() async throws {
+    /// A write to the held generation still on its way when the work ends (a renewal, or a
+    /// `describe` cut off by Ctrl-C) may reach Parameter Store after the release: it must not put a
+    /// held lease back (a CI run saw the lock still held after its deploy had let go).
+    @Test(arguments: ["renewal", "describe"])
+    func aLateWriteToTheHeldGenerationCannotUndoTheRelease(_ write: String) async throws {
         let fleet = try await Fleet.start()
         defer { Task { try? await fleet.stop() } }
         let setup = Setup(ssm: SSM(fleet.client()))
         let lock = setup.lock(lease: 3)
         let hold = try await lock.acquire(holder: "deploy", purpose: "deploy")
-        // The first renewal's write (the acquisition's was the first PutParameter) is held 4 s.
+        // The next PutParameter after the acquisition's (the first renewal's, or describe's) is held 4 s.
         try await fleet.inject(kind: "latency", service: "ssm", operation: "PutParameter", count: 1, seconds: 4, skip: 1)
-        _ = try await hold.holding {
-            while try await fleet.faults().first?["hits"] as? Int != 1 { try await Task.sleep(for: .milliseconds(100)) }
-            return 0
+        let work = Task {
+            try await hold.holding {
+                if write == "describe" { try await hold.describe(release: "r9") }
+                while try await fleet.faults().first?["hits"] as? Int != 1 { try await Task.sleep(for: .milliseconds(100)) }
+                return 0
+            }
         }
+        if write == "describe" {
+            // Ctrl-C while describe's write is held: the work is cancelled, the lock released.
+            while try await fleet.faults().first?["hits"] as? Int != 1 { try await Task.sleep(for: .milliseconds(100)) }
+            work.cancel()
+        }
+        _ = await work.result
         let released = try #require(try await lock.current())
         try await Task.sleep(for: .seconds(5))      // past the held write, wherever it went
         let later = try #require(try await lock.current())
         #expect(released.isReleased && later.isReleased, "\(released) then \(later)")
-        #expect(later.renewedAt > later.acquiredAt, "the renewal was finished, then released: \(later)")
+        let next = try await lock.acquire(holder: "next deploy", purpose: "deploy")
+        #expect(next.generation == hold.generation + 2)
+        await next.release()
     }
 
     @Test func aRefusalDuringTheWorkLeavesItRunningAndAFailureReleases() async throws {

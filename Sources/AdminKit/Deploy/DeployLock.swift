@@ -118,13 +118,18 @@ public struct DeployLock: Sendable {
         guard let current, !current.lease.isFree(at: clock()) else { return nil }
         let marker = DeployLease(holder: holder, purpose: "force-unlock of \(current.lease.holder)'s lock", now: clock(), lease: 0)
             .released(at: clock())
-        try await ssm.putParameter(name: prefix + DeployLockRules.name(of: current.number + 1), value: try encode(marker),
-                                   overwrite: false, description: "adminctl deploy lock of \(environment.rawValue)")
+        try await create(marker, generation: current.number + 1)
         return current.lease
     }
 
     func encode(_ lease: DeployLease) throws -> String {
         String(decoding: try Self.encoder.encode(lease), as: UTF8.self)
+    }
+
+    /// A new generation; ParameterAlreadyExists when another process created it first.
+    func create(_ lease: DeployLease, generation: Int) async throws {
+        try await ssm.putParameter(name: prefix + DeployLockRules.name(of: generation), value: try encode(lease), overwrite: false,
+                                   description: "adminctl deploy lock of \(environment.rawValue)")
     }
 
     func write(_ lease: DeployLease, generation: Int) async throws {
@@ -183,7 +188,12 @@ public final class DeployLockHold: Sendable {
         switch DeployLockRules.standing(of: generation, token: next.token, in: generations) {
         case .held:
             try await lock.write(next, generation: generation)
-            state.withLock { $0.lease = next }
+            // A renewal computed before a `describe` must not drop its label (the store has it again at the next renewal).
+            state.withLock { state in
+                let label = state.lease.release
+                state.lease = next
+                if state.lease.release == nil { state.lease.release = label }
+            }
         case .overtaken(let by):
             throw loseLock(DeployError(.lockLost, "The \(lock.environment.rawValue) deploy lock was taken from this process by "
                 + "\(by.holder) (\(by.purpose)) at \(DeployLock.time(by.acquiredAt)); what it was doing was stopped."))
@@ -210,10 +220,7 @@ public final class DeployLockHold: Sendable {
                     while true {
                         try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
                         do {
-                            // A renewal under way is finished, not aborted, when the work ends: aborted,
-                            // its PutParameter could still reach Parameter Store after the release below
-                            // and put back a held lease. The group waits for it before releasing.
-                            try await Task { try await self.renewOnce() }.value
+                            try await self.renewOnce()
                         } catch let error as DeployError where error.kind == .lockLost {
                             throw error
                         } catch is CancellationError {
@@ -240,15 +247,18 @@ public final class DeployLockHold: Sendable {
         }
     }
 
-    /// Lets go: marks this generation released, unless it is no longer the one in force. Runs in
-    /// a task of its own so that a cancelled caller (Ctrl-C) still releases.
+    /// Lets go, unless this generation is no longer the one in force: a released generation is
+    /// created after it (never overwritten), so a write to ours still on its way (a renewal or a
+    /// `describe` cut off by the end of the work or by Ctrl-C, which Parameter Store may apply
+    /// after this) cannot put a held lease back. Runs in a task of its own so that a cancelled
+    /// caller still releases.
     public func release() async {
         guard lost == nil else { return }
         let hold = self
         await Task {
             guard let generations = try? await hold.lock.generations(),
                   DeployLockRules.standing(of: hold.generation, token: hold.lease.token, in: generations) == .held else { return }
-            try? await hold.lock.write(hold.lease.released(at: hold.lock.clock()), generation: hold.generation)
+            try? await hold.lock.create(hold.lease.released(at: hold.lock.clock()), generation: hold.generation + 1)
         }.value
     }
 }

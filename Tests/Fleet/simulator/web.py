@@ -370,8 +370,9 @@ class Web:
             lines += [f"backend {name}", "    balance roundrobin"]
             structure += [f"backend {name}"]
             for target, (port, wanted) in servers.items():
-                lines.append(f"    server {target} 127.0.0.1:{port}" + ("" if wanted == "ready" else
-                                                                        " disabled" if wanted == "maint" else " weight 0"))
+                # Draining starts disabled and is set to drain over the socket below (a "weight 0" here
+                # would outlive the drain: `state ready` does not restore a weight).
+                lines.append(f"    server {target} 127.0.0.1:{port}" + ("" if wanted == "ready" else " disabled"))
         with state.LOCK:
             balancer.backends = dict(arns)
         desired = {(name, target): wanted for name, servers in backends.items() for target, (_, wanted) in servers.items()}
@@ -386,7 +387,7 @@ class Web:
             balancer.servers = dict(ports)
             balancer.applied = {}
             for key, wanted in desired.items():   # the config's flags; "drain" is set over the socket
-                balancer.applied[key] = "maint" if wanted == "maint" else ("ready" if wanted == "ready" else None)
+                balancer.applied[key] = "ready" if wanted == "ready" else "maint"
         for (name, target), wanted in desired.items():
             if balancer.applied.get((name, target)) != wanted:
                 self.command(balancer, f"set server {name}/{target} state {wanted}")
@@ -425,9 +426,9 @@ class Web:
             balancer.servers[key] = port
         for key in [key for key in balancer.servers if key not in ports]:
             name, target = key
-            if balancer.applied.get(key) != "maint":
-                self.command(balancer, f"set server {name}/{target} state maint")
-                balancer.applied[key] = "maint"
+            # Every attempt: a lost answer must not leave it taking traffic while its removal waits.
+            self.command(balancer, f"set server {name}/{target} state maint")
+            balancer.applied[key] = "maint"
             if "Server deleted" in self.command(balancer, f"del server {name}/{target}"):
                 del balancer.servers[key]
                 balancer.applied.pop(key, None)

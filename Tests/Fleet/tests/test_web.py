@@ -150,11 +150,10 @@ def test_a_balancers_dns_name_answers_through_the_simulator_as_a_proxy(simulator
         assert error.code == 502 and b"no load balancer listens at" in error.read()
 
 
-def test_a_reload_for_new_targets_drops_no_connection(simulator):
-    """Registering a target changes haproxy's configuration, so haproxy reloads; an ALB loses no
-    request when it grows, so the reload must not either: the new process takes the listening
-    sockets over from the old one (a plain -sf reset connections waiting in the old backlog, which
-    a burst while prod scaled out showed as "Connection reset by peer")."""
+def test_targets_join_and_leave_without_a_reload_or_a_dropped_connection(simulator):
+    """An ALB loses no request when its group grows or shrinks. The simulator once reloaded haproxy
+    on every registration, and a reload drops client connections (a burst while prod scaled out
+    saw "Connection reset by peer"): targets now join and leave over haproxy's admin socket."""
     import http.client
     import socket
     import threading
@@ -179,6 +178,13 @@ def test_a_reload_for_new_targets_drops_no_connection(simulator):
             answer = b"".join(iter(lambda: admin.recv(65536), b"")).decode()
         return next(line.split(": ")[1] for line in answer.splitlines() if line.startswith("Pid: "))
 
+    def haproxy_servers():
+        with socket.socket(socket.AF_UNIX) as admin:
+            admin.connect(os.path.join(simulator.state, "lb-grows.sock"))
+            admin.sendall(b"show servers state\n")
+            answer = b"".join(iter(lambda: admin.recv(65536), b"")).decode()
+        return {line.split()[3] for line in answer.splitlines()[2:] if len(line.split()) > 3}
+
     pid = haproxy_pid()
     failures, answered, stop = [], [0], threading.Event()
     port = int(url.rsplit(":", 1)[1].split("/")[0])
@@ -191,8 +197,12 @@ def test_a_reload_for_new_targets_drops_no_connection(simulator):
             try:
                 connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 connection.request("GET", "/")
-                connection.getresponse().read()
-                answered[0] += 1
+                response = connection.getresponse()
+                body = response.read().decode()
+                if response.status == 200 and body.startswith("r1 "):
+                    answered[0] += 1
+                else:
+                    failures.append(f"{response.status}: {body[:100]}")
             except Exception as error:          # noqa: BLE001 - every failure is the finding
                 failures.append(repr(error))
                 connection.close()
@@ -215,3 +225,7 @@ def test_a_reload_for_new_targets_drops_no_connection(simulator):
     elb.deregister_targets(TargetGroupArn=group, Targets=[{"Id": instances[1]}])
     assert eventually(lambda: instances[1] not in states(elb, group))
     assert haproxy_pid() == pid
+    # Gone from haproxy too, and the rest share the traffic.
+    assert eventually(lambda: instances[1] not in haproxy_servers())
+    answers = {urllib.request.urlopen(url).read().decode() for _ in range(12)}
+    assert answers == {f"r1 {instance}" for instance in instances if instance != instances[1]}
