@@ -457,14 +457,7 @@ import TestSupport
         #expect(running, "the command never ran on bob")
         try await Task.sleep(for: .milliseconds(800))   // ana's result printed first
         kill(process.processIdentifier, signal)
-        // Read and waited for off the cooperative pool (two threads on a 2-core box: blocking one
-        // stalls every other test's tasks).
-        let (output, errors, status) = await Blocking.run { _ in
-            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (output, errors, process.terminationStatus)
-        }
+        let (output, errors, status) = await CLI.finish(process, output: out, errors: err)
         #expect(status == 128 + signal, "\(output)\n\(errors)")
         #expect(output.contains("ana | quick\nana: ok, exit 0"), "\(output)")
         #expect(output.contains("bob: cancelled"), "\(output)")

@@ -107,16 +107,10 @@ import TestSupport
         #expect((detail?["message"] as? String)?.contains("add --yes") == true, "\(refused.output)")
 
         // An endpoint that takes the connection and never answers: doctor waits for it until Ctrl-C.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        #expect(listen(listener, 16) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        let endpoint = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        let listener = LoopbackListener()
+        defer { listener.close() }
+        #expect(listener.listening)
+        let endpoint = "http://127.0.0.1:\(listener.port)"
         let process = Process()
         process.executableURL = BuildProducts.executable("adminctl")
         process.arguments = ["doctor", "--json", "--timeout", "120"]
@@ -128,18 +122,13 @@ import TestSupport
         process.standardError = err
         try ChildProcess.spawn(process)
         // Until doctor's connection waits in the listener's queue: it is then inside its request.
-        var waiting = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        var waiting = pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)
         let deadline = ContinuousClock.now + .seconds(60)
         while poll(&waiting, 1, 0) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         #expect(waiting.revents & Int16(POLLIN) != 0, "doctor never connected")
         #expect(process.isRunning)
         kill(process.processIdentifier, SIGINT)
-        let (output, errors, status) = await Blocking.run { _ in
-            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (output, errors, process.terminationStatus)
-        }
+        let (output, errors, status) = await CLI.finish(process, output: out, errors: err)
         #expect(status == 130, "\(output)\n\(errors)")
         #expect(errors.contains("Interrupted."), "\(errors)")
         let interrupted = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]

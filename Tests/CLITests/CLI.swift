@@ -45,6 +45,18 @@ enum CLI {
 
     /// `timeout` guards against a hang; it is no measure of speed: a dozen simulated clouds running
     /// `infra up` at once on two cores take more than a minute each (a fresh-clone run saw 14 time out at 60 s).
+    /// Waits for a launched tool whose stdout and stderr are both pipes: each read to its end,
+    /// then its exit status; off the cooperative pool, as `finish(_:_:)`.
+    static func finish(_ process: Process, output: Pipe, errors: Pipe) async -> (output: String, errors: String, status: Int32) {
+        let box = UncheckedProcess(process: process, stderr: errors, stdout: output)
+        return await Blocking.run { _ in
+            let output = String(decoding: box.stdout?.fileHandleForReading.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+            let errors = String(decoding: box.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            box.process.waitUntilExit()
+            return (output, errors, box.process.terminationStatus)
+        }
+    }
+
     static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
                     input: [UInt8]? = nil, directory: String? = nil, timeout: Duration = .seconds(300)) async throws -> ProcessResult {
         try await ChildProcess.run(BuildProducts.executable(tool).path, arguments, environment: Self.environment(environment),
@@ -57,4 +69,5 @@ enum CLI {
 private struct UncheckedProcess: @unchecked Sendable {
     let process: Process
     let stderr: Pipe
+    var stdout: Pipe? = nil
 }

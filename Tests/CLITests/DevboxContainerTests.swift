@@ -136,14 +136,8 @@ import TestSupport
     @Test func aBusyPortADeadEngineAndABrokenComposeFileAreExplained() async throws {
         try await withProject { project in
             // Something else holds the app's port.
-            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(listener) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(project.httpPort).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            listen(listener, 1)
+            let listener = LoopbackListener(port: project.httpPort)
+            defer { listener.close() }
             let busy = try await project.devbox("up")
             #expect(busy.status == 1)
             #expect(busy.errorOutput.contains("error: port \(project.httpPort) on 127.0.0.1 is already in use by another program"))

@@ -18,14 +18,8 @@ import TestSupport
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let held = freePort()
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(held).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(listener, 1)
+        let listener = LoopbackListener(port: held)
+        defer { listener.close() }
         let report = await doctor(directory, ["DEVBOX_COMPOSE_DB_PORT": String(held), "DEVBOX_COMPOSE_HTTP_PORT": String(freePort())]).run()
         let ports = try #require(report.checks.first { $0.name == "ports" })
         #expect(ports.status == .failed)

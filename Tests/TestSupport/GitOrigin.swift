@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Host
 
 /// A bare "origin" repository with `main` and `new_features` (one commit ahead of main), built
@@ -70,7 +71,35 @@ extension GitOrigin {
     }
 }
 
-/// A loopback TCP port nothing listens on right now.
+/// A TCP socket bound to 127.0.0.1 (`port`, or one the kernel picks when 0) and listening: a
+/// port something else holds, or an endpoint that takes connections and never answers. The
+/// socket closes with `close()`.
+public struct LoopbackListener: Sendable {
+    public let fd: Int32
+    public let port: Int
+    /// Whether bind and listen succeeded.
+    public let listening: Bool
+
+    public init(port: Int = 0, backlog: Int32 = 16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && listen(fd, backlog) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        self.fd = fd
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    public func close() { _ = Glibc.close(fd) }
+}
+
+/// A loopback TCP port nothing listens on right now (bound without listening, then closed).
 public func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }

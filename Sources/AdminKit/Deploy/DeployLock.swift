@@ -87,10 +87,8 @@ public struct DeployLock: Sendable {
                 + "expired at \(Self.time(expired.expiresAt)) without being released.")
         }
         let lease = DeployLease(holder: holder, purpose: purpose, release: release, now: clock(), lease: self.lease)
-        let name = prefix + DeployLockRules.name(of: number)
         do {
-            try await ssm.putParameter(name: name, value: try encode(lease), overwrite: false,
-                                       description: "adminctl deploy lock of \(environment.rawValue)")
+            try await create(lease, generation: number)
         } catch let error as AWSError where error.code == "ParameterAlreadyExists" {
             // Another deploy created this generation first — or our own first attempt did and its
             // answer was lost before a retry: the token tells which.
@@ -128,12 +126,11 @@ public struct DeployLock: Sendable {
 
     /// A new generation; ParameterAlreadyExists when another process created it first.
     func create(_ lease: DeployLease, generation: Int) async throws {
-        try await ssm.putParameter(name: prefix + DeployLockRules.name(of: generation), value: try encode(lease), overwrite: false,
-                                   description: "adminctl deploy lock of \(environment.rawValue)")
+        try await write(lease, generation: generation, overwrite: false)
     }
 
-    func write(_ lease: DeployLease, generation: Int) async throws {
-        try await ssm.putParameter(name: prefix + DeployLockRules.name(of: generation), value: try encode(lease), overwrite: true,
+    func write(_ lease: DeployLease, generation: Int, overwrite: Bool = true) async throws {
+        try await ssm.putParameter(name: prefix + DeployLockRules.name(of: generation), value: try encode(lease), overwrite: overwrite,
                                    description: "adminctl deploy lock of \(environment.rawValue)")
     }
 

@@ -1,6 +1,7 @@
 """Instances serve their `current` release; haproxy plays the ALB, following registration and health."""
 import json
 import os
+import socket
 import time
 import urllib.request
 from polling import eventually
@@ -20,6 +21,23 @@ def serve_release(simulator, instance, release, healthy=True):
     os.symlink(os.path.join("releases", release), link)
 
 
+def launch(simulator, count):
+    """The ELBv2 client, the default VPC and two of its subnets, and `count` new instances."""
+    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+    instances = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=count, MaxCount=count)["Instances"]]
+    return elb, vpc, subnets, instances
+
+
+def admin(simulator, balancer, command):
+    """One command on a balancer's haproxy admin socket, and its answer."""
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.connect(os.path.join(simulator.state, f"lb-{balancer}.sock"))
+        connection.sendall(command.encode() + b"\n")
+        return b"".join(iter(lambda: connection.recv(65536), b"")).decode()
+
+
 def status(simulator):
     return json.loads(simulator.fleet("status", "--json"))
 
@@ -32,10 +50,7 @@ def states(elb, group):
 
 
 def test_load_balancer_follows_registration_health_and_draining(simulator):
-    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
-    instances = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3)["Instances"]]
+    elb, vpc, subnets, instances = launch(simulator, 3)
     serve_release(simulator, instances[0], "r1")
     serve_release(simulator, instances[1], "r1")
     serve_release(simulator, instances[2], "r1", healthy=False)
@@ -71,10 +86,7 @@ def test_load_balancer_follows_registration_health_and_draining(simulator):
 def test_health_follows_each_group_settings_in_scaled_aws_time(simulator):
     """AWS defaults (30 s interval, 5 checks to healthy) at the tests' FLEET_TIME_SCALE=0.02: a
     target is `initial` for at least 4 intervals (2.4 s), so a deploy that does not wait fails."""
-    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
-    instances = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3)["Instances"]]
+    elb, vpc, subnets, instances = launch(simulator, 3)
     for instance in instances:
         serve_release(simulator, instance, "r1")
     balancer = elb.create_load_balancer(Name="two-listeners", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
@@ -106,10 +118,7 @@ def test_health_follows_each_group_settings_in_scaled_aws_time(simulator):
 
 
 def test_one_bad_instance_does_not_stop_the_others_being_served(simulator):
-    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
-    bad, good = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2)["Instances"]]
+    elb, vpc, subnets, (bad, good) = launch(simulator, 2)
     serve_release(simulator, bad, "r1")
     serve_release(simulator, good, "r1")
     os.makedirs(os.path.join(simulator.state, "instances", bad, "web.log"))    # its server's log cannot be opened
@@ -126,10 +135,7 @@ def test_one_bad_instance_does_not_stop_the_others_being_served(simulator):
 
 def test_a_balancers_dns_name_answers_through_the_simulator_as_a_proxy(simulator):
     """http_proxy=$FLEET_HTTP_PROXY: http://<DNSName>[:port]/ reaches that balancer's listener."""
-    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
-    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    elb, vpc, subnets, [instance] = launch(simulator, 1)
     serve_release(simulator, instance, "p1")
     created = elb.create_load_balancer(Name="proxied-alb", Subnets=subnets)["LoadBalancers"][0]
     group = elb.create_target_group(Name="proxied", Protocol="HTTP", Port=80, VpcId=vpc,
@@ -155,12 +161,8 @@ def test_targets_join_and_leave_without_a_reload_or_a_dropped_connection(simulat
     on every registration, and a reload drops client connections (a burst while prod scaled out
     saw "Connection reset by peer"): targets now join and leave over haproxy's admin socket."""
     import http.client
-    import socket
     import threading
-    ec2, elb = simulator.client("ec2"), simulator.client("elbv2")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
-    instances = [item["InstanceId"] for item in ec2.run_instances(ImageId="ami-12c6146b", MinCount=5, MaxCount=5)["Instances"]]
+    elb, vpc, subnets, instances = launch(simulator, 5)
     for instance in instances:
         serve_release(simulator, instance, "r1")
     balancer = elb.create_load_balancer(Name="grows", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
@@ -172,18 +174,11 @@ def test_targets_join_and_leave_without_a_reload_or_a_dropped_connection(simulat
     url = next(item["url"] for item in status(simulator)["loadBalancers"] if item["name"] == "grows")
 
     def haproxy_pid():
-        with socket.socket(socket.AF_UNIX) as admin:
-            admin.connect(os.path.join(simulator.state, "lb-grows.sock"))
-            admin.sendall(b"show info\n")
-            answer = b"".join(iter(lambda: admin.recv(65536), b"")).decode()
-        return next(line.split(": ")[1] for line in answer.splitlines() if line.startswith("Pid: "))
+        return next(line.split(": ")[1] for line in admin(simulator, "grows", "show info").splitlines() if line.startswith("Pid: "))
 
     def haproxy_servers():
-        with socket.socket(socket.AF_UNIX) as admin:
-            admin.connect(os.path.join(simulator.state, "lb-grows.sock"))
-            admin.sendall(b"show servers state\n")
-            answer = b"".join(iter(lambda: admin.recv(65536), b"")).decode()
-        return {line.split()[3] for line in answer.splitlines()[2:] if len(line.split()) > 3}
+        lines = admin(simulator, "grows", "show servers state").splitlines()[2:]
+        return {line.split()[3] for line in lines if len(line.split()) > 3}
 
     pid = haproxy_pid()
     failures, answered, stop = [], [0], threading.Event()
